@@ -1,0 +1,18 @@
+// Module entry: registers every native function. Each area lives in its own file.
+#include <napi.h>
+
+#include "host_probe.h"
+
+namespace kvmctl {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("probeKvm", Napi::Function::New(env, ProbeKvm, "probeKvm"));
+  exports.Set("cpuid", Napi::Function::New(env, Cpuid, "cpuid"));
+  return exports;
+}
+
+}  // namespace kvmctl
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return kvmctl::Init(env, exports); }
+
+NODE_API_MODULE(kvmctl_native, InitModule)

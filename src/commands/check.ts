@@ -1,0 +1,20 @@
+import {Command, Flags} from '@oclif/core'
+
+import {Host} from '../host/host.js'
+
+export default class Check extends Command {
+  static override description = 'Check whether this host can run KVM virtual machines'
+  static override enableJsonFlag = true
+  static override examples = ['<%= config.bin %> check']
+  static override flags = {
+    root: Flags.string({description: 'replay a captured host folder instead of the live machine', env: 'KVMCTL_ROOT'}),
+  }
+
+  async run(): Promise<unknown> {
+    const {flags} = await this.parse(Check)
+    const host = await Host.open(flags.root)
+    const facts = await host.facts()
+    if (!this.jsonEnabled()) this.log(JSON.stringify(facts, null, 2))
+    return facts
+  }
+}

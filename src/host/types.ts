@@ -1,0 +1,28 @@
+// Facts about a host that are not plain files. Live mode gathers them; a capture stores them in
+// DIR/host.json so a replay (--root DIR) sees exactly what the captured machine saw.
+// The field names and meanings are a stable contract, documented in fixtures/README.md.
+import type {CpuidBits, KvmProbe} from '../native.js'
+
+export interface DeviceNode {
+  /** Octal permission bits as text, e.g. "0660". */
+  mode: string
+  uid: number
+  gid: number
+  /** Group name when the capturing host could resolve it (e.g. "kvm"). */
+  group?: string
+}
+
+export interface HostJson {
+  /** Version of this file's shape. */
+  schema?: number
+  uname: {release: string; machine: string}
+  user: {uid: number; gid: number; groups: number[]; name?: string}
+  devices: Record<string, DeviceNode | null>
+  kvm: KvmProbe
+  cpuid: CpuidBits | null
+  dmesg: string | null
+  /** Free-form note on where the capture came from (kvmctl version, or cited public sources). */
+  source?: string
+}
+
+export const DEVICE_PATHS = ['/dev/kvm', '/dev/vhost-net', '/dev/net/tun'] as const
