@@ -1,10 +1,11 @@
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../lib/base-command.js'
 
 import {Host} from '../host/host.js'
 
-export default class Check extends Command {
+export default class Check extends BaseCommand {
   static override description = 'Check whether this host can run KVM virtual machines'
-  static override enableJsonFlag = true
   static override examples = ['<%= config.bin %> check']
   static override flags = {
     root: Flags.string({description: 'replay a captured host folder instead of the live machine', env: 'KVMCTL_ROOT'}),

@@ -1,0 +1,40 @@
+// Shared command behaviour: the exit-code policy (0 ok, 1 a check/stage failed, 2 usage error)
+// and one-line errors instead of stack traces.
+import {Command, Errors} from '@oclif/core'
+
+import {HostRootError} from '../host/host.js'
+import {OperationError, UsageError} from './errors.js'
+
+export abstract class BaseCommand extends Command {
+  static override enableJsonFlag = true
+
+  /** Set by run() when a check or stage failed; applied after the output is written. */
+  protected failed = false
+
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    if (err instanceof UsageError || err instanceof HostRootError) {
+      return this.exitWith(err.message, 2)
+    }
+    if (err instanceof OperationError) return this.exitWith(err.message, 1)
+    // oclif's own parse errors (unknown flag, bad option) are usage errors: exit 2, one line.
+    if (err instanceof Errors.CLIError && (err.oclif?.exit === 2 || /flag|argument/i.test(err.constructor.name))) {
+      return this.exitWith(err.message.split('\n')[0], 2)
+    }
+    return super.catch(err)
+  }
+
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    const result = await super.finally(err)
+    if (!err && this.failed) process.exitCode = 1
+    return result
+  }
+
+  private exitWith(message: string, code: number): never {
+    if (this.jsonEnabled()) {
+      process.stdout.write(JSON.stringify({error: {message, exitCode: code}}, null, 2) + '\n')
+    } else {
+      process.stderr.write(`kvmctl: ${message}\n`)
+    }
+    return this.exit(code)
+  }
+}

@@ -1,0 +1,39 @@
+// Terminal styling: colour only on a TTY and never with NO_COLOR (https://no-color.org), so
+// piped output and logs stay plain. Every renderer takes its colours from here.
+import {Chalk, type ChalkInstance} from 'chalk'
+
+export type Status = 'pass' | 'warn' | 'fail' | 'skip'
+
+export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
+  if ('NO_COLOR' in process.env && process.env.NO_COLOR !== '') return false
+  if (process.env.FORCE_COLOR && process.env.FORCE_COLOR !== '0') return true
+  return Boolean(stream.isTTY)
+}
+
+export function makeChalk(stream: NodeJS.WriteStream = process.stdout): ChalkInstance {
+  return new Chalk({level: useColor(stream) ? 1 : 0})
+}
+
+const LABEL: Record<Status, string> = {pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP'}
+
+/** A fixed-width status label, coloured when colour is on. */
+export function statusLabel(status: Status, c: ChalkInstance): string {
+  const text = LABEL[status]
+  switch (status) {
+    case 'pass':
+      return c.green(text)
+    case 'warn':
+      return c.yellow(text)
+    case 'fail':
+      return c.red.bold(text)
+    default:
+      return c.dim(text)
+  }
+}
+
+/** Pads to a visible width, ignoring ANSI colour codes. */
+export function padVisible(text: string, width: number): string {
+  // eslint-disable-next-line no-control-regex
+  const visible = text.replace(/\u001b\[[0-9;]*m/g, '').length
+  return visible >= width ? text : text + ' '.repeat(width - visible)
+}
