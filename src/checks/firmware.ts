@@ -4,7 +4,7 @@ import {FIRMWARE_DIRS} from '../host/paths.js'
 import type {Check} from './types.js'
 
 const SECURE = /secboot|secure|\.ms\.fd$/i
-const FIRMWARE_IMAGE = /\.(fd|json)$/i
+export const FIRMWARE_IMAGE = /\.(fd|json)$/i
 
 export function firmwareChecks(f: HostFacts): Check[] {
   const base = {id: 'firmware.secure-boot', area: 'firmware' as const, title: 'secure-boot UEFI firmware for guests'}

@@ -15,6 +15,7 @@ import {
   modulesBuiltinPath,
   MOUNTS,
   OS_RELEASE,
+  GROUP_FILE,
   PROC_MODULES,
   SYS_MODULE,
   THP_ENABLED,
@@ -105,7 +106,7 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
     ])
     return {config: configs.find(([, text]) => text !== undefined), builtin}
   })
-  const [json, dependent, cpuinfo, modules, sysModules, params, meminfo, hugepages, mounts, thp, ksm, iommu, cmdline, firmware, osRelease] =
+  const [json, dependent, cpuinfo, modules, sysModules, params, meminfo, hugepages, mounts, thp, ksm, iommu, cmdline, firmware, osRelease, groupFile] =
     await Promise.all([
       hostJsonRead,
       releaseDependent,
@@ -122,13 +123,14 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
       host.readValue(CMDLINE),
       Promise.all(FIRMWARE_DIRS.map(async (dir): Promise<{dir: string; files?: string[]}> => ({dir, files: await host.list(dir)}))),
       host.read(OS_RELEASE),
+      host.live ? host.read(GROUP_FILE) : undefined,
     ])
   const machine = json.uname.machine
   return {
     live: host.live,
     ...(host.root === undefined ? {} : {root: host.root}),
     arch: /^(x86_64|i[3-6]86|amd64)$/.test(machine) ? 'x86' : /^(aarch64|arm64)$/.test(machine) ? 'arm64' : 'other',
-    host: json,
+    host: groupFile === undefined ? json : {...json, devices: nameDeviceGroups(json.devices, groupFile)},
     cpu: cpuinfo === undefined ? null : parseCpuinfo(cpuinfo),
     kernelConfig: dependent.config ? {source: dependent.config[0], options: parseKernelConfig(dependent.config[1]!)} : null,
     loadedModules: modules === undefined ? null : parseProcModules(modules),
@@ -145,6 +147,18 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
     firmware: firmware.filter((f): f is FirmwareDir => f.files !== undefined),
     os: osRelease === undefined ? null : (parseOsRelease(osRelease).PRETTY_NAME ?? null),
   }
+}
+
+/** Adds the group name to each device node from /etc/group text, so remedies can name it. */
+function nameDeviceGroups(devices: HostJson['devices'], groupFile: string): HostJson['devices'] {
+  const names = new Map<number, string>()
+  for (const line of groupFile.split('\n')) {
+    const [name, , gid] = line.split(':')
+    if (name && gid !== undefined && !names.has(Number(gid))) names.set(Number(gid), name)
+  }
+  return Object.fromEntries(
+    Object.entries(devices).map(([path, node]) => [path, node && node.group === undefined && names.has(node.gid) ? {...node, group: names.get(node.gid)} : node]),
+  )
 }
 
 async function readHugepagePools(host: Host): Promise<HugepagePool[]> {

@@ -12,6 +12,8 @@ export const KSM_RUN = '/sys/kernel/mm/ksm/run'
 export const IOMMU_GROUPS = '/sys/kernel/iommu_groups'
 export const CMDLINE = '/proc/cmdline'
 export const OS_RELEASE = '/etc/os-release'
+/** Read live only, to name the groups owning device nodes (host.json keeps the names). */
+export const GROUP_FILE = '/etc/group'
 
 /** Where distributions put OVMF/AAVMF images and QEMU firmware descriptors. */
 export const FIRMWARE_DIRS = ['/usr/share/OVMF', '/usr/share/edk2/ovmf', '/usr/share/qemu/firmware'] as const
