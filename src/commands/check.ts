@@ -21,7 +21,7 @@ export default class Check extends BaseCommand {
     const {flags} = await this.parse(Check)
     const report = await runCheck(flags.root)
     if (!this.jsonEnabled()) {
-      const [{renderReport}, {makeChalk}] = await Promise.all([import('../checks/report.js'), import('../lib/style.js')])
+      const [{renderReport}, {makeChalk}] = await Promise.all([import('../checks/render.js'), import('../lib/style.js')])
       this.log(renderReport(report, makeChalk(), {quiet: flags.quiet}).join('\n'))
     }
     this.failed = report.counts.fail > 0
