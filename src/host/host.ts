@@ -131,14 +131,24 @@ async function statDevice(p: string): Promise<DeviceNode | null> {
   }
 }
 
+/** The kernel log: /dev/kmsg directly (fast), else `dmesg` through execa; null when unreadable. */
+async function readKernelLog(): Promise<string | null> {
+  const {readKmsg} = await import('./kmsg.js')
+  try {
+    return readKmsg()
+  } catch {
+    const {execa} = await import('execa')
+    const run = await execa('dmesg', [], {reject: false, env: {LC_ALL: 'C'}}).catch(() => undefined)
+    return run && run.exitCode === 0 ? String(run.stdout) : null
+  }
+}
+
 async function gatherLiveFacts(): Promise<HostJson> {
   const os = await import('node:os')
-  const [{loadNative}, {execa}] = await Promise.all([import('../native.js'), import('execa')])
+  const [{loadNative}, dmesg] = await Promise.all([import('../native.js'), readKernelLog()])
   const native = loadNative()
   const devices: Record<string, DeviceNode | null> = {}
-  const dmesgRun = execa('dmesg', [], {reject: false, env: {LC_ALL: 'C'}}).catch(() => undefined)
   for (const dev of DEVICE_PATHS) devices[dev] = await statDevice(dev)
-  const dmesg = await dmesgRun
   return {
     schema: 1,
     uname: {release: os.release(), machine: os.machine()},
@@ -151,6 +161,6 @@ async function gatherLiveFacts(): Promise<HostJson> {
     devices,
     kvm: native.probeKvm('/dev/kvm'),
     cpuid: native.cpuid(),
-    dmesg: dmesg && dmesg.exitCode === 0 ? String(dmesg.stdout) : null,
+    dmesg,
   }
 }

@@ -1,0 +1,123 @@
+// CPU virtualization: the /proc/cpuinfo flag, the raw CPUID bits against it, and the kernel-log
+// messages that mean firmware turned virtualization off. Since 5.6 (Intel) and 6.7 (AMD) the kernel
+// deletes the vmx/svm flag when firmware disabled it, so a missing flag alone proves nothing: the
+// fix is then one firmware switch, which is what the remedy says.
+import type {HostFacts} from '../host/facts.js'
+import {detectBackend, vendorModule} from './backend.js'
+import {matchKernelLog} from './kernel-log.js'
+import type {Check} from './types.js'
+
+/** The firmware setting to switch on, as firmware menus name it. */
+export function firmwareSetting(f: HostFacts): string {
+  if (f.arch === 'arm64') return 'virtualization (EL2) for the OS'
+  const vendor = vendorModule(f)
+  if (vendor === 'kvm_intel') return 'Intel Virtualization Technology (VT-x)'
+  if (vendor === 'kvm_amd') return 'SVM Mode (AMD-V)'
+  return 'Intel VT-x or AMD-V (SVM Mode)'
+}
+
+/** Evidence that firmware disabled virtualization: CPUID against cpuinfo, and kernel-log lines. */
+export function firmwareDisabled(f: HostFacts): string[] {
+  const evidence: string[] = []
+  const flags = f.cpu?.flags ?? []
+  if (f.host.cpuid?.vmx && !flags.includes('vmx')) evidence.push('CPUID reports VMX but /proc/cpuinfo has no vmx flag')
+  if (f.host.cpuid?.svm && !flags.includes('svm')) evidence.push('CPUID reports SVM but /proc/cpuinfo has no svm flag')
+  for (const m of matchKernelLog(f.host.dmesg, 'firmware-disabled')) evidence.push(`kernel log: "${m.line}"`)
+  return evidence
+}
+
+export function firmwareRemedy(f: HostFacts): string[] {
+  if (f.arch === 'arm64') {
+    return [
+      'the kernel was started at EL1, so KVM cannot use the virtualization extensions: enable virtualization (EL2) in the firmware, or boot the kernel directly from a firmware/boot loader that hands over at EL2',
+      'then reboot and check again: the kernel log should say "CPU: All CPU(s) started at EL2"',
+    ]
+  }
+  const setting = firmwareSetting(f)
+  return [
+    `enable "${setting}" in the firmware (BIOS/UEFI) setup: reboot, enter setup (usually Del, F2 or F10), find it under CPU / Advanced / Security settings`,
+    'save, then power the machine fully off and on (the setting is latched at power-on)',
+    `check again: the ${vendorModule(f) === 'kvm_amd' ? 'svm' : vendorModule(f) === 'kvm_intel' ? 'vmx' : 'vmx/svm'} flag returns to /proc/cpuinfo`,
+  ]
+}
+
+/** Whether this host is itself a virtual machine, and under what, from CPUID and the kernel log. */
+export function guestOf(f: HostFacts): {guest: boolean; hypervisor?: string} {
+  const named = matchKernelLog(f.host.dmesg, 'hypervisor')[0]?.groups[0]
+  const guest = Boolean(f.host.cpuid?.hypervisor || named || f.cpu?.flags.includes('hypervisor'))
+  return named ? {guest, hypervisor: named} : {guest}
+}
+
+export function cpuChecks(f: HostFacts): Check[] {
+  if (f.arch === 'arm64') return [arm64Level(f), kernelLog(f)]
+  if (f.arch === 'other') {
+    return [{id: 'cpu.flag', area: 'cpu', title: 'CPU virtualization', status: 'skip', detail: `kvmctl checks x86 and arm64 hosts; this one is ${f.host.uname.machine}`}]
+  }
+  return [cpuFlag(f), cpuidAgainstCpuinfo(f), kernelLog(f)]
+}
+
+function cpuFlag(f: HostFacts): Check {
+  const base = {id: 'cpu.flag', area: 'cpu' as const, title: 'vmx/svm flag in /proc/cpuinfo'}
+  if (!f.cpu) return {...base, status: 'skip', detail: '/proc/cpuinfo is absent (not captured)'}
+  const flag = f.cpu.flags.find((x) => x === 'vmx' || x === 'svm')
+  if (flag) return {...base, status: 'pass', detail: `${flag} (${flag === 'vmx' ? 'Intel VT-x' : 'AMD-V'}) present`}
+  const evidence = firmwareDisabled(f)
+  if (evidence.length > 0) {
+    return {...base, status: 'fail', detail: `no vmx/svm flag: ${firmwareSetting(f)} is disabled in firmware (${evidence.join('; ')})`, remedy: firmwareRemedy(f)}
+  }
+  const {guest, hypervisor} = guestOf(f)
+  if (guest) {
+    const usable = detectBackend(f) === 'kvm_pvm'
+    return {
+      ...base,
+      status: usable ? 'warn' : 'fail',
+      detail: `no vmx/svm flag: this host is a virtual machine${hypervisor ? ` (${hypervisor})` : ''} whose hypervisor does not pass VT-x/AMD-V through${usable ? '; KVM works here through PVM instead' : ''}`,
+      remedy: [
+        'on the outer host, enable nested virtualization (e.g. options kvm_intel nested=1, or kvm_amd nested=1) and give this VM the host CPU model (-cpu host, or "host-passthrough" in libvirt)',
+        'on a cloud VM, pick an instance type that offers nested virtualization',
+      ],
+    }
+  }
+  return {
+    ...base,
+    status: 'fail',
+    detail: 'no vmx/svm flag, and CPUID reports neither VMX nor SVM',
+    remedy: [...firmwareRemedy(f), 'if the firmware has no such setting, the virtualization extensions are locked off on this board: KVM needs a machine that offers VT-x or AMD-V'],
+  }
+}
+
+function cpuidAgainstCpuinfo(f: HostFacts): Check {
+  const base = {id: 'cpu.cpuid', area: 'cpu' as const, title: 'raw CPUID against /proc/cpuinfo'}
+  const cpuid = f.host.cpuid
+  if (!cpuid) return {...base, status: 'skip', detail: 'no raw CPUID in this capture'}
+  if (!f.cpu) return {...base, status: 'skip', detail: '/proc/cpuinfo is absent (not captured)'}
+  const flags = f.cpu.flags
+  const yes = (b: boolean) => (b ? 'yes' : 'no')
+  const detail = `CPUID ${cpuid.vendor}: VMX ${yes(cpuid.vmx)}, SVM ${yes(cpuid.svm)}, hypervisor bit ${yes(cpuid.hypervisor)}; cpuinfo: vmx ${yes(flags.includes('vmx'))}, svm ${yes(flags.includes('svm'))}`
+  const hidden = (cpuid.vmx && !flags.includes('vmx')) || (cpuid.svm && !flags.includes('svm'))
+  if (hidden) {
+    return {...base, status: 'fail', detail: `${detail}: the kernel removed the flag because firmware disabled ${firmwareSetting(f)}`, remedy: firmwareRemedy(f)}
+  }
+  return {...base, status: 'pass', detail: `${detail}: they agree`}
+}
+
+function kernelLog(f: HostFacts): Check {
+  const base = {id: 'cpu.kernel-log', area: 'cpu' as const, title: 'firmware-disabled messages in kernel log'}
+  if (f.host.dmesg === null) {
+    return {...base, status: 'skip', detail: 'the kernel log is unreadable', remedy: ['run kvmctl check as root, or allow it: sudo sysctl kernel.dmesg_restrict=0']}
+  }
+  const lines = matchKernelLog(f.host.dmesg, 'firmware-disabled')
+  if (lines.length === 0) return {...base, status: 'pass', detail: 'no firmware-disabled message'}
+  return {...base, status: 'fail', detail: lines.map((m) => `"${m.line}"`).join('; '), remedy: firmwareRemedy(f)}
+}
+
+function arm64Level(f: HostFacts): Check {
+  const base = {id: 'cpu.el2', area: 'cpu' as const, title: 'arm64 kernel started at EL2'}
+  if (firmwareDisabled(f).length > 0) {
+    return {...base, status: 'fail', detail: 'the kernel log says HYP mode is not available: the kernel runs at EL1', remedy: firmwareRemedy(f)}
+  }
+  const hyp = matchKernelLog(f.host.dmesg, 'hyp')
+  if (hyp.length > 0) return {...base, status: 'pass', detail: hyp.map((m) => `"${m.line}"`).join('; ')}
+  if (f.host.kvm.open === 'ok') return {...base, status: 'pass', detail: '/dev/kvm opens, so KVM initialised at EL2'}
+  return {...base, status: 'warn', detail: 'no kernel-log line tells the boot exception level', remedy: ['look for "started at EL2" or "HYP mode not available": sudo dmesg | grep -iE "EL2|HYP mode"']}
+}

@@ -1,0 +1,20 @@
+// UEFI firmware for guests: whether a secure-boot build of OVMF (x86) or AAVMF (arm64) is installed.
+import type {HostFacts} from '../host/facts.js'
+import {FIRMWARE_DIRS} from '../host/paths.js'
+import type {Check} from './types.js'
+
+const SECURE = /secboot|secure|\.ms\.fd$/i
+export const FIRMWARE_IMAGE = /\.(fd|json)$/i
+
+export function firmwareChecks(f: HostFacts): Check[] {
+  const base = {id: 'firmware.secure-boot', area: 'firmware' as const, title: 'secure-boot UEFI firmware for guests'}
+  const images = f.firmware.flatMap(({dir, files}) => files.filter((n) => FIRMWARE_IMAGE.test(n)).map((n) => `${dir}/${n}`))
+  const secure = images.filter((p) => SECURE.test(p.slice(p.lastIndexOf('/') + 1)))
+  const pkg = f.arch === 'arm64' ? 'qemu-efi-aarch64' : 'ovmf'
+  const remedy = [`sudo apt-get install ${pkg} (Debian/Ubuntu; Fedora: sudo dnf install edk2-${f.arch === 'arm64' ? 'aarch64' : 'ovmf'})`]
+  if (secure.length > 0) return [{...base, status: 'pass', detail: secure.slice(0, 3).join(', ') + (secure.length > 3 ? `, and ${secure.length - 3} more` : '')}]
+  if (images.length > 0) {
+    return [{...base, status: 'warn', detail: `UEFI images without secure boot only (${images.slice(0, 2).join(', ')})`, remedy}]
+  }
+  return [{...base, status: 'warn', detail: `no OVMF images in ${FIRMWARE_DIRS.join(', ')}: guests can boot only with legacy BIOS`, remedy}]
+}

@@ -1,0 +1,79 @@
+// Guest memory: hugepage pools of each size, hugetlbfs mounts, transparent hugepages and KSM.
+import type {HostFacts} from '../host/facts.js'
+import {formatBytes} from '../lib/size.js'
+import type {Check} from './types.js'
+
+export function hugepageChecks(f: HostFacts): Check[] {
+  return [...pools(f), mounts(f), thp(f), ksm(f)]
+}
+
+function pools(f: HostFacts): Check[] {
+  const defaultKb = f.meminfo.Hugepagesize
+  if (f.hugepages.length === 0) {
+    return [{id: 'hugepages.pools', area: 'hugepages', title: 'hugepage pools', status: 'skip', detail: 'no /sys/kernel/mm/hugepages: the kernel has no hugetlb support'}]
+  }
+  const anyReserved = f.hugepages.some((p) => p.total > 0)
+  return f.hugepages.map((p) => {
+    const size = formatBytes(p.sizeKb * 1024)
+    const isDefault = p.sizeKb === defaultKb || (defaultKb === undefined && p === f.hugepages[0])
+    const detail = `${p.total} total, ${p.free} free, ${p.reserved} reserved${p.surplus ? `, ${p.surplus} surplus` : ''}${isDefault ? ' (default size)' : ''}`
+    const base = {id: `hugepages.${p.sizeKb}kB`, area: 'hugepages' as const, title: `${size} hugepages`}
+    if (p.total > 0) return {...base, status: 'pass' as const, detail}
+    // One warning for the whole host, on the default size, when no pool holds any page.
+    if (isDefault && !anyReserved) {
+      const pages = Math.max(1, Math.round(2 ** 30 / (p.sizeKb * 1024)))
+      return {
+        ...base,
+        status: 'warn' as const,
+        detail: `${detail}: guests get ordinary pages`,
+        remedy: [
+          `reserve 1 GiB now: echo ${pages} | sudo tee /sys/kernel/mm/hugepages/hugepages-${p.sizeKb}kB/nr_hugepages`,
+          `keep it across reboots: echo "vm.nr_hugepages = ${pages}" | sudo tee /etc/sysctl.d/80-hugepages.conf`,
+        ],
+      }
+    }
+    return {...base, status: 'skip' as const, detail: `${detail}: none reserved`}
+  })
+}
+
+function mounts(f: HostFacts): Check {
+  const base = {id: 'hugepages.hugetlbfs', area: 'hugepages' as const, title: 'hugetlbfs mounted'}
+  const found = f.mounts.filter((m) => m.fstype === 'hugetlbfs')
+  if (found.length > 0) return {...base, status: 'pass', detail: found.map((m) => `${m.target} (${m.options})`).join(', ')}
+  const remedy = [
+    'sudo mkdir -p /dev/hugepages && sudo mount -t hugetlbfs -o mode=01770,gid=kvm hugetlbfs /dev/hugepages',
+    'keep it across reboots: echo "hugetlbfs /dev/hugepages hugetlbfs mode=01770,gid=kvm 0 0" | sudo tee -a /etc/fstab',
+  ]
+  const reserved = f.hugepages.some((p) => p.total > 0)
+  return {
+    ...base,
+    status: reserved ? 'warn' : 'skip',
+    detail: reserved ? 'hugepages are reserved but no hugetlbfs is mounted (QEMU -mem-path needs one)' : 'no hugetlbfs mount (needed by QEMU -mem-path once hugepages are reserved)',
+    remedy,
+  }
+}
+
+function thp(f: HostFacts): Check {
+  const base = {id: 'hugepages.thp', area: 'hugepages' as const, title: 'transparent hugepages'}
+  if (f.thp === null) return {...base, status: 'skip', detail: 'no transparent hugepage support in this kernel'}
+  if (f.thp === 'never') {
+    return {
+      ...base,
+      status: 'warn',
+      detail: 'never: guest memory is never backed by transparent hugepages',
+      remedy: ['echo madvise | sudo tee /sys/kernel/mm/transparent_hugepage/enabled (QEMU and kvmctl madvise guest RAM)'],
+    }
+  }
+  return {...base, status: 'pass', detail: f.thp}
+}
+
+function ksm(f: HostFacts): Check {
+  const base = {id: 'hugepages.ksm', area: 'hugepages' as const, title: 'KSM (same-page merging)'}
+  if (f.ksm === null) return {...base, status: 'skip', detail: 'no KSM in this kernel'}
+  const state: Record<string, string> = {
+    '0': 'off: guest pages are not merged (turn on with echo 1 | sudo tee /sys/kernel/mm/ksm/run to trade CPU for memory with many similar guests)',
+    '1': 'running: identical guest pages are merged',
+    '2': 'unmerging: merged pages are being split and KSM stops',
+  }
+  return {...base, status: 'pass', detail: state[f.ksm] ?? `run=${f.ksm}`}
+}

@@ -1,0 +1,66 @@
+// The ordered registry of check groups, and the report built from them. A group that throws
+// becomes one 'fail' result carrying the error text, so one bad parser never hides the others.
+import type {HostFacts} from '../host/facts.js'
+import {backendChecks, BACKEND_NAMES, detectBackend, PVM_SHORT_CAVEAT, type Backend} from './backend.js'
+import {cpuChecks} from './cpu.js'
+import {devKvmChecks, kvmUsable} from './dev-kvm.js'
+import {deviceChecks} from './devices.js'
+import {firmwareChecks} from './firmware.js'
+import {hugepageChecks} from './hugepages.js'
+import {kernelConfigChecks} from './kernel-config.js'
+import {moduleChecks} from './modules.js'
+import {nestedChecks} from './nested.js'
+import {AREA_TITLES, type Area, type Check, type CheckGroup, type Status} from './types.js'
+
+export const REGISTRY: ReadonlyArray<readonly [Area, CheckGroup]> = [
+  ['cpu', cpuChecks],
+  ['backend', backendChecks],
+  ['kernel-config', kernelConfigChecks],
+  ['modules', moduleChecks],
+  ['dev-kvm', devKvmChecks],
+  ['nested', nestedChecks],
+  ['hugepages', hugepageChecks],
+  ['devices', deviceChecks],
+  ['firmware', firmwareChecks],
+]
+
+export function runChecks(facts: HostFacts, registry = REGISTRY): Check[] {
+  return registry.flatMap(([area, group]) => {
+    try {
+      return group(facts)
+    } catch (error) {
+      return [{id: `${area}.error`, area, title: `${AREA_TITLES[area]} checks`, status: 'fail' as const, detail: `the check itself failed: ${(error as Error).message ?? String(error)}`}]
+    }
+  })
+}
+
+export interface Verdict {
+  /** /dev/kvm opened and a VM with a vCPU was created. */
+  kvmUsable: boolean
+  backend: Backend | null
+  summary: string
+}
+
+export type Counts = Record<Status, number>
+
+export function countStatuses(checks: Check[]): Counts {
+  const counts: Counts = {pass: 0, warn: 0, fail: 0, skip: 0}
+  for (const c of checks) counts[c.status]++
+  return counts
+}
+
+export function verdictOf(facts: HostFacts, checks: Check[]): Verdict {
+  const backend = detectBackend(facts) ?? null
+  const usable = kvmUsable(facts)
+  const counts = countStatuses(checks)
+  const tally = `${counts.fail} failed, ${counts.warn} warning${counts.warn === 1 ? '' : 's'}`
+  let summary: string
+  if (usable) {
+    const caveat = backend === 'kvm_pvm' ? `; ${PVM_SHORT_CAVEAT}` : ''
+    summary = `KVM is usable through ${backend ? BACKEND_NAMES[backend] : 'an unidentified backend'}${caveat}; ${tally}`
+  } else {
+    const firstFail = checks.find((c) => c.status === 'fail')
+    summary = `KVM is not usable${firstFail ? `: ${firstFail.detail}` : ''}; ${tally}`
+  }
+  return {kvmUsable: usable, backend, summary}
+}

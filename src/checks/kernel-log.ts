@@ -1,0 +1,80 @@
+// Every kernel-log message kvmctl understands, of every kernel era, in one table. The checks
+// match against it and `kvmctl capture` keeps only the lines it matches, so a capture holds what
+// a replay needs and nothing else.
+
+export type LogKind =
+  /** Firmware (BIOS/UEFI) turned hardware virtualization off, or arm64 booted below EL2. */
+  | 'firmware-disabled'
+  /** The kernel runs under a hypervisor: this host is itself a guest. */
+  | 'hypervisor'
+  /** Lines of the KVM modules themselves. */
+  | 'kvm'
+  | 'hugetlb'
+  | 'iommu'
+  /** arm64 exception level and KVM mode at boot. */
+  | 'hyp'
+  | 'secure-boot'
+
+export interface LogPattern {
+  id: string
+  kind: LogKind
+  /** The CPU vendor the message is about, when it tells. */
+  vendor?: 'intel' | 'amd' | 'arm64'
+  re: RegExp
+}
+
+export const LOG_PATTERNS: readonly LogPattern[] = [
+  // Before 5.6 (both vendors): the module refused to load.
+  {id: 'kvm-disabled-by-bios', kind: 'firmware-disabled', re: /kvm: disabled by bios/i},
+  // 5.6+: feature-control MSR locked with VMX off; the vmx flag is then cleared from /proc/cpuinfo.
+  {id: 'vmx-outside-txt', kind: 'firmware-disabled', vendor: 'intel', re: /VMX \((?:outside|inside) TXT\) disabled by BIOS/},
+  {id: 'vmx-feat-ctl', kind: 'firmware-disabled', vendor: 'intel', re: /VMX not enabled \(by BIOS\) in MSR_IA32_FEAT_CTL/},
+  // 6.7+ for AMD: VM_CR.SVMDIS set; the svm flag is cleared.
+  {id: 'svm-vm-cr', kind: 'firmware-disabled', vendor: 'amd', re: /SVM disabled \(by BIOS\) in MSR_VM_CR/},
+  {id: 'arm64-hyp-unavailable', kind: 'firmware-disabled', vendor: 'arm64', re: /HYP mode not available/},
+  {id: 'hypervisor-detected', kind: 'hypervisor', re: /Hypervisor detected: (\S+)/},
+  // "kvm: ...", "kvm_intel: ...", "kvm_amd: ...", "kvm-pvm: ...", arm64 "kvm [1]: ...".
+  {id: 'kvm-line', kind: 'kvm', re: /\b(?:kvm|kvm_intel|kvm_amd|kvm-pvm)(?: \[\d+\])?: /},
+  {id: 'hugetlb-registered', kind: 'hugetlb', re: /HugeTLB: registered/},
+  {id: 'iommu-enabled', kind: 'iommu', re: /(?:DMAR|AMD-Vi|IOMMU).*\benabled\b/i},
+  {id: 'arm64-el', kind: 'hyp', vendor: 'arm64', re: /CPU: All CPU\(s\) started at EL[12]|(?:Hyp|VHE|nVHE|protected) mode initialized successfully/},
+  {id: 'secure-boot', kind: 'secure-boot', re: /Secure boot (?:enabled|disabled|could not be determined)/i},
+]
+
+export interface LogMatch {
+  pattern: LogPattern
+  /** The whole line, without the timestamp. */
+  line: string
+  groups: string[]
+}
+
+/** The kernel-log lines that match a known pattern, each with the first pattern it matched. */
+export function matchKernelLog(dmesg: string | null, kind?: LogKind): LogMatch[] {
+  if (!dmesg) return []
+  const matches: LogMatch[] = []
+  for (const raw of dmesg.split('\n')) {
+    for (const pattern of LOG_PATTERNS) {
+      if (kind !== undefined && pattern.kind !== kind) continue
+      const m = pattern.re.exec(raw)
+      if (m) {
+        matches.push({pattern, line: raw.replace(/^\[[^\]]*\]\s*/, ''), groups: m.slice(1)})
+        break
+      }
+    }
+  }
+  return matches
+}
+
+/** Only the lines kvmctl understands, as dmesg printed them: what a capture may keep. */
+export function filterKernelLog(dmesg: string | null): string | null {
+  if (dmesg === null) return null
+  return dmesg
+    .split('\n')
+    .filter((line) => LOG_PATTERNS.some((p) => p.re.test(line)))
+    .join('\n')
+}
+
+/** The hypervisor named by "Hypervisor detected: X", if any. */
+export function detectedHypervisor(dmesg: string | null): string | undefined {
+  return matchKernelLog(dmesg, 'hypervisor')[0]?.groups[0]
+}

@@ -1,0 +1,40 @@
+// The human rendering of a `kvmctl check` report: a summary line, a table grouped by area with the
+// remedy under every non-pass, and the verdict. Kept apart so --json never loads chalk.
+import type {ChalkInstance} from 'chalk'
+
+import type {HostSummary} from '../host/summary.js'
+import {padVisible, statusLabel} from '../lib/style.js'
+import type {CheckReport} from './report.js'
+import {AREA_TITLES, AREAS} from './types.js'
+
+export function summaryLine(h: HostSummary): string {
+  const parts = [
+    h.cpu ? `${h.cpu}${h.cpus ? ` x${h.cpus}` : ''}` : undefined,
+    h.memoryBytes === null ? undefined : `${(h.memoryBytes / 2 ** 30).toFixed(1)} GiB RAM`,
+    h.os ?? undefined,
+    `Linux ${h.kernel} ${h.arch}`,
+    h.virtual ? `virtual machine${h.hypervisor ? ` (${h.hypervisor})` : ''}` : 'bare metal',
+  ]
+  return `${h.source === 'live' ? 'Host' : `Replay of ${h.source}`}: ${parts.filter(Boolean).join(', ')}`
+}
+
+/** The report as text lines. quiet keeps failures and warnings (and always the verdict). */
+export function renderReport(report: CheckReport, c: ChalkInstance, options: {quiet?: boolean} = {}): string[] {
+  const lines = [c.bold(summaryLine(report.host)), '']
+  const shown = options.quiet ? report.checks.filter((x) => x.status === 'fail' || x.status === 'warn') : report.checks
+  const titleWidth = Math.min(44, Math.max(...shown.map((x) => x.title.length), 0))
+  for (const area of AREAS) {
+    const rows = shown.filter((x) => x.area === area)
+    if (rows.length === 0) continue
+    lines.push(c.bold.underline(AREA_TITLES[area]))
+    for (const check of rows) {
+      lines.push(`  ${padVisible(statusLabel(check.status, c), 5)} ${padVisible(check.title, titleWidth)}  ${c.dim(check.detail)}`)
+      if (check.status !== 'pass') for (const step of check.remedy ?? []) lines.push(`         ${c.cyan('->')} ${step}`)
+    }
+    lines.push('')
+  }
+  if (options.quiet && shown.length === 0) lines.push('No failures or warnings.', '')
+  const verdictLabel = report.verdict.kvmUsable ? (report.counts.fail ? c.yellow('USABLE') : c.green('OK')) : c.red.bold('NOT USABLE')
+  lines.push(`${c.bold('Verdict:')} ${verdictLabel} ${report.verdict.summary}`)
+  return lines
+}

@@ -1,0 +1,20 @@
+// The `kvmctl check` result and its stable JSON shape (documented in README.md).
+import type {HostFacts} from '../host/facts.js'
+import type {HostSummary} from '../host/summary.js'
+import {countStatuses, runChecks, verdictOf, type Counts, type Verdict} from './index.js'
+import type {Check} from './types.js'
+
+export const REPORT_SCHEMA = 1
+
+export interface CheckReport {
+  schema: typeof REPORT_SCHEMA
+  host: HostSummary
+  verdict: Verdict
+  checks: Check[]
+  counts: Counts
+}
+
+export function buildReport(facts: HostFacts, host: HostSummary): CheckReport {
+  const checks = runChecks(facts)
+  return {schema: REPORT_SCHEMA, host, verdict: verdictOf(facts, checks), checks, counts: countStatuses(checks)}
+}

@@ -1,0 +1,36 @@
+// A check result is data: what was looked at, what was found, and what to run when it is not a pass.
+import type {Status} from '../lib/style.js'
+import type {HostFacts} from '../host/facts.js'
+
+export type {Status}
+
+/** Check areas, in report order. */
+export const AREAS = ['cpu', 'backend', 'kernel-config', 'modules', 'dev-kvm', 'nested', 'hugepages', 'devices', 'firmware'] as const
+export type Area = (typeof AREAS)[number]
+
+export const AREA_TITLES: Record<Area, string> = {
+  cpu: 'CPU virtualization',
+  backend: 'KVM backend',
+  'kernel-config': 'Kernel config',
+  modules: 'Modules',
+  'dev-kvm': '/dev/kvm',
+  nested: 'Nested virtualization',
+  hugepages: 'Memory',
+  devices: 'Devices',
+  firmware: 'Guest firmware',
+}
+
+export interface Check {
+  /** Stable dotted id, e.g. "cpu.flag", "dev-kvm.open". */
+  id: string
+  area: Area
+  title: string
+  status: Status
+  /** What was found, in one line. */
+  detail: string
+  /** Exact commands or steps that fix a non-pass, in order. */
+  remedy?: string[]
+}
+
+/** One area's checks: a pure function of the gathered facts. */
+export type CheckGroup = (facts: HostFacts) => Check[]

@@ -1,0 +1,256 @@
+// Gathers everything the checks need from a Host into one plain, JSON-friendly object, so the
+// checks stay pure functions of it. All reads are started together: start-up time matters.
+import type {Host} from './host.js'
+import {
+  CMDLINE,
+  CPUINFO,
+  FIRMWARE_DIRS,
+  HUGEPAGE_COUNTERS,
+  HUGEPAGES_DIR,
+  IOMMU_GROUPS,
+  KSM_RUN,
+  kernelConfigPaths,
+  MEMINFO,
+  moduleParamPath,
+  modulesBuiltinPath,
+  MOUNTS,
+  OS_RELEASE,
+  GROUP_FILE,
+  PROC_MODULES,
+  SYS_MODULE,
+  THP_ENABLED,
+  WATCHED_PARAMS,
+} from './paths.js'
+import type {HostJson} from './types.js'
+
+/** A kernel config option: built in, a module, or not set (absent counts as not set). */
+export type ConfigValue = 'y' | 'm' | 'unset'
+
+export interface KernelConfig {
+  /** The host path it was read from, e.g. /proc/config.gz. */
+  source: string
+  /** CONFIG_ names without the prefix; values as written ("y", "m", a number or quoted text). */
+  options: Record<string, string>
+}
+
+export interface HugepagePool {
+  sizeKb: number
+  total: number
+  free: number
+  reserved: number
+  surplus: number
+}
+
+export interface Mount {
+  source: string
+  target: string
+  fstype: string
+  options: string
+}
+
+export interface CpuInfo {
+  /** vendor_id on x86 ("GenuineIntel"), "CPU implementer" on arm64 ("0x41"). */
+  vendor?: string
+  model?: string
+  /** x86 "flags" or arm64 "Features" of the first CPU. */
+  flags: string[]
+  count: number
+}
+
+export interface FirmwareDir {
+  dir: string
+  files: string[]
+}
+
+export interface HostFacts {
+  /** True on the live machine, false when replaying a capture. */
+  live: boolean
+  root?: string
+  arch: 'x86' | 'arm64' | 'other'
+  /** host.json facts (or the live equivalents): uname, user, devices, kvm, cpuid, dmesg. */
+  host: HostJson
+  cpu: CpuInfo | null
+  kernelConfig: KernelConfig | null
+  /** Names from /proc/modules; null when the file is absent (no module support, or not captured). */
+  loadedModules: string[] | null
+  /** Names from modules.builtin (kvm-intel.ko becomes kvm_intel); null when absent. */
+  builtinModules: string[] | null
+  /** Entries of /sys/module; null when absent. */
+  sysModules: string[] | null
+  /** "module.param" to its value, for the parameters the checks read. */
+  moduleParams: Record<string, string>
+  meminfo: Record<string, number>
+  hugepages: HugepagePool[]
+  mounts: Mount[]
+  /** The selected transparent hugepage mode ("always", "madvise", "never"); null when absent. */
+  thp: string | null
+  /** /sys/kernel/mm/ksm/run: "0" off, "1" running, "2" unmerging; null when absent. */
+  ksm: string | null
+  /** Number of IOMMU groups; null when /sys/kernel/iommu_groups is absent. */
+  iommuGroups: number | null
+  cmdline: string | null
+  firmware: FirmwareDir[]
+  /** PRETTY_NAME from /etc/os-release. */
+  os: string | null
+}
+
+export async function gatherFacts(host: Host): Promise<HostFacts> {
+  // host.json (or the live probe) names the kernel release, which two paths depend on; every
+  // other read starts at once beside it.
+  const hostJsonRead = host.facts()
+  const releaseDependent = hostJsonRead.then(async (json) => {
+    const release = json.uname.release
+    const [configs, builtin] = await Promise.all([
+      Promise.all(kernelConfigPaths(release).map(async (p) => [p, await host.read(p)] as const)),
+      host.read(modulesBuiltinPath(release)),
+    ])
+    return {config: configs.find(([, text]) => text !== undefined), builtin}
+  })
+  const [json, dependent, cpuinfo, modules, sysModules, params, meminfo, hugepages, mounts, thp, ksm, iommu, cmdline, firmware, osRelease, groupFile] =
+    await Promise.all([
+      hostJsonRead,
+      releaseDependent,
+      host.read(CPUINFO),
+      host.read(PROC_MODULES),
+      host.list(SYS_MODULE),
+      Promise.all(WATCHED_PARAMS.map(async ([m, p]): Promise<[string, string | undefined]> => [`${m}.${p}`, await host.readValue(moduleParamPath(m, p))])),
+      host.read(MEMINFO),
+      readHugepagePools(host),
+      host.read(MOUNTS),
+      host.readValue(THP_ENABLED),
+      host.readValue(KSM_RUN),
+      host.list(IOMMU_GROUPS),
+      host.readValue(CMDLINE),
+      Promise.all(FIRMWARE_DIRS.map(async (dir): Promise<{dir: string; files?: string[]}> => ({dir, files: await host.list(dir)}))),
+      host.read(OS_RELEASE),
+      host.live ? host.read(GROUP_FILE) : undefined,
+    ])
+  const machine = json.uname.machine
+  return {
+    live: host.live,
+    ...(host.root === undefined ? {} : {root: host.root}),
+    arch: /^(x86_64|i[3-6]86|amd64)$/.test(machine) ? 'x86' : /^(aarch64|arm64)$/.test(machine) ? 'arm64' : 'other',
+    host: groupFile === undefined ? json : {...json, devices: nameDeviceGroups(json.devices, groupFile)},
+    cpu: cpuinfo === undefined ? null : parseCpuinfo(cpuinfo),
+    kernelConfig: dependent.config ? {source: dependent.config[0], options: parseKernelConfig(dependent.config[1]!)} : null,
+    loadedModules: modules === undefined ? null : parseProcModules(modules),
+    builtinModules: dependent.builtin === undefined ? null : parseModulesBuiltin(dependent.builtin),
+    sysModules: sysModules ?? null,
+    moduleParams: Object.fromEntries(params.filter((e): e is [string, string] => e[1] !== undefined)),
+    meminfo: meminfo === undefined ? {} : parseMeminfo(meminfo),
+    hugepages,
+    mounts: mounts === undefined ? [] : parseMounts(mounts),
+    thp: thp === undefined ? null : selectedMode(thp),
+    ksm: ksm ?? null,
+    iommuGroups: iommu === undefined ? null : iommu.filter((e) => /^\d+$/.test(e)).length,
+    cmdline: cmdline ?? null,
+    firmware: firmware.filter((f): f is FirmwareDir => f.files !== undefined),
+    os: osRelease === undefined ? null : (parseOsRelease(osRelease).PRETTY_NAME ?? null),
+  }
+}
+
+/** Adds the group name to each device node from /etc/group text, so remedies can name it. */
+function nameDeviceGroups(devices: HostJson['devices'], groupFile: string): HostJson['devices'] {
+  const names = new Map<number, string>()
+  for (const line of groupFile.split('\n')) {
+    const [name, , gid] = line.split(':')
+    if (name && gid !== undefined && !names.has(Number(gid))) names.set(Number(gid), name)
+  }
+  return Object.fromEntries(
+    Object.entries(devices).map(([path, node]) => [path, node && node.group === undefined && names.has(node.gid) ? {...node, group: names.get(node.gid)} : node]),
+  )
+}
+
+async function readHugepagePools(host: Host): Promise<HugepagePool[]> {
+  const sizes = (await host.list(HUGEPAGES_DIR)) ?? []
+  const pools = await Promise.all(
+    sizes.map(async (entry) => {
+      const m = /^hugepages-(\d+)kB$/.exec(entry)
+      if (!m) return undefined
+      const [total, free, reserved, surplus] = await Promise.all(
+        HUGEPAGE_COUNTERS.map(async (c) => Number((await host.readValue(`${HUGEPAGES_DIR}/${entry}/${c}`)) ?? 0)),
+      )
+      return {sizeKb: Number(m[1]), total, free, reserved, surplus}
+    }),
+  )
+  return pools.filter((p): p is HugepagePool => p !== undefined).sort((a, b) => a.sizeKb - b.sizeKb)
+}
+
+/** The value of a config option as y / m / unset ("is not set" and absent are both unset). */
+export function configValue(config: KernelConfig | null, name: string): ConfigValue | undefined {
+  if (!config) return undefined
+  const v = config.options[name]
+  return v === 'y' || v === 'm' ? v : 'unset'
+}
+
+export function parseKernelConfig(text: string): Record<string, string> {
+  const options: Record<string, string> = {}
+  for (const line of text.split('\n')) {
+    const set = /^CONFIG_(\w+)=(.*)$/.exec(line)
+    if (set) options[set[1]] = set[2]
+  }
+  return options
+}
+
+export function parseCpuinfo(text: string): CpuInfo {
+  const first = text.split(/\n\s*\n/)[0] ?? ''
+  const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(first)?.[1]?.trim()
+  const flags = field('flags') ?? field('Features') ?? ''
+  return {
+    vendor: field('vendor_id') ?? field('CPU implementer'),
+    model: field('model name') ?? field('Hardware'),
+    flags: flags.split(/\s+/).filter(Boolean),
+    count: (text.match(/^processor\s*:/gm) ?? []).length,
+  }
+}
+
+export function parseProcModules(text: string): string[] {
+  return text
+    .split('\n')
+    .map((line) => line.split(' ')[0])
+    .filter(Boolean)
+}
+
+/** modules.builtin lists paths like kernel/arch/x86/kvm/kvm-intel.ko; module names use "_". */
+export function parseModulesBuiltin(text: string): string[] {
+  return text
+    .split('\n')
+    .map((line) => /([^/]+)\.ko(?:\.\w+)?$/.exec(line.trim())?.[1]?.replace(/-/g, '_'))
+    .filter((name): name is string => Boolean(name))
+}
+
+export function parseMeminfo(text: string): Record<string, number> {
+  const values: Record<string, number> = {}
+  for (const line of text.split('\n')) {
+    const m = /^(\w+(?:\(\w+\))?):\s+(\d+)/.exec(line)
+    if (m) values[m[1]] = Number(m[2])
+  }
+  return values
+}
+
+export function parseMounts(text: string): Mount[] {
+  return text
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter((f) => f.length >= 4)
+    .map(([source, target, fstype, options]) => ({source, target: unescapeMount(target), fstype, options}))
+}
+
+/** /proc/mounts escapes spaces and the like as octal (\040). */
+function unescapeMount(path: string): string {
+  return path.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))
+}
+
+/** "always [madvise] never" -> "madvise". */
+export function selectedMode(text: string): string {
+  return /\[(\w+)\]/.exec(text)?.[1] ?? text.trim()
+}
+
+export function parseOsRelease(text: string): Record<string, string> {
+  const values: Record<string, string> = {}
+  for (const line of text.split('\n')) {
+    const m = /^([A-Z_]+)=("?)(.*)\2$/.exec(line.trim())
+    if (m) values[m[1]] = m[3]
+  }
+  return values
+}

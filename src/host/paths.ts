@@ -1,0 +1,57 @@
+// The host files `kvmctl check` reads, in one place: facts.ts reads them and capture.ts copies
+// them, so a capture always holds exactly what a replay needs. The contract is in fixtures/README.md.
+
+export const CPUINFO = '/proc/cpuinfo'
+export const PROC_MODULES = '/proc/modules'
+export const SYS_MODULE = '/sys/module'
+export const MEMINFO = '/proc/meminfo'
+export const HUGEPAGES_DIR = '/sys/kernel/mm/hugepages'
+export const MOUNTS = '/proc/mounts'
+export const THP_ENABLED = '/sys/kernel/mm/transparent_hugepage/enabled'
+export const KSM_RUN = '/sys/kernel/mm/ksm/run'
+export const IOMMU_GROUPS = '/sys/kernel/iommu_groups'
+export const CMDLINE = '/proc/cmdline'
+export const OS_RELEASE = '/etc/os-release'
+/** Read live only, to name the groups owning device nodes (host.json keeps the names). */
+export const GROUP_FILE = '/etc/group'
+
+/** Where distributions put OVMF/AAVMF images and QEMU firmware descriptors. */
+export const FIRMWARE_DIRS = ['/usr/share/OVMF', '/usr/share/edk2/ovmf', '/usr/share/qemu/firmware'] as const
+
+/** Kernel config locations, in order of preference: the first one found wins. */
+export function kernelConfigPaths(release: string): string[] {
+  return ['/proc/config.gz', `/boot/config-${release}`, `/lib/modules/${release}/config`]
+}
+
+export function modulesBuiltinPath(release: string): string {
+  return `/lib/modules/${release}/modules.builtin`
+}
+
+/** The modules whose /sys/module entry and parameters the checks look at. */
+export const WATCHED_MODULES = [
+  'kvm',
+  'kvm_intel',
+  'kvm_amd',
+  'kvm_pvm',
+  'vhost_net',
+  'tun',
+  'virtio',
+  'virtio_pci',
+  'virtio_net',
+  'virtio_blk',
+  'virtio_scsi',
+  'virtio_console',
+  'virtio_balloon',
+] as const
+
+/** Module parameters the checks read: /sys/module/NAME/parameters/PARAM. */
+export const WATCHED_PARAMS: ReadonlyArray<readonly [module: string, param: string]> = [
+  ['kvm_intel', 'nested'],
+  ['kvm_amd', 'nested'],
+]
+
+export function moduleParamPath(module: string, param: string): string {
+  return `${SYS_MODULE}/${module}/parameters/${param}`
+}
+
+export const HUGEPAGE_COUNTERS = ['nr_hugepages', 'free_hugepages', 'resv_hugepages', 'surplus_hugepages'] as const

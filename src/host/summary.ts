@@ -1,0 +1,40 @@
+// The one-line host summary at the top of `kvmctl check`: CPU, memory, OS, bare metal or virtual.
+// Live, memory comes from systeminformation (its memory module alone: the package root and its
+// cpu/osInfo/system calls spawn processes and cost more than the whole check); the rest is already
+// in the facts. In replay everything comes from the capture's files.
+import {detectedHypervisor} from '../checks/kernel-log.js'
+import type {HostFacts} from './facts.js'
+
+export interface HostSummary {
+  /** "live" or the replayed folder. */
+  source: string
+  kernel: string
+  arch: string
+  cpu: string | null
+  cpus: number | null
+  memoryBytes: number | null
+  os: string | null
+  virtual: boolean
+  /** The hypervisor this host runs under, when the kernel log names it. */
+  hypervisor: string | null
+}
+
+export async function hostSummary(f: HostFacts): Promise<HostSummary> {
+  let memoryBytes = f.meminfo.MemTotal === undefined ? null : f.meminfo.MemTotal * 1024
+  if (f.live) {
+    const {mem} = await import('systeminformation/lib/memory.js')
+    memoryBytes = (await mem()).total
+  }
+  const hypervisor = detectedHypervisor(f.host.dmesg) ?? null
+  return {
+    source: f.live ? 'live' : (f.root ?? 'replay'),
+    kernel: f.host.uname.release,
+    arch: f.host.uname.machine,
+    cpu: f.cpu?.model ?? f.cpu?.vendor ?? null,
+    cpus: f.cpu?.count || null,
+    memoryBytes,
+    os: f.os,
+    virtual: Boolean(f.host.cpuid?.hypervisor || hypervisor || f.cpu?.flags.includes('hypervisor')),
+    hypervisor,
+  }
+}
