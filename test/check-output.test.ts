@@ -1,11 +1,11 @@
 // The report flags through the real CLI: `kvmctl check --format ... --output FILE`.
 import {expect} from 'chai'
-import {execa} from 'execa'
 import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-const run = (args: string[]) => execa('node', ['bin/run.js', ...args], {reject: false, env: {NO_COLOR: '1'}})
+import {cliHasCommand, runCli as run} from './support/cli.js'
+import {runTool} from './support/tools.js'
 
 describe('check --format / --output', () => {
   let dir: string
@@ -31,6 +31,23 @@ describe('check --format / --output', () => {
     const result = await run(['check', '--format', 'prometheus'])
     expect(result.stdout).to.match(/^# HELP kvmctl_kvm_usable /)
     expect(result.stdout).to.match(/^kvmctl_kvm_usable [01]$/m)
+  })
+
+  it('gives promtool-clean metrics and xmllint-clean JUnit from the real check', async () => {
+    const prom = await run(['check', '--format', 'prometheus'])
+    expect((await runTool('promtool', 'prometheus', ['check', 'metrics'], prom.stdout)).exitCode).to.equal(0)
+    const junit = await run(['check', '--format', 'junit'])
+    expect((await runTool('xmllint', 'libxml2-utils', ['--noout', '-'], junit.stdout)).exitCode).to.equal(0)
+  })
+
+  // Runs once `kvmctl selftest` (issue 3) is merged and wired to reportFlags(['text', 'json', 'junit', 'prometheus']).
+  it('gives promtool-clean metrics and xmllint-clean JUnit from the real selftest', async function () {
+    if (!cliHasCommand('selftest')) this.skip()
+    const prom = await run(['selftest', '--format', 'prometheus'])
+    expect(prom.stdout).to.match(/^kvmctl_selftest_stage_duration_seconds\{id="[^"]+"\} /m)
+    expect((await runTool('promtool', 'prometheus', ['check', 'metrics'], prom.stdout)).exitCode).to.equal(0)
+    const junit = await run(['selftest', '--format', 'junit'])
+    expect((await runTool('xmllint', 'libxml2-utils', ['--noout', '-'], junit.stdout)).exitCode).to.equal(0)
   })
 
   it('exits 2 with one line naming the folder when --output points into a missing folder', async () => {
