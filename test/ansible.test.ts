@@ -57,7 +57,7 @@ describe('examples/ansible', () => {
         `node-b kvmctl_root=${join(dir, 'node-b')}`,
         '[all:vars]',
         'ansible_connection=local',
-        `ansible_python_interpreter=${process.env.KVMCTL_TEST_PYTHON ?? '/usr/bin/python3'}`,
+        'ansible_python_interpreter=/usr/bin/python3',
         `kvmctl_bin=${resolve('bin/run.js')}`,
         'kvmctl_become=false',
         '',
