@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {runCheck} from '../checks/run.js'
 import type {CheckReport} from '../checks/report.js'
 import {BaseCommand} from '../lib/base-command.js'
+import {emitReport, reportFlags} from '../report/flags.js'
 
 export default class Check extends BaseCommand {
   static override description = 'Check whether this host can run KVM virtual machines, and say how to fix what is missing'
@@ -11,19 +12,32 @@ export default class Check extends BaseCommand {
     '<%= config.bin %> check --quiet',
     '<%= config.bin %> check --json',
     '<%= config.bin %> check --root fixtures/intel-vtx-disabled',
+    '<%= config.bin %> check --format junit --output kvmctl-check.xml',
+    '<%= config.bin %> check --format prometheus --output /var/lib/node_exporter/textfile/kvmctl.prom',
+    '<%= config.bin %> check --format nfd --expires-in 2h --output /etc/kubernetes/node-feature-discovery/features.d/kvmctl',
   ]
   static override flags = {
     root: Flags.string({description: 'replay a folder written by `kvmctl capture` instead of the live machine', env: 'KVMCTL_ROOT'}),
     quiet: Flags.boolean({char: 'q', description: 'print only failures, warnings and the verdict'}),
+    ...reportFlags(),
   }
 
   async run(): Promise<CheckReport> {
     const {flags} = await this.parse(Check)
     const report = await runCheck(flags.root)
-    if (!this.jsonEnabled()) {
-      const [{renderReport}, {makeChalk}] = await Promise.all([import('../checks/render.js'), import('../lib/style.js')])
-      this.log(renderReport(report, makeChalk(), {quiet: flags.quiet}).join('\n'))
-    }
+    // The table needs chalk; JSON and the machine formats do not, so it is loaded only for text.
+    const wantsText = !this.jsonEnabled() && (flags.format ?? 'text') === 'text'
+    const render = wantsText ? await Promise.all([import('../checks/render.js'), import('../lib/style.js')]) : undefined
+    await emitReport(report, {...flags, json: this.jsonEnabled()}, {
+      log: (text) => this.log(text),
+      renderText: (toTerminal) => {
+        if (!render) return ''
+        const [{renderReport}, {makeChalk}] = render
+        const chalk = makeChalk()
+        if (!toTerminal) chalk.level = 0
+        return renderReport(report, chalk, {quiet: flags.quiet}).join('\n')
+      },
+    })
     this.failed = report.counts.fail > 0
     return report
   }

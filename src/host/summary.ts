@@ -17,6 +17,10 @@ export interface HostSummary {
   virtual: boolean
   /** The hypervisor this host runs under, when the kernel log names it. */
   hypervisor: string | null
+  /** Nested virtualization on in the vendor KVM module; false on PVM (it has none); null when unknown. */
+  nested: boolean | null
+  /** Huge page pools by size in Kubernetes notation ("2Mi", "1Gi"). */
+  hugepages: Record<string, {total: number; free: number}>
 }
 
 export async function hostSummary(f: HostFacts): Promise<HostSummary> {
@@ -36,5 +40,22 @@ export async function hostSummary(f: HostFacts): Promise<HostSummary> {
     os: f.os,
     virtual: Boolean(f.host.cpuid?.hypervisor || hypervisor || f.cpu?.flags.includes('hypervisor')),
     hypervisor,
+    nested: nestedEnabled(f),
+    hugepages: Object.fromEntries(f.hugepages.map((p) => [quantity(p.sizeKb), {total: p.total, free: p.free}])),
   }
+}
+
+function nestedEnabled(f: HostFacts): boolean | null {
+  for (const vendor of ['kvm_intel', 'kvm_amd']) {
+    const value = f.moduleParams[`${vendor}.nested`]
+    if (value !== undefined) return /^(Y|1)$/i.test(value)
+  }
+  return f.sysModules?.includes('kvm_pvm') ? false : null
+}
+
+/** 2048 kB -> "2Mi", 1048576 kB -> "1Gi": the size names Kubernetes uses for hugepages resources. */
+function quantity(sizeKb: number): string {
+  if (sizeKb % 1048576 === 0) return `${sizeKb / 1048576}Gi`
+  if (sizeKb % 1024 === 0) return `${sizeKb / 1024}Mi`
+  return `${sizeKb}Ki`
 }

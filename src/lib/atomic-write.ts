@@ -1,0 +1,43 @@
+// Writes a file so readers see either the old content or the new, never a part: the data goes to
+// a temporary file in the same directory (same filesystem, so rename is atomic), is fsynced, then
+// renamed over the target, and the directory is fsynced so the rename survives a crash.
+// The temporary name starts with a dot and ends in .tmp: NFD skips dot files in features.d and
+// node_exporter's textfile collector reads only *.prom, so neither picks up a half-written file.
+import {randomBytes} from 'node:crypto'
+import {open, rename, stat, unlink} from 'node:fs/promises'
+import {basename, dirname, join} from 'node:path'
+
+export interface AtomicWriteOptions {
+  /** Permission bits of the new file; by default those of the file it replaces, else 0o644. */
+  mode?: number
+}
+
+export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+  const dir = dirname(path)
+  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  const mode = options.mode ?? (await stat(path).then((st) => st.mode & 0o7777, () => 0o644))
+  const file = await open(temp, 'wx', mode)
+  try {
+    await file.writeFile(data)
+    // open() applies the umask; chmod gives the file exactly the mode asked for.
+    await file.chmod(mode)
+    await file.sync()
+  } catch (error) {
+    await file.close()
+    await unlink(temp).catch(() => {})
+    throw error
+  }
+  await file.close()
+  try {
+    await rename(temp, path)
+  } catch (error) {
+    await unlink(temp).catch(() => {})
+    throw error
+  }
+  const dirHandle = await open(dir, 'r')
+  try {
+    await dirHandle.sync()
+  } finally {
+    await dirHandle.close()
+  }
+}

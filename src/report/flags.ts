@@ -1,0 +1,86 @@
+// The report flags every reporting command shares (--format, --output, --expires-in) and the one
+// place that turns a report plus those flags into output, so check and selftest behave alike.
+import {Flags} from '@oclif/core'
+import {hostname} from 'node:os'
+import {dirname} from 'node:path'
+
+import {writeFileAtomic} from '../lib/atomic-write.js'
+import {OperationError, UsageError} from '../lib/errors.js'
+import {formatReport, REPORT_FORMATS, type ReportFormat} from './format.js'
+import type {Report} from './types.js'
+
+/** Flag definitions; `formats` narrows --format (selftest has no nfd). */
+export function reportFlags(formats: readonly ReportFormat[] = REPORT_FORMATS) {
+  return {
+    format: Flags.string({
+      char: 'f',
+      description: 'output format: text (a table), json (as --json), junit (CI), prometheus (node_exporter textfile), nfd (node-feature-discovery labels)',
+      options: [...formats],
+      helpValue: formats.join('|'),
+    }),
+    output: Flags.string({
+      char: 'o',
+      description: 'write the report to FILE instead of stdout, atomically (a temp file in the same folder, then rename)',
+      helpValue: 'FILE',
+    }),
+    'expires-in': Flags.string({
+      description: 'with --format nfd: NFD drops the labels this long after the run (e.g. 90m, 2h), so a node whose kvmctl stops loses them',
+      helpValue: 'DURATION',
+    }),
+  }
+}
+
+export interface ReportFlagValues {
+  format?: string
+  output?: string
+  'expires-in'?: string
+  json?: boolean
+}
+
+const DURATION_UNITS: Record<string, number> = {s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000}
+
+/** "90m", "2h", "1d", "30s" -> milliseconds; a bad value is a usage error naming the flag. */
+export function parseDuration(value: string, flag: string): number {
+  const m = /^\s*(\d+)\s*([smhd])\s*$/i.exec(value)
+  const ms = m ? Number(m[1]) * DURATION_UNITS[m[2].toLowerCase()] : 0
+  if (!(ms > 0)) throw new UsageError(`${flag} ${JSON.stringify(value)} is not a duration; use a number and a unit: 30s, 90m, 2h, 1d`)
+  return ms
+}
+
+/**
+ * Writes the report as the flags ask: to --output (atomically) or stdout, in --format.
+ * With --json and no --output, oclif prints the returned result, so nothing is written here.
+ */
+export async function emitReport(
+  report: Report,
+  flags: ReportFlagValues,
+  io: {log: (text: string) => void; renderText: (toTerminal: boolean) => string},
+): Promise<void> {
+  if (flags.json && flags.format !== undefined && flags.format !== 'json') {
+    throw new UsageError(`--json and --format ${flags.format} ask for two formats; drop --json, or use --format json`)
+  }
+  const format = (flags.format ?? (flags.json ? 'json' : 'text')) as ReportFormat
+  if (flags['expires-in'] !== undefined && format !== 'nfd') {
+    throw new UsageError(`--expires-in applies to --format nfd only; drop it or add --format nfd`)
+  }
+  if (flags.json && !flags.output) return
+  const now = new Date()
+  const expiresAt = flags['expires-in'] ? new Date(now.getTime() + parseDuration(flags['expires-in'], '--expires-in')) : undefined
+  const options = {now, hostname: hostname(), expiresAt}
+  if (!flags.output) {
+    io.log(formatReport(report, format, {...options, renderText: () => io.renderText(true)}).replace(/\n$/, ''))
+    return
+  }
+  const text = formatReport(report, format, {...options, renderText: () => io.renderText(false) + '\n'})
+  await writeFileAtomic(flags.output, text).catch((error: NodeJS.ErrnoException) => {
+    throw outputError(flags.output!, error)
+  })
+}
+
+function outputError(file: string, error: NodeJS.ErrnoException): Error {
+  if (error.code === 'ENOENT' || error.code === 'ENOTDIR') {
+    return new UsageError(`--output ${file}: folder ${dirname(file)} does not exist; create it or choose another path`)
+  }
+  if (error.code === 'EISDIR') return new UsageError(`--output ${file} is a folder; give a file path such as ${file}/kvmctl`)
+  return new OperationError(`--output ${file}: cannot write it (${error.code ?? error.message}); check the folder's permissions`)
+}

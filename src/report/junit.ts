@@ -1,0 +1,101 @@
+// Reports as JUnit XML for CI dashboards: one testcase per check or selftest stage. A fail is a
+// <failure> carrying the detail and the remedy, a skip is <skipped>, and a warn passes with its
+// detail in <system-out> (CI shows it without turning the build red).
+import {type Check, isCheckReport, type Report, type Stage} from './types.js'
+
+export interface JUnitOptions {
+  /** Host name for the testsuite's hostname attribute. */
+  hostname?: string
+  /** When the report was made: the testsuite's timestamp attribute. */
+  now?: Date
+}
+
+// Characters XML 1.0 does not allow anywhere, not even escaped.
+// eslint-disable-next-line no-control-regex
+const INVALID_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+function esc(text: string): string {
+  return text
+    .replace(INVALID_XML, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+}
+
+function attrs(values: Record<string, string | number | undefined>): string {
+  return Object.entries(values)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => ` ${k}="${esc(String(v))}"`)
+    .join('')
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(3)
+}
+
+interface Case {
+  id: string
+  title: string
+  classname: string
+  status: Check['status']
+  detail: string
+  remedy?: string[]
+  durationMs: number
+}
+
+function testcase(c: Case): string {
+  const open = `    <testcase${attrs({name: `${c.id}: ${c.title}`, classname: c.classname, time: seconds(c.durationMs)})}`
+  const body = c.remedy?.length ? `${c.detail}\nTo fix:\n${c.remedy.map((r) => `  ${r}`).join('\n')}` : c.detail
+  switch (c.status) {
+    case 'fail':
+      return `${open}>\n      <failure${attrs({message: c.detail, type: 'fail'})}>${esc(body)}</failure>\n    </testcase>`
+    case 'skip':
+      return `${open}>\n      <skipped${attrs({message: c.detail})}/>\n    </testcase>`
+    case 'warn':
+      return `${open}>\n      <system-out>${esc(`WARN: ${body}`)}</system-out>\n    </testcase>`
+    default:
+      return `${open}>\n      <system-out>${esc(body)}</system-out>\n    </testcase>`
+  }
+}
+
+function checkCase(c: Check): Case {
+  return {...c, classname: `kvmctl.check.${c.area}`, durationMs: 0}
+}
+
+function stageCase(s: Stage): Case {
+  return {...s, classname: 'kvmctl.selftest'}
+}
+
+export function toJUnit(report: Report, options: JUnitOptions = {}): string {
+  const isCheck = isCheckReport(report)
+  const name = isCheck ? 'kvmctl check' : 'kvmctl selftest'
+  const cases = isCheck ? report.checks.map(checkCase) : report.stages.map(stageCase)
+  const properties: Record<string, string> = isCheck
+    ? {'kvm-usable': String(report.verdict.kvmUsable), backend: report.verdict.backend ?? 'none', summary: report.verdict.summary}
+    : {
+        ok: String(report.ok),
+        ...Object.fromEntries(Object.entries(report.phases).map(([k, v]) => [k, String(v)])),
+        ...(report.pioExitNs === undefined ? {} : {pioExitNs: String(report.pioExitNs)}),
+      }
+  const count = (s: Check['status']) => cases.filter((c) => c.status === s).length
+  const totals = {
+    tests: cases.length,
+    failures: count('fail'),
+    errors: 0,
+    skipped: count('skip'),
+    time: seconds(cases.reduce((sum, c) => sum + c.durationMs, 0)),
+  }
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites${attrs({name, ...totals})}>`,
+    `  <testsuite${attrs({name, ...totals, hostname: options.hostname, timestamp: options.now?.toISOString().replace(/\.\d+Z$/, '')})}>`,
+    '    <properties>',
+    ...Object.entries(properties).map(([k, v]) => `      <property${attrs({name: k, value: v})}/>`),
+    '    </properties>',
+    ...cases.map(testcase),
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n')
+}

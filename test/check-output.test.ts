@@ -1,0 +1,74 @@
+// The report flags through the real CLI: `kvmctl check --format ... --output FILE`.
+import {expect} from 'chai'
+import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {cliHasCommand, runCli as run} from './support/cli.js'
+import {runTool} from './support/tools.js'
+
+describe('check --format / --output', () => {
+  let dir: string
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kvmctl-out-'))
+  })
+  after(async () => {
+    await rm(dir, {recursive: true, force: true})
+  })
+
+  it('writes an NFD feature file with an expiry, and nothing else, into the folder', async () => {
+    const file = join(dir, 'kvmctl')
+    const result = await run(['check', '--format', 'nfd', '--expires-in', '2h', '--output', file])
+    expect(result.stdout).to.equal('')
+    expect([0, 1]).to.include(result.exitCode)
+    const text = await readFile(file, 'utf8')
+    expect(text).to.match(/^# \+expiry-time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/m)
+    expect(text).to.match(/^kvmctl\.io\/kvm-usable=(true|false)$/m)
+    expect(await readdir(dir)).to.deep.equal(['kvmctl'])
+  })
+
+  it('prints Prometheus text on stdout with --format prometheus', async () => {
+    const result = await run(['check', '--format', 'prometheus'])
+    expect(result.stdout).to.match(/^# HELP kvmctl_kvm_usable /)
+    expect(result.stdout).to.match(/^kvmctl_kvm_usable [01]$/m)
+  })
+
+  it('gives promtool-clean metrics and xmllint-clean JUnit from the real check', async () => {
+    const prom = await run(['check', '--format', 'prometheus'])
+    expect((await runTool('promtool', 'prometheus', ['check', 'metrics'], prom.stdout)).exitCode).to.equal(0)
+    const junit = await run(['check', '--format', 'junit'])
+    expect((await runTool('xmllint', 'libxml2-utils', ['--noout', '-'], junit.stdout)).exitCode).to.equal(0)
+  })
+
+  // Runs once `kvmctl selftest` (issue 3) is merged and wired to reportFlags(['text', 'json', 'junit', 'prometheus']).
+  it('gives promtool-clean metrics and xmllint-clean JUnit from the real selftest', async function () {
+    if (!cliHasCommand('selftest')) this.skip()
+    const prom = await run(['selftest', '--format', 'prometheus'])
+    expect(prom.stdout).to.match(/^kvmctl_selftest_stage_duration_seconds\{id="[^"]+"\} /m)
+    expect((await runTool('promtool', 'prometheus', ['check', 'metrics'], prom.stdout)).exitCode).to.equal(0)
+    const junit = await run(['selftest', '--format', 'junit'])
+    expect((await runTool('xmllint', 'libxml2-utils', ['--noout', '-'], junit.stdout)).exitCode).to.equal(0)
+  })
+
+  it('exits 2 with one line naming the folder when --output points into a missing folder', async () => {
+    const result = await run(['check', '--format', 'junit', '--output', join(dir, 'missing', 'x.xml')])
+    expect(result.exitCode).to.equal(2)
+    expect(result.stderr.trim().split('\n')).to.have.length(1)
+    expect(result.stderr).to.contain(`folder ${join(dir, 'missing')} does not exist`)
+  })
+
+  it('exits 2 on --expires-in without --format nfd, and on --json with another --format', async () => {
+    const ttl = await run(['check', '--format', 'junit', '--expires-in', '2h'])
+    expect(ttl.exitCode).to.equal(2)
+    expect(ttl.stderr).to.contain('--expires-in applies to --format nfd only')
+    const both = await run(['check', '--json', '--format', 'nfd'])
+    expect(both.exitCode).to.equal(2)
+    expect(JSON.parse(both.stdout).error.message).to.contain('--json and --format nfd')
+  })
+
+  it('exits 2 on a bad --expires-in value, naming it', async () => {
+    const result = await run(['check', '--format', 'nfd', '--expires-in', '2 weeks'])
+    expect(result.exitCode).to.equal(2)
+    expect(result.stderr).to.contain('--expires-in "2 weeks" is not a duration')
+  })
+})
