@@ -25,7 +25,6 @@ export default class Selftest extends BaseCommand {
     const {flags} = await this.parse(Selftest)
     const options = resolveSelftestOptions(flags)
     const renderer = this.jsonEnabled() ? undefined : new SelftestRenderer()
-    renderer?.header(options)
     const report = await runSelftest(options, renderer)
     renderer?.summary(report)
     this.failed = !report.ok

@@ -65,10 +65,13 @@ export class ProbeMachine {
   static boot(config: ProbeConfig): ProbeMachine {
     const abi = probeAbi()
     const full: ResolvedProbeConfig = {
-      variant: abi.PROBE_VARIANT_PROBE,
-      ...PROBE_WORK,
-      seed: randomSeed(),
       ...config,
+      variant: config.variant ?? abi.PROBE_VARIANT_PROBE,
+      cpl0Iters: config.cpl0Iters ?? PROBE_WORK.cpl0Iters,
+      cpl3Iters: config.cpl3Iters ?? PROBE_WORK.cpl3Iters,
+      pioIters: config.pioIters ?? PROBE_WORK.pioIters,
+      smpAdds: config.smpAdds ?? PROBE_WORK.smpAdds,
+      seed: config.seed ?? randomSeed(),
     }
     const vm = loadNative().createVm({
       device: full.device,

@@ -4,6 +4,7 @@ import type {ChalkInstance} from 'chalk'
 
 import {formatBytes} from '../lib/size.js'
 import {makeChalk, padVisible, statusLabel} from '../lib/style.js'
+import type {MemoryBacking} from '../native.js'
 import type {SelftestEvents, SelftestReport} from './selftest.js'
 import {formatNs, type StageResult} from './stages.js'
 
@@ -18,11 +19,11 @@ export class SelftestRenderer implements SelftestEvents {
     this.live = Boolean(out.isTTY)
   }
 
-  header(options: {device: string; vcpus: number; memBytes: number; hugepages: boolean}): void {
-    const backing = options.hugepages ? 'hugepages' : 'anonymous memory'
+  onBooted(options: {device: string; vcpus: number; memBytes: number}, backing: MemoryBacking): void {
+    const memory = backing === 'anonymous' ? 'anonymous memory' : 'hugepages'
     this.out.write(
       this.c.bold('kvmctl selftest') +
-        this.c.dim(` — probe guest on ${options.device}, ${options.vcpus} vCPU${options.vcpus === 1 ? '' : 's'}, ${formatBytes(options.memBytes)} of ${backing}`) +
+        this.c.dim(` — probe guest on ${options.device}, ${options.vcpus} vCPU${options.vcpus === 1 ? '' : 's'}, ${formatBytes(options.memBytes)} of ${memory}`) +
         '\n',
     )
   }

@@ -15,6 +15,8 @@ export interface SelftestOptions {
   hugepages: boolean
   /** Watchdog bound of each guest run (one segment), in ms. */
   timeoutMs: number
+  /** PROBE_VARIANT_* other than the stages: the fault guests, for tests. */
+  variant?: number
 }
 
 export interface SelftestPhases {
@@ -45,6 +47,8 @@ export interface SelftestReport {
 }
 
 export interface SelftestEvents {
+  /** The VM is up (the device opened, RAM and vCPUs created): the stages follow. */
+  onBooted?(options: SelftestOptions, backing: MemoryBacking): void
   /** A stage is being worked on (its segments are running). */
   onStageStart?(stage: {id: string; name: string}): void
   onStage?(result: StageResult): void
@@ -75,6 +79,7 @@ export async function runSelftest(options: SelftestOptions, events: SelftestEven
   const huge = options.hugepages ? await planHugepages(options, host ?? (await Host.open())) : undefined
   const backing: MemoryBacking = huge && !huge.problem ? 'hugetlb' : 'anonymous'
   const machine = bootOrExplain(options, backing)
+  events.onBooted?.(options, backing)
   if (huge && !huge.problem) huge.during = await readHugepagePool(host ?? (await Host.open()))
 
   const abi = probeAbi()
@@ -181,7 +186,8 @@ function judgeSafely(judge: () => StageVerdict): StageVerdict {
 
 function bootOrExplain(options: SelftestOptions, backing: MemoryBacking): ProbeMachine {
   try {
-    return ProbeMachine.boot({device: options.device, vcpus: options.vcpus, memBytes: options.memBytes, backing})
+    const {device, vcpus, memBytes, variant} = options
+    return ProbeMachine.boot({device, vcpus, memBytes, backing, variant})
   } catch (error) {
     const e = error as Error & {syscall?: string; code?: string}
     if (e.syscall?.startsWith('open(') || e.syscall === 'ioctl(KVM_GET_API_VERSION)') {
