@@ -2,12 +2,14 @@
 #include <napi.h>
 
 #include "host_probe.h"
+#include "probe_vm.h"
 
 namespace kvmctl {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeKvm", Napi::Function::New(env, ProbeKvm, "probeKvm"));
   exports.Set("cpuid", Napi::Function::New(env, Cpuid, "cpuid"));
+  InitProbeVm(env, exports);
   return exports;
 }
 

@@ -1,64 +1,55 @@
 #include "host_probe.h"
 
-#include <fcntl.h>
-#include <linux/kvm.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+#include <memory>
 #include <string>
 
 #include "errors.h"
+#include "kvm/sys_error.h"
+#include "kvm/system.h"
+#include "kvm/vcpu.h"
+#include "kvm/vm.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
 
+#include <cstring>
+
 namespace kvmctl {
-
-namespace {
-
-// Closes a descriptor on scope exit so every early return of the probe releases what it opened.
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
-
-}  // namespace
 
 Napi::Value ProbeKvm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = "/dev/kvm";
   if (info.Length() > 0 && info[0].IsString()) path = info[0].As<Napi::String>();
 
+  // Each step is reported as "ok" or the errno name of the call that failed, never thrown.
   Napi::Object out = Napi::Object::New(env);
-  Fd kvm(open(path.c_str(), O_RDWR | O_CLOEXEC));
-  if (kvm.fd < 0) {
-    out.Set("open", ErrnoName(errno));
+  std::unique_ptr<KvmSystem> kvm;
+  try {
+    kvm = std::make_unique<KvmSystem>(path);
+  } catch (const SysError& e) {
+    bool opened = e.syscall.rfind("open", 0) != 0;
+    out.Set("open", opened ? std::string("ok") : ErrnoName(e.err));
+    if (opened) out.Set("apiVersionError", ErrnoName(e.err));
     return out;
   }
   out.Set("open", "ok");
+  out.Set("apiVersion", kvm->api_version());
 
-  int api = ioctl(kvm.fd, KVM_GET_API_VERSION, 0);
-  if (api < 0) {
-    out.Set("apiVersionError", ErrnoName(errno));
-    return out;
-  }
-  out.Set("apiVersion", api);
-
-  Fd vm(ioctl(kvm.fd, KVM_CREATE_VM, 0));
-  if (vm.fd < 0) {
-    out.Set("createVm", ErrnoName(errno));
+  std::unique_ptr<Vm> vm;
+  try {
+    vm = std::make_unique<Vm>(*kvm);
+  } catch (const SysError& e) {
+    out.Set("createVm", ErrnoName(e.err));
     return out;
   }
   out.Set("createVm", "ok");
-
-  Fd vcpu(ioctl(vm.fd, KVM_CREATE_VCPU, 0));
-  out.Set("vcpu", vcpu.fd < 0 ? ErrnoName(errno) : std::string("ok"));
+  try {
+    Vcpu vcpu(*kvm, *vm, 0);
+    out.Set("vcpu", "ok");
+  } catch (const SysError& e) {
+    out.Set("vcpu", ErrnoName(e.err));
+  }
   return out;
 }
 

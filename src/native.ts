@@ -23,15 +23,101 @@ export interface CpuidBits {
   hypervisor: boolean
 }
 
+/** Guest RAM backing: anonymous pages, MAP_HUGETLB, or a file on a hugetlbfs mount. */
+export type MemoryBacking = 'anonymous' | 'hugetlb' | 'hugetlbfs'
+
+export interface CreateVmOptions {
+  device: string
+  memSize: number
+  backing: MemoryBacking
+  /** A hugetlbfs mount, for backing "hugetlbfs". */
+  hugetlbfsDir?: string
+}
+
+/** One KVM_GET_SUPPORTED_CPUID entry (what createVcpus() hands to KVM_SET_CPUID2). */
+export interface CpuidEntry {
+  function: number
+  index: number
+  eax: number
+  ebx: number
+  ecx: number
+  edx: number
+}
+
+/** One exit the probe bus logged; times in ns since the start of the run. */
+export interface BusEvent {
+  t: number
+  kind: 'mark' | 'report' | 'io' | 'mmio'
+  /** Port or guest physical address; the key of a report. */
+  address: number
+  /** The value written or returned; the mark code; the report value. */
+  value: number
+  size: number
+  count: number
+  write: boolean
+}
+
+/** How a vCPU's run ended: a KVM exit, "yield" (the guest's stop port), or "timeout" (watchdog). */
+export type VcpuStop =
+  | 'hlt'
+  | 'yield'
+  | 'timeout'
+  | 'shutdown'
+  | 'fail-entry'
+  | 'internal-error'
+  | 'system-event'
+  | 'mmio'
+  | 'io'
+  | 'interrupted'
+  | 'other'
+
+export interface VcpuRun {
+  index: number
+  exit: VcpuStop
+  exitReason: number
+  exitDetail: number
+  exits: number
+  firstExitNs: number
+  endNs: number
+  events: BusEvent[]
+  /** OUTs to the COUNT port: only counted, first and last timestamps kept. */
+  countPort: {exits: number; firstNs: number; lastNs: number}
+  stringOut: Buffer
+}
+
+export interface RunResult {
+  wallNs: number
+  vcpus: VcpuRun[]
+}
+
+/** A live VM of the built-in VMM. Methods throw Errors with .syscall and .code on ioctl failures. */
+export interface NativeVm {
+  readonly timings: {openNs: number; createVmNs: number; memoryNs: number}
+  readonly apiVersion: number
+  createVcpus(count: number, entry: number): {vcpusNs: number; cpuid: CpuidEntry[]}
+  write(gpa: number, bytes: Uint8Array): void
+  read(gpa: number, length: number): Buffer
+  fillPattern(gpa: number, qwords: number, seed: bigint): void
+  checkPattern(gpa: number, qwords: number, seed: bigint): {bad: number; firstBad: number}
+  /** Runs the given vCPUs on their own threads until each stops; the watchdog ends it at timeoutMs. */
+  run(options: {vcpus: number[]; timeoutMs: number}): Promise<RunResult>
+  /** Tears the VM down; returns the ns it took. */
+  close(): number
+}
+
 export interface NativeBinding {
   probeKvm(path?: string): KvmProbe
   cpuid(): CpuidBits | null
+  createVm(options: CreateVmOptions): NativeVm
+  /** The numbers of native/guest/probe_abi.h (ports, marks, report keys, layout). */
+  probeAbi: Record<string, number>
 }
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
 const candidates = ['build/Release/kvmctl_native.node', 'build/Debug/kvmctl_native.node']
 
 let cached: NativeBinding | undefined
+let loadedFrom: string | undefined
 
 export class NativeLoadError extends Error {
   constructor(readonly tried: string[]) {
@@ -50,10 +136,17 @@ export function loadNative(): NativeBinding {
     const file = join(packageRoot, rel)
     try {
       cached = require(file) as NativeBinding
+      loadedFrom = dirname(file)
       return cached
     } catch (error) {
       tried.push(`${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
     }
   }
   throw new NativeLoadError(tried)
+}
+
+/** A file built next to the addon (e.g. "probe.bin", the assembled probe guest). */
+export function nativeArtifact(name: string): string {
+  loadNative()
+  return join(loadedFrom as string, name)
 }

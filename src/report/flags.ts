@@ -5,6 +5,7 @@ import {hostname} from 'node:os'
 import {dirname} from 'node:path'
 
 import {writeFileAtomic} from '../lib/atomic-write.js'
+import {parseDuration} from '../lib/duration.js'
 import {OperationError, UsageError} from '../lib/errors.js'
 import {formatReport, REPORT_FORMATS, type ReportFormat} from './format.js'
 import type {Report} from './types.js'
@@ -35,16 +36,6 @@ export interface ReportFlagValues {
   output?: string
   'expires-in'?: string
   json?: boolean
-}
-
-const DURATION_UNITS: Record<string, number> = {s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000}
-
-/** "90m", "2h", "1d", "30s" -> milliseconds; a bad value is a usage error naming the flag. */
-export function parseDuration(value: string, flag: string): number {
-  const m = /^\s*(\d+)\s*([smhd])\s*$/i.exec(value)
-  const ms = m ? Number(m[1]) * DURATION_UNITS[m[2].toLowerCase()] : 0
-  if (!(ms > 0)) throw new UsageError(`${flag} ${JSON.stringify(value)} is not a duration; use a number and a unit: 30s, 90m, 2h, 1d`)
-  return ms
 }
 
 /**

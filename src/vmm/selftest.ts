@@ -1,0 +1,239 @@
+// `kvmctl selftest`: boots the probe guest on the built-in VMM, runs its segments one by one and
+// judges each stage as soon as its segments have run, so a renderer can show them live.
+import {Host} from '../host/host.js'
+import {OperationError} from '../lib/errors.js'
+import type {MemoryBacking, RunResult} from '../native.js'
+import {kvmDeviceProblem} from './device-remedy.js'
+import {readHugepagePool, type HugepagePool} from './hugepages.js'
+import {probeAbi, ProbeMachine} from './probe-machine.js'
+import {describeStop, SEGMENTS, STAGES, type SegmentId, type StageResult, type StageVerdict} from './stages.js'
+
+export interface SelftestOptions {
+  device: string
+  vcpus: number
+  memBytes: number
+  hugepages: boolean
+  /** Watchdog bound of each guest run (one segment), in ms. */
+  timeoutMs: number
+  /** PROBE_VARIANT_* other than the stages: the fault guests, for tests. */
+  variant?: number
+}
+
+export interface SelftestPhases {
+  openNs: number
+  createVmNs: number
+  /** Guest RAM mapped and registered. */
+  memoryNs: number
+  /** Probe image, parameters and memory pattern written. */
+  loadNs: number
+  vcpusNs: number
+  /** From the first KVM_RUN to the guest's first exit. */
+  firstExitNs: number
+  teardownNs: number
+  /** The whole selftest, open to teardown and the checks after it. */
+  totalNs: number
+}
+
+export interface SelftestReport {
+  ok: boolean
+  device: string
+  vcpus: number
+  memBytes: number
+  backing: MemoryBacking
+  /** How supervisor code runs here, from stage h; null when h did not run. */
+  execution: 'hardware-assisted' | 'emulated' | null
+  stages: StageResult[]
+  phases: SelftestPhases
+}
+
+export interface SelftestEvents {
+  /** The VM is up (the device opened, RAM and vCPUs created): the stages follow. */
+  onBooted?(options: SelftestOptions, backing: MemoryBacking): void
+  /** A stage is being worked on (its segments are running). */
+  onStageStart?(stage: {id: string; name: string}): void
+  onStage?(result: StageResult): void
+}
+
+/** /dev/kvm missing, not accessible, or not KVM: one line with the remedy. */
+export class KvmDeviceError extends OperationError {}
+
+const HUGEPAGES = {id: 'g', name: 'hugepages'}
+
+interface HugepagePlan {
+  need: number
+  before?: HugepagePool
+  during?: HugepagePool
+  /** Set when the pool cannot back the guest: the stage fails, the VM runs on plain memory. */
+  problem?: StageVerdict
+}
+
+export async function runSelftest(options: SelftestOptions, events: SelftestEvents = {}, host?: Host): Promise<SelftestReport> {
+  const t0 = process.hrtime.bigint()
+  const order = [...STAGES.slice(0, 6), HUGEPAGES, STAGES[6]]
+  const results: StageResult[] = []
+  const emit = (result: StageResult) => {
+    results.push(result)
+    events.onStage?.(result)
+  }
+
+  const huge = options.hugepages ? await planHugepages(options, host ?? (await Host.open())) : undefined
+  const backing: MemoryBacking = huge && !huge.problem ? 'hugetlb' : 'anonymous'
+  const machine = bootOrExplain(options, backing)
+  events.onBooted?.(options, backing)
+  if (huge && !huge.problem) huge.during = await readHugepagePool(host ?? (await Host.open()))
+
+  const abi = probeAbi()
+  const runs = new Map<SegmentId, RunResult>()
+  const segmentNs = new Map<SegmentId, number>()
+  let stopped: {segment: SegmentId; detail: string} | undefined
+  let next = 0
+  let announced = -1
+  let hugepagesResult: StageResult | undefined // judged after teardown
+
+  // Judges, in order, every stage whose segments have all run (or can no longer run).
+  const emitReady = (final: boolean) => {
+    while (next < order.length) {
+      const spec = order[next]
+      if (spec === HUGEPAGES) {
+        if (!options.hugepages) {
+          emit({...HUGEPAGES, status: 'skip', detail: 'not asked: --hugepages backs guest RAM with reserved hugepages and checks it', ns: 0})
+        } else if (hugepagesResult) {
+          emit(hugepagesResult)
+        } else {
+          return
+        }
+        next++
+        continue
+      }
+      const stage = STAGES.find((s) => s.id === spec.id)!
+      const ns = stage.segments.reduce((sum, seg) => sum + (segmentNs.get(seg) ?? 0), 0)
+      if (stopped && stage.segments.includes(stopped.segment)) {
+        emit({id: stage.id, name: stage.name, status: 'fail', detail: stopped.detail, ns})
+      } else if (stage.segments.every((seg) => runs.has(seg))) {
+        const t = process.hrtime.bigint()
+        const verdict = judgeSafely(() => stage.judge({machine, abi, runs}))
+        emit({id: stage.id, name: stage.name, ns: ns + Number(process.hrtime.bigint() - t), ...verdict})
+      } else if (stopped || final) {
+        emit({id: stage.id, name: stage.name, status: 'skip', detail: `not run: the guest stopped in ${stopped?.segment ?? 'an earlier stage'}`, ns: 0})
+      } else {
+        return
+      }
+      next++
+    }
+  }
+
+  let teardownNs = 0
+  try {
+    for (const segment of SEGMENTS) {
+      if (next !== announced && next < order.length) {
+        announced = next
+        events.onStageStart?.(order[next])
+      }
+      const vcpus = segment.allVcpus ? [...Array(options.vcpus).keys()] : [0]
+      try {
+        const run = await machine.run(vcpus, options.timeoutMs)
+        segmentNs.set(segment.id, run.wallNs)
+        const bad = run.vcpus.find((v) => v.exit !== segment.stop)
+        if (bad) stopped = {segment: segment.id, detail: describeStop(bad)}
+        else runs.set(segment.id, run)
+      } catch (error) {
+        stopped = {segment: segment.id, detail: `KVM_RUN failed: ${(error as Error).message}`}
+      }
+      emitReady(false)
+      if (stopped) break
+    }
+  } finally {
+    teardownNs = machine.close()
+  }
+
+  if (huge) {
+    const after = huge.problem ? undefined : await readHugepagePool(host ?? (await Host.open()))
+    hugepagesResult = {...HUGEPAGES, ns: Number(process.hrtime.bigint() - t0), ...judgeHugepages(huge, after)}
+  }
+  emitReady(true)
+
+  const ladder = runs.get('ladder')
+  const costs = results.find((r) => r.id === 'h')
+  return {
+    ok: results.every((r) => r.status !== 'fail'),
+    device: options.device,
+    vcpus: options.vcpus,
+    memBytes: options.memBytes,
+    backing,
+    execution: (costs?.data?.execution as SelftestReport['execution']) ?? null,
+    stages: results,
+    phases: {
+      ...pick(machine.phases),
+      firstExitNs: ladder?.vcpus[0].firstExitNs ?? 0,
+      teardownNs,
+      totalNs: Number(process.hrtime.bigint() - t0),
+    },
+  }
+}
+
+function pick(p: ProbeMachine['phases']) {
+  return {openNs: p.openNs, createVmNs: p.createVmNs, memoryNs: p.memoryNs, loadNs: p.loadNs, vcpusNs: p.vcpusNs}
+}
+
+/** A judge that throws becomes a failed stage, not a crash of the command. */
+function judgeSafely(judge: () => StageVerdict): StageVerdict {
+  try {
+    return judge()
+  } catch (error) {
+    return {status: 'fail', detail: `could not judge the stage: ${(error as Error).message}`}
+  }
+}
+
+function bootOrExplain(options: SelftestOptions, backing: MemoryBacking): ProbeMachine {
+  try {
+    const {device, vcpus, memBytes, variant} = options
+    return ProbeMachine.boot({device, vcpus, memBytes, backing, variant})
+  } catch (error) {
+    const e = error as Error & {syscall?: string; code?: string}
+    if (e.syscall?.startsWith('open(') || e.syscall === 'ioctl(KVM_GET_API_VERSION)') {
+      throw new KvmDeviceError(kvmDeviceProblem(options.device, e.code))
+    }
+    throw new OperationError(`could not set up the probe VM: ${e.message}`)
+  }
+}
+
+function vmMemFlag(bytes: number): string {
+  return bytes % 2 ** 30 === 0 ? `${bytes / 2 ** 30}G` : `${Math.ceil(bytes / 2 ** 20)}M`
+}
+
+async function planHugepages(options: SelftestOptions, host: Host): Promise<HugepagePlan> {
+  const before = await readHugepagePool(host)
+  const remedy = `kvmctl tune hugepages --vm-mem ${vmMemFlag(options.memBytes)}`
+  if (!before) {
+    return {need: 0, problem: {status: 'fail', detail: 'this kernel shows no hugepage pool in /proc/meminfo (CONFIG_HUGETLBFS off?)', remedy}}
+  }
+  const need = Math.ceil(options.memBytes / before.pageBytes)
+  if (before.free < need) {
+    const size = `${before.pageBytes / 2 ** 20} MiB`
+    return {
+      need,
+      before,
+      problem: {
+        status: 'fail',
+        detail: `${need} hugepages of ${size} needed, ${before.free} free of ${before.total} reserved; ran on plain memory instead; reserve them: ${remedy}`,
+        remedy,
+      },
+    }
+  }
+  return {need, before}
+}
+
+function judgeHugepages(plan: HugepagePlan, after: HugepagePool | undefined): StageVerdict {
+  if (plan.problem) return plan.problem
+  const {before, during, need} = plan
+  const data = {need, freeBefore: before?.free, freeDuring: during?.free, freeAfter: after?.free}
+  if (!before || !during || !after) return {status: 'fail', detail: 'could not read /proc/meminfo around the run', data}
+  const dropped = before.free - during.free
+  if (dropped !== need) {
+    return {status: 'fail', detail: `HugePages_Free dropped by ${dropped} while the guest ran, want ${need}: guest RAM is not on hugepages`, data}
+  }
+  if (after.free !== before.free) {
+    return {status: 'fail', detail: `HugePages_Free is ${after.free} after teardown, was ${before.free}: pages were not given back`, data}
+  }
+  return {status: 'pass', detail: `guest RAM on ${need} hugepages: HugePages_Free ${before.free} → ${during.free} while running → ${after.free} after`, data}
+}
