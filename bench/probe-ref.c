@@ -2,7 +2,8 @@
  * (open /dev/kvm, create the VM, 8 MiB of RAM with the probe image, its parameters and the
  * memory pattern, one vCPU with KVM's CPUID, run the same probe binary through all its segments
  * to DONE, check the pattern, tear down), in plain C with no threads and no JS.
- * Usage: probe-ref PROBE.bin [RUNS]. Prints JSON: per-run life and PIO exit figures, medians. */
+ * Usage: probe-ref PROBE.bin [RUNS] [--samples]. Prints JSON: the medians of the life and PIO exit
+ * figures, or with --samples every run's figures. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -204,6 +205,15 @@ int main(int argc, char **argv) {
     struct figures fig = probe_life(image, image_len);
     life[i] = fig.life_ns;
     pio[i] = fig.pio_exit_ns;
+  }
+  /* --samples: every run's figures too, so a caller can pool them with its own. */
+  if (argc > 3 && strcmp(argv[3], "--samples") == 0) {
+    printf("{\"runs\": %d, \"lifeNs\": [", runs);
+    for (int i = 0; i < runs; i++) printf("%s%.0f", i ? ", " : "", life[i]);
+    printf("], \"pioExitNs\": [");
+    for (int i = 0; i < runs; i++) printf("%s%.0f", i ? ", " : "", pio[i]);
+    printf("]}\n");
+    return 0;
   }
   printf("{\"runs\": %d, \"lifeNsMedian\": %.0f, \"pioExitNsMedian\": %.0f}\n", runs, median(life, runs), median(pio, runs));
   return 0;

@@ -7,7 +7,11 @@ import {existsSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {fmtMs, interleave, peakRssMb, ratio} from './measure.mjs'
+import {fmtMs, interleave, median, peakRssMb, ratio} from './measure.mjs'
+// Run under tsx (see package.json "bench"), so the addon is measured through the same TypeScript
+// module the selftest uses.
+import {nativeArtifact} from '../src/native.ts'
+import {measureProbeLife} from '../src/vmm/bench.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -59,13 +63,69 @@ section('Start-up breakdown of kvmctl check (whole process, differences of media
   return Object.fromEntries(steps.map(({name}) => [name, r[name].median]))
 })
 
+await asyncSection('Built-in VMM against a C program doing the same work (in-process, interleaved)', async () => {
+  const ref = buildReference()
+  const blocks = Number(process.env.BENCH_VMM_BLOCKS ?? 8)
+  const perBlock = 5
+  const c = {life: [], pio: []}
+  const addon = {life: [], pio: []}
+  await measureProbeLife() // warm-up: loads the addon and the guest image once
+  for (let b = 0; b < blocks; b++) {
+    // A block of C runs in one process, then the same number through the addon: A B A B ...
+    const out = spawnSync(ref, [nativeArtifact('probe.bin'), String(perBlock), '--samples'], {encoding: 'utf8'})
+    if (out.status !== 0) throw new Error(`probe-ref failed: ${out.stderr.trim()}`)
+    const r = JSON.parse(out.stdout)
+    c.life.push(...r.lifeNs)
+    c.pio.push(...r.pioExitNs)
+    for (let i = 0; i < perBlock; i++) {
+      const f = await measureProbeLife()
+      addon.life.push(f.lifeNs)
+      addon.pio.push(f.pioExitNs)
+    }
+  }
+  const row = (what, a, b, unit, scale) => [what, (median(a) / scale).toFixed(unit === 'ms' ? 2 : 0), (median(b) / scale).toFixed(unit === 'ms' ? 2 : 0), unit, ratio(median(a), median(b))]
+  table(['figure (median of ' + c.life.length + ')', 'addon', 'C', 'unit', 'addon / C'], [
+    row('one probe VM, open to teardown', addon.life, c.life, 'ms', 1e6),
+    row('PIO exit round trip', addon.pio, c.pio, 'ns', 1),
+  ])
+  const lifeRatio = median(addon.life) / median(c.life)
+  const pioRatio = median(addon.pio) / median(c.pio)
+  target('probe VM life at most 1.2x the C program', lifeRatio <= 1.2, ratio(median(addon.life), median(c.life)))
+  target('PIO exit at most 1.1x the C program', pioRatio <= 1.1, ratio(median(addon.pio), median(c.pio)))
+  return {samples: c.life.length, addon: {lifeNs: median(addon.life), pioExitNs: median(addon.pio)}, c: {lifeNs: median(c.life), pioExitNs: median(c.pio)}, ratio: {life: lifeRatio, pioExit: pioRatio}}
+})
+
+section('kvmctl selftest, whole process, and its phases', () => {
+  const r = interleave(
+    [
+      {name: 'node -e 0', cmd: process.execPath, args: ['-e', '0']},
+      {name: 'kvmctl selftest', cmd: process.execPath, args: [kvmctl, 'selftest']},
+    ],
+    runs,
+  )
+  table(['process', 'median ms', 'p90 ms', 'exit'], Object.entries(r).map(([n, x]) => [n, fmtMs(x.median), fmtMs(x.p90), x.code]))
+  // Phases as the selftest reports them (--json), median over the same number of runs.
+  const phases = {}
+  for (let i = 0; i < runs; i++) {
+    const out = spawnSync(process.execPath, [kvmctl, 'selftest', '--json'], {encoding: 'utf8'})
+    const report = JSON.parse(out.stdout)
+    for (const [k, v] of Object.entries(report.phases ?? {})) if (typeof v === 'number') (phases[k] ??= []).push(v)
+  }
+  console.log('')
+  table(['phase (from --json)', 'median'], Object.entries(phases).map(([k, v]) => [k, k.endsWith('Ns') ? `${(median(v) / 1e6).toFixed(3)} ms` : `${median(v).toFixed(3)} ms`]))
+  target('selftest under 300 ms here (whole process)', r['kvmctl selftest'].median < 300, `${fmtMs(r['kvmctl selftest'].median)} ms`)
+  return {wholeProcessMs: r['kvmctl selftest'].median, nodeMs: r['node -e 0'].median, phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, median(v)]))}
+})
+
 section('Peak memory (RSS)', () => {
   const rows = [
     ['node -e 0', peakRssMb(process.execPath, ['-e', '0'])],
     ['kvmctl check', peakRssMb(process.execPath, [kvmctl, 'check', '--json'])],
+    ['kvmctl selftest', peakRssMb(process.execPath, [kvmctl, 'selftest', '--json'])],
   ]
   table(['process', 'peak RSS MB'], rows.map(([n, v]) => [n, v?.toFixed(1) ?? '-']))
   target('check peak RSS under 80 MB', rows[1][1] < 80, `${rows[1][1]?.toFixed(1)} MB`)
+  target('selftest peak RSS under 80 MB', rows[2][1] < 80, `${rows[2][1]?.toFixed(1)} MB`)
   return Object.fromEntries(rows)
 })
 
@@ -80,6 +140,23 @@ function section(title, fn) {
     console.log(`  (not measured: ${error.message})`)
     results.sections[title] = {error: error.message}
   }
+}
+
+async function asyncSection(title, fn) {
+  console.log(`\n## ${title}\n`)
+  try {
+    results.sections[title] = await fn()
+  } catch (error) {
+    console.log(`  (not measured: ${error.message})`)
+    results.sections[title] = {error: error.message}
+  }
+}
+
+/** Builds bench/bin/probe-ref (the C reference) and returns its path. */
+function buildReference() {
+  const built = spawnSync('sh', [join(here, 'build-ref.sh')], {encoding: 'utf8'})
+  if (built.status !== 0) throw new Error(`building the C reference failed: ${built.stderr.trim()}`)
+  return join(here, 'bin', 'probe-ref')
 }
 
 function table(head, rows) {
