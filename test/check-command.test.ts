@@ -47,7 +47,7 @@ describe('kvmctl check (the real command)', () => {
     ['intel-vtx-disabled', (code, r) => {
       expect(code).to.equal(1)
       expect(r.verdict.kvmUsable).to.equal(false)
-      expect(remedies(r)).to.match(/VT-x\) in the firmware/)
+      expect(remedies(r)).to.contain('enable "Intel Virtualization Technology (VT-x)" in the firmware')
       expect(JSON.stringify(r.checks)).not.to.match(/cannot support|does not support/i)
     }],
     ['amd-svm', (code, r) => {

@@ -9,9 +9,10 @@ import {hugepageChecks} from '../src/checks/hugepages.js'
 import {runChecks, verdictOf} from '../src/checks/index.js'
 import {kernelConfigChecks} from '../src/checks/kernel-config.js'
 import {filterKernelLog, matchKernelLog} from '../src/checks/kernel-log.js'
-import {moduleChecks, moduleState} from '../src/checks/modules.js'
+import {moduleChecks} from '../src/checks/modules.js'
 import {nestedChecks} from '../src/checks/nested.js'
 import type {Check} from '../src/checks/types.js'
+import {moduleState} from '../src/host/module-state.js'
 import {parseCpuinfo, parseKernelConfig, parseModulesBuiltin, selectedMode} from '../src/host/facts.js'
 import {intelHost} from './helpers/facts.js'
 
@@ -66,6 +67,8 @@ describe('checks: CPU virtualization', () => {
   it('names SVM / AMD-V for AMD firmware-disabled hosts (6.7+ message)', () => {
     const f = intelHost({
       cpu: {vendor: 'AuthenticAMD', model: 'AMD Ryzen 7', flags: ['fpu'], count: 16},
+      loadedModules: ['kvm'],
+      sysModules: ['kvm'],
       host: {cpuid: {vendor: 'AuthenticAMD', vmx: false, svm: true, hypervisor: false}, dmesg: 'kvm_amd: SVM disabled (by BIOS) in MSR_VM_CR on CPU 0\n'},
     })
     const flag = byId(cpuChecks(f), 'cpu.flag')
@@ -74,7 +77,7 @@ describe('checks: CPU virtualization', () => {
   })
 
   it('asks for EL2 on an arm64 host booted without HYP mode', () => {
-    const f = intelHost({arch: 'arm64', cpu: {vendor: '0x41', flags: ['fp', 'asimd'], count: 4}, host: {cpuid: null, uname: {release: '6.1.0', machine: 'aarch64'}, dmesg: 'kvm [1]: HYP mode not available\n'}})
+    const f = intelHost({arch: 'arm64', cpu: {vendor: '0x41', flags: ['fp', 'asimd'], count: 4}, host: {cpuid: null, uname: {release: '6.1.0', machine: 'aarch64'}, dmesg: 'kvm [1]: HYP mode not available\n', devices: {'/dev/kvm': null}, kvm: {open: 'ENOENT'}}})
     const el2 = byId(cpuChecks(f), 'cpu.el2')
     expect(el2.status).to.equal('fail')
     expect(remedyText(el2)).to.contain('EL2')
@@ -183,8 +186,27 @@ describe('checks: nested, memory, devices, firmware, config', () => {
     const f = intelHost({iommuGroups: 0, host: {devices: {'/dev/kvm': {mode: '0660', uid: 0, gid: 108}, '/dev/vhost-net': null, '/dev/net/tun': null}}})
     const checks = deviceChecks(f)
     expect(checks.map((c) => c.status)).to.deep.equal(['warn', 'warn', 'warn'])
-    expect(byId(checks, 'devices.vhost-net').remedy?.[0]).to.equal('sudo modprobe vhost_net')
+    // vhost_net and tun are loaded here, so the nodes themselves are gone.
+    expect(byId(checks, 'devices.vhost-net').remedy?.[0]).to.equal('recreate the node: sudo mknod /dev/vhost-net c 10 238')
+    expect(byId(checks, 'devices.tun').remedy?.[0]).to.equal('recreate the node: sudo mkdir -p /dev/net && sudo mknod /dev/net/tun c 10 200')
     expect(remedyText(byId(checks, 'devices.iommu'))).to.contain('intel_iommu=on')
+  })
+
+  it('reports a node missing for want of its module once, under the module or the kernel config', () => {
+    const devices = {'/dev/kvm': {mode: '0660', uid: 0, gid: 108}, '/dev/vhost-net': null, '/dev/net/tun': null}
+    const unloaded = intelHost({loadedModules: ['kvm', 'kvm_intel'], sysModules: ['kvm', 'kvm_intel'], host: {devices}})
+    const checks = runChecks(unloaded)
+    expect(byId(checks, 'modules.vhost-net')).to.include({status: 'warn'})
+    expect(byId(checks, 'modules.vhost-net').remedy?.[0]).to.equal('sudo modprobe vhost_net')
+    expect(byId(checks, 'devices.vhost-net')).to.deep.include({status: 'skip', detail: '/dev/vhost-net is missing: vhost_net is not loaded (reported under Modules)'})
+    const options = {...unloaded.kernelConfig!.options}
+    delete options.VHOST_NET
+    const noConfig = runChecks({...unloaded, kernelConfig: {source: '/proc/config.gz', options}})
+    expect(byId(noConfig, 'kernel-config.vhost-net').status).to.equal('warn')
+    expect(byId(noConfig, 'modules.vhost-net')).to.include({status: 'skip'})
+    expect(byId(noConfig, 'modules.vhost-net').remedy).to.equal(undefined)
+    expect(byId(noConfig, 'devices.vhost-net').detail).to.contain('reported under Kernel config')
+    expect(noConfig.filter((c) => c.status === 'warn' && /vhost/i.test(c.title))).to.have.length(1)
   })
 
   it('finds secure-boot OVMF, or names the Debian package ovmf', () => {
