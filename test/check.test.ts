@@ -12,7 +12,8 @@ import {filterKernelLog, matchKernelLog} from '../src/checks/kernel-log.js'
 import {moduleChecks} from '../src/checks/modules.js'
 import {nestedChecks} from '../src/checks/nested.js'
 import type {Check} from '../src/checks/types.js'
-import {moduleState} from '../src/host/module-state.js'
+import type {Fact} from '../src/host/facts.js'
+import {moduleFact, moduleState} from '../src/host/module-state.js'
 import {parseCpuinfo, parseKernelConfig, parseModulesBuiltin, selectedMode} from '../src/host/facts.js'
 import {intelHost} from './helpers/facts.js'
 
@@ -141,6 +142,64 @@ describe('checks: /dev/kvm', () => {
     expect(byId(checks, 'dev-kvm.exists').status).to.equal('fail')
     expect(remedyText(byId(checks, 'dev-kvm.exists'))).to.contain('pass the device into the container: docker run --device /dev/kvm')
     expect(byId(checks, 'dev-kvm.open').status).to.equal('skip')
+  })
+
+  it('on ENOENT with the vendor module loaded: pass the device in a container, recreate the node outside one', () => {
+    const missing = {kvm: {open: 'ENOENT'}, devices: {'/dev/kvm': null}} as const
+    const inDocker = devKvmRemedy(intelHost({host: {...missing, container: 'docker'}}), 'ENOENT')
+    expect(inDocker.join('\n')).to.contain('docker run --device /dev/kvm').and.contain('Kubernetes: a KVM device plugin')
+    expect(inDocker.join('\n')).not.to.contain('mknod')
+    const onHost = devKvmRemedy(intelHost({host: {...missing, container: null}}), 'ENOENT')
+    expect(onHost).to.have.length(1)
+    expect(onHost[0]).to.contain('sudo modprobe -r kvm_intel && sudo modprobe kvm_intel').and.contain('sudo mknod /dev/kvm c 10 232')
+    // Built in: nothing to reload, so udev or mknod.
+    const builtin = devKvmRemedy(intelHost({loadedModules: [], builtinModules: ['kvm', 'kvm_intel'], host: {...missing, container: null}}), 'ENOENT')
+    expect(builtin[0]).to.contain('udevadm trigger').and.not.contain('modprobe -r')
+    // Not known whether this is a container: both, the container first.
+    const unsure = devKvmRemedy(intelHost({host: missing}), 'ENOENT')
+    expect(unsure[0]).to.match(/^pass the device into the container/)
+    expect(unsure.at(-1)).to.match(/^outside a container: recreate the node/)
+  })
+
+  it('on EACCES names the group that owns /dev/kvm', () => {
+    const f = intelHost({host: {kvm: {open: 'EACCES'}, devices: {'/dev/kvm': {mode: '0660', uid: 0, gid: 993, group: 'hvusers'}}, user: {uid: 1000, gid: 1000, groups: [1000], name: 'bob'}}})
+    expect(devKvmRemedy(f, 'EACCES')).to.deep.equal(['sudo usermod -aG hvusers bob', 'then log out and log in again (or run `newgrp hvusers`) so the new group applies'])
+  })
+
+  it('never asks to enable VT-x/SVM in firmware when the CPU shows it on', () => {
+    const missing = {kvm: {open: 'ENOENT'}, devices: {'/dev/kvm': null}} as const
+    const amd = {vendor: 'AuthenticAMD', vmx: false, svm: true, hypervisor: false}
+    const cases = [
+      // kvm_amd loaded (it refuses to load while SVM is off), cpuinfo not captured
+      intelHost({cpu: null, unknown: ['cpuinfo'], loadedModules: ['kvm', 'kvm_amd'], sysModules: ['kvm', 'kvm_amd'], host: {...missing, cpuid: amd, uname: {release: '6.11.0-19-generic', machine: 'x86_64'}}}),
+      // the svm flag on a kernel that clears it when firmware disables SVM, nothing loaded
+      intelHost({cpu: {vendor: 'AuthenticAMD', flags: ['fpu', 'svm'], count: 4}, loadedModules: [], sysModules: [], host: {...missing, cpuid: amd, uname: {release: '6.11.0-19-generic', machine: 'x86_64'}}}),
+    ]
+    for (const f of cases) {
+      const text = runChecks(f).flatMap((c) => [c.detail, ...(c.remedy ?? [])]).join('\n')
+      expect(text).not.to.match(/in the firmware|SVM Mode/)
+    }
+    // Before 5.6 the flag stays when firmware disabled VT-x: the log line then decides.
+    const old = intelHost({loadedModules: [], sysModules: [], host: {...missing, uname: {release: '4.19.0-6-amd64', machine: 'x86_64'}, dmesg: '[    2.1] kvm: disabled by bios\n'}})
+    expect(remedyText(byId(cpuChecks(old), 'cpu.kernel-log'))).to.contain('in the firmware')
+  })
+
+  it('judges /dev/kvm by the probe steps a capture recorded, skipping the rest', () => {
+    const onlyOpen = intelHost({host: {kvm: {open: 'ok'}}})
+    expect(byId(devKvmChecks(onlyOpen), 'dev-kvm.vm')).to.deep.include({status: 'skip', detail: 'not in this capture: API version, KVM_CREATE_VM, KVM_CREATE_VCPU'})
+    expect(verdictOf(onlyOpen, runChecks(onlyOpen)).kvmUsable).to.equal(true)
+    const badApi = intelHost({host: {kvm: {open: 'ok', apiVersionError: 'EINVAL'}}})
+    expect(byId(devKvmChecks(badApi), 'dev-kvm.vm').status).to.equal('fail')
+    expect(verdictOf(badApi, runChecks(badApi)).kvmUsable).to.equal(false)
+  })
+
+  it('infers kvm from its dependants and from a /dev/kvm that opens', () => {
+    const sparse = {loadedModules: null, builtinModules: null, kernelConfig: null, unknown: ['procModules', 'modulesBuiltin', 'kernelConfig', 'module:kvm', 'module:kvm_amd', 'module:kvm_pvm'] as Fact[]}
+    expect(moduleFact(intelHost({...sparse, sysModules: ['kvm_intel']}), 'kvm')).to.deep.equal({state: 'present', inferred: 'kvm_intel depends on it'})
+    expect(moduleFact(intelHost({...sparse, sysModules: []}), 'kvm')).to.deep.equal({state: 'present', inferred: '/dev/kvm opens'})
+    expect(moduleState(intelHost({...sparse, sysModules: [], host: {kvm: {open: 'EACCES'}}}), 'kvm')).to.equal('unknown')
+    // Covered and absent is absent.
+    expect(moduleState(intelHost({...sparse, unknown: [], sysModules: [], host: {kvm: {open: 'ENOENT'}}}), 'kvm')).to.equal('not-loaded')
   })
 
   it('says modprobe when no KVM module is loaded', () => {

@@ -6,6 +6,7 @@ import {isUnknown, type HostFacts} from '../host/facts.js'
 import {isPresent, moduleState} from '../host/module-state.js'
 import {CPUINFO, KMSG} from '../host/paths.js'
 import {detectBackend, vendorModule} from './backend.js'
+import {kvmUsable} from './dev-kvm.js'
 import {matchKernelLog} from './kernel-log.js'
 import {notCaptured, type Check} from './types.js'
 
@@ -102,11 +103,14 @@ function cpuFlag(f: HostFacts): Check {
   }
   const {guest, hypervisor} = guestOf(f)
   if (guest) {
-    const usable = detectBackend(f) === 'kvm_pvm'
+    // A backend that needs no VT-x/AMD-V (PVM) may still serve /dev/kvm: then this is a caveat.
+    const pvm = detectBackend(f) === 'kvm_pvm'
+    const usable = pvm || kvmUsable(f)
+    const instead = pvm ? '; KVM works here through PVM instead' : usable ? '; yet /dev/kvm works, through a backend that needs neither' : ''
     return {
       ...base,
       status: usable ? 'warn' : 'fail',
-      detail: `no vmx/svm flag: this host is a virtual machine${hypervisor ? ` (${hypervisor})` : ''} whose hypervisor does not pass VT-x/AMD-V through${usable ? '; KVM works here through PVM instead' : ''}`,
+      detail: `no vmx/svm flag: this host is a virtual machine${hypervisor ? ` (${hypervisor})` : ''} whose hypervisor does not pass VT-x/AMD-V through${instead}`,
       remedy: [
         'on the outer host, enable nested virtualization (e.g. options kvm_intel nested=1, or kvm_amd nested=1) and give this VM the host CPU model (-cpu host, or "host-passthrough" in libvirt)',
         'on a cloud VM, pick an instance type that offers nested virtualization',

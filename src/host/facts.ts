@@ -185,7 +185,8 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
     ...(host.root === undefined ? {} : {root: host.root}),
     arch: archOf(json.uname.machine, json.cpuid !== null, cpu),
     unknown,
-    host: {...json, devices: named},
+    // Uncovered facts are dropped, so no check can read them by mistake.
+    host: {...json, devices: named, ...(host.covers(KMSG) ? {} : {dmesg: null})},
     cpu,
     kernelConfig: dependent.config ? {source: dependent.config[0], options: parseKernelConfig(dependent.config[1]!)} : null,
     loadedModules: modules === undefined ? null : parseProcModules(modules),
