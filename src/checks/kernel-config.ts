@@ -13,7 +13,7 @@ function backendOptions(f: HostFacts): string[] {
 export function kernelConfigChecks(f: HostFacts): Check[] {
   const config = f.kernelConfig
   const found = {id: 'kernel-config.found', area: 'kernel-config' as const, title: 'kernel config'}
-  if (isUnknown(f, 'kernelConfig')) return [notCaptured(found, kernelConfigPaths(f.host.uname.release).join(', '))]
+  if (isUnknown(f, 'kernelConfig')) return [notCaptured(found, kernelConfigPaths(f.host.uname.release || 'RELEASE').join(', '))]
   if (!config) {
     return [
       {

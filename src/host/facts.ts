@@ -160,7 +160,7 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
   const release = json.uname.release
   const absentUncovered = (value: unknown, ...paths: string[]) => value === undefined && !paths.every((p) => host.covers(p))
   const unknown: Fact[] = []
-  const mark = (fact: Fact, isUnknown: boolean) => isUnknown && unknown.push(fact)
+  const mark = (fact: Fact, uncovered: boolean) => uncovered && unknown.push(fact)
   mark('cpuinfo', absentUncovered(cpuinfo, CPUINFO))
   mark('kernelConfig', absentUncovered(dependent.config, ...kernelConfigPaths(release)))
   mark('procModules', absentUncovered(modules, PROC_MODULES))
@@ -216,7 +216,7 @@ export function archOf(machine: string, hasCpuid: boolean, cpu: CpuInfo | null):
   return 'unknown'
 }
 
-/** Whether the capture covered this fact (always true live). */
+/** True when the replayed capture did not cover this fact (never live). */
 export function isUnknown(f: HostFacts, fact: Fact): boolean {
   return f.unknown.includes(fact)
 }
