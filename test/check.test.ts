@@ -9,9 +9,11 @@ import {hugepageChecks} from '../src/checks/hugepages.js'
 import {runChecks, verdictOf} from '../src/checks/index.js'
 import {kernelConfigChecks} from '../src/checks/kernel-config.js'
 import {filterKernelLog, matchKernelLog} from '../src/checks/kernel-log.js'
-import {moduleChecks, moduleState} from '../src/checks/modules.js'
+import {moduleChecks} from '../src/checks/modules.js'
 import {nestedChecks} from '../src/checks/nested.js'
 import type {Check} from '../src/checks/types.js'
+import type {Fact} from '../src/host/facts.js'
+import {moduleFact, moduleState} from '../src/host/module-state.js'
 import {parseCpuinfo, parseKernelConfig, parseModulesBuiltin, selectedMode} from '../src/host/facts.js'
 import {intelHost} from './helpers/facts.js'
 
@@ -66,6 +68,8 @@ describe('checks: CPU virtualization', () => {
   it('names SVM / AMD-V for AMD firmware-disabled hosts (6.7+ message)', () => {
     const f = intelHost({
       cpu: {vendor: 'AuthenticAMD', model: 'AMD Ryzen 7', flags: ['fpu'], count: 16},
+      loadedModules: ['kvm'],
+      sysModules: ['kvm'],
       host: {cpuid: {vendor: 'AuthenticAMD', vmx: false, svm: true, hypervisor: false}, dmesg: 'kvm_amd: SVM disabled (by BIOS) in MSR_VM_CR on CPU 0\n'},
     })
     const flag = byId(cpuChecks(f), 'cpu.flag')
@@ -74,7 +78,7 @@ describe('checks: CPU virtualization', () => {
   })
 
   it('asks for EL2 on an arm64 host booted without HYP mode', () => {
-    const f = intelHost({arch: 'arm64', cpu: {vendor: '0x41', flags: ['fp', 'asimd'], count: 4}, host: {cpuid: null, uname: {release: '6.1.0', machine: 'aarch64'}, dmesg: 'kvm [1]: HYP mode not available\n'}})
+    const f = intelHost({arch: 'arm64', cpu: {vendor: '0x41', flags: ['fp', 'asimd'], count: 4}, host: {cpuid: null, uname: {release: '6.1.0', machine: 'aarch64'}, dmesg: 'kvm [1]: HYP mode not available\n', devices: {'/dev/kvm': null}, kvm: {open: 'ENOENT'}}})
     const el2 = byId(cpuChecks(f), 'cpu.el2')
     expect(el2.status).to.equal('fail')
     expect(remedyText(el2)).to.contain('EL2')
@@ -140,6 +144,64 @@ describe('checks: /dev/kvm', () => {
     expect(byId(checks, 'dev-kvm.open').status).to.equal('skip')
   })
 
+  it('on ENOENT with the vendor module loaded: pass the device in a container, recreate the node outside one', () => {
+    const missing = {kvm: {open: 'ENOENT'}, devices: {'/dev/kvm': null}} as const
+    const inDocker = devKvmRemedy(intelHost({host: {...missing, container: 'docker'}}), 'ENOENT')
+    expect(inDocker.join('\n')).to.contain('docker run --device /dev/kvm').and.contain('Kubernetes: a KVM device plugin')
+    expect(inDocker.join('\n')).not.to.contain('mknod')
+    const onHost = devKvmRemedy(intelHost({host: {...missing, container: null}}), 'ENOENT')
+    expect(onHost).to.have.length(1)
+    expect(onHost[0]).to.contain('sudo modprobe -r kvm_intel && sudo modprobe kvm_intel').and.contain('sudo mknod /dev/kvm c 10 232')
+    // Built in: nothing to reload, so udev or mknod.
+    const builtin = devKvmRemedy(intelHost({loadedModules: [], builtinModules: ['kvm', 'kvm_intel'], host: {...missing, container: null}}), 'ENOENT')
+    expect(builtin[0]).to.contain('udevadm trigger').and.not.contain('modprobe -r')
+    // Not known whether this is a container: both, the container first.
+    const unsure = devKvmRemedy(intelHost({host: missing}), 'ENOENT')
+    expect(unsure[0]).to.match(/^pass the device into the container/)
+    expect(unsure.at(-1)).to.match(/^outside a container: recreate the node/)
+  })
+
+  it('on EACCES names the group that owns /dev/kvm', () => {
+    const f = intelHost({host: {kvm: {open: 'EACCES'}, devices: {'/dev/kvm': {mode: '0660', uid: 0, gid: 993, group: 'hvusers'}}, user: {uid: 1000, gid: 1000, groups: [1000], name: 'bob'}}})
+    expect(devKvmRemedy(f, 'EACCES')).to.deep.equal(['sudo usermod -aG hvusers bob', 'then log out and log in again (or run `newgrp hvusers`) so the new group applies'])
+  })
+
+  it('never asks to enable VT-x/SVM in firmware when the CPU shows it on', () => {
+    const missing = {kvm: {open: 'ENOENT'}, devices: {'/dev/kvm': null}} as const
+    const amd = {vendor: 'AuthenticAMD', vmx: false, svm: true, hypervisor: false}
+    const cases = [
+      // kvm_amd loaded (it refuses to load while SVM is off), cpuinfo not captured
+      intelHost({cpu: null, unknown: ['cpuinfo'], loadedModules: ['kvm', 'kvm_amd'], sysModules: ['kvm', 'kvm_amd'], host: {...missing, cpuid: amd, uname: {release: '6.11.0-19-generic', machine: 'x86_64'}}}),
+      // the svm flag on a kernel that clears it when firmware disables SVM, nothing loaded
+      intelHost({cpu: {vendor: 'AuthenticAMD', flags: ['fpu', 'svm'], count: 4}, loadedModules: [], sysModules: [], host: {...missing, cpuid: amd, uname: {release: '6.11.0-19-generic', machine: 'x86_64'}}}),
+    ]
+    for (const f of cases) {
+      const text = runChecks(f).flatMap((c) => [c.detail, ...(c.remedy ?? [])]).join('\n')
+      expect(text).not.to.match(/in the firmware|SVM Mode/)
+    }
+    // Before 5.6 the flag stays when firmware disabled VT-x: the log line then decides.
+    const old = intelHost({loadedModules: [], sysModules: [], host: {...missing, uname: {release: '4.19.0-6-amd64', machine: 'x86_64'}, dmesg: '[    2.1] kvm: disabled by bios\n'}})
+    expect(remedyText(byId(cpuChecks(old), 'cpu.kernel-log'))).to.contain('in the firmware')
+  })
+
+  it('judges /dev/kvm by the probe steps a capture recorded, skipping the rest', () => {
+    const onlyOpen = intelHost({host: {kvm: {open: 'ok'}}})
+    expect(byId(devKvmChecks(onlyOpen), 'dev-kvm.vm')).to.deep.include({status: 'skip', detail: 'not in this capture: API version, KVM_CREATE_VM, KVM_CREATE_VCPU'})
+    expect(verdictOf(onlyOpen, runChecks(onlyOpen)).kvmUsable).to.equal(true)
+    const badApi = intelHost({host: {kvm: {open: 'ok', apiVersionError: 'EINVAL'}}})
+    expect(byId(devKvmChecks(badApi), 'dev-kvm.vm').status).to.equal('fail')
+    expect(verdictOf(badApi, runChecks(badApi)).kvmUsable).to.equal(false)
+  })
+
+  it('infers kvm from its dependants and from a /dev/kvm that opens', () => {
+    const sparse = {loadedModules: null, builtinModules: null, kernelConfig: null, unknown: ['procModules', 'modulesBuiltin', 'kernelConfig', 'module:kvm', 'module:kvm_amd', 'module:kvm_pvm'] as Fact[]}
+    expect(moduleFact(intelHost({...sparse, sysModules: ['kvm_intel']}), 'kvm')).to.deep.equal({state: 'present', inferred: 'kvm_intel depends on it'})
+    expect(moduleFact(intelHost({...sparse, sysModules: []}), 'kvm')).to.deep.equal({state: 'present', inferred: '/dev/kvm opens'})
+    expect(moduleState(intelHost({...sparse, sysModules: [], host: {kvm: {open: 'EACCES'}}}), 'kvm')).to.equal('unknown')
+    // Covered and absent is absent.
+    expect(moduleState(intelHost({...sparse, unknown: [], sysModules: [], host: {kvm: {open: 'ENOENT'}}}), 'kvm')).to.equal('not-loaded')
+  })
+
   it('says modprobe when no KVM module is loaded', () => {
     const f = intelHost({loadedModules: [], sysModules: [], host: {kvm: {open: 'ENOENT'}, devices: {'/dev/kvm': null}}})
     expect(devKvmRemedy(f, 'ENOENT')[0]).to.equal('sudo modprobe kvm_intel')
@@ -183,8 +245,27 @@ describe('checks: nested, memory, devices, firmware, config', () => {
     const f = intelHost({iommuGroups: 0, host: {devices: {'/dev/kvm': {mode: '0660', uid: 0, gid: 108}, '/dev/vhost-net': null, '/dev/net/tun': null}}})
     const checks = deviceChecks(f)
     expect(checks.map((c) => c.status)).to.deep.equal(['warn', 'warn', 'warn'])
-    expect(byId(checks, 'devices.vhost-net').remedy?.[0]).to.equal('sudo modprobe vhost_net')
+    // vhost_net and tun are loaded here, so the nodes themselves are gone.
+    expect(byId(checks, 'devices.vhost-net').remedy?.[0]).to.equal('recreate the node: sudo mknod /dev/vhost-net c 10 238')
+    expect(byId(checks, 'devices.tun').remedy?.[0]).to.equal('recreate the node: sudo mkdir -p /dev/net && sudo mknod /dev/net/tun c 10 200')
     expect(remedyText(byId(checks, 'devices.iommu'))).to.contain('intel_iommu=on')
+  })
+
+  it('reports a node missing for want of its module once, under the module or the kernel config', () => {
+    const devices = {'/dev/kvm': {mode: '0660', uid: 0, gid: 108}, '/dev/vhost-net': null, '/dev/net/tun': null}
+    const unloaded = intelHost({loadedModules: ['kvm', 'kvm_intel'], sysModules: ['kvm', 'kvm_intel'], host: {devices}})
+    const checks = runChecks(unloaded)
+    expect(byId(checks, 'modules.vhost-net')).to.include({status: 'warn'})
+    expect(byId(checks, 'modules.vhost-net').remedy?.[0]).to.equal('sudo modprobe vhost_net')
+    expect(byId(checks, 'devices.vhost-net')).to.deep.include({status: 'skip', detail: '/dev/vhost-net is missing: vhost_net is not loaded (reported under Modules)'})
+    const options = {...unloaded.kernelConfig!.options}
+    delete options.VHOST_NET
+    const noConfig = runChecks({...unloaded, kernelConfig: {source: '/proc/config.gz', options}})
+    expect(byId(noConfig, 'kernel-config.vhost-net').status).to.equal('warn')
+    expect(byId(noConfig, 'modules.vhost-net')).to.include({status: 'skip'})
+    expect(byId(noConfig, 'modules.vhost-net').remedy).to.equal(undefined)
+    expect(byId(noConfig, 'devices.vhost-net').detail).to.contain('reported under Kernel config')
+    expect(noConfig.filter((c) => c.status === 'warn' && /vhost/i.test(c.title))).to.have.length(1)
   })
 
   it('finds secure-boot OVMF, or names the Debian package ovmf', () => {

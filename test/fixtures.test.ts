@@ -6,7 +6,7 @@ import {readdirSync, readFileSync, statSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {Host, validateHostJson} from '../src/host/host.js'
+import {Host, pathCovered, validateHostJson} from '../src/host/host.js'
 import type {HostJson} from '../src/host/types.js'
 
 const fixturesDir = fileURLToPath(new URL('../fixtures/', import.meta.url))
@@ -40,9 +40,11 @@ const leakPatterns: Array<[string, RegExp]> = [
 const sourceIdentifiers = ['ThinkPad-T430', 'giulio', 'Elderbrain', 'vaporwave', 'DESKTOP-', 'A5E3D2884115']
 
 describe('fixtures', () => {
-  it('has the six non-local fixtures the checks refer to', () => {
+  it('has the six non-local fixtures the checks refer to, each saying what it captured', () => {
     for (const name of ['intel-vtx', 'intel-vtx-disabled', 'amd-svm', 'container-no-kvm', 'kvm-no-group', 'arm64']) {
       expect(fixtureNames, name).to.include(name)
+      // Assembled from sparse public sources: without a list, a missing file would mean absent.
+      expect(hostJson(name).captured, name).to.be.an('array').that.includes('/dev/kvm')
     }
   })
 
@@ -73,6 +75,17 @@ describe('fixtures', () => {
         }
         const cmdline = filesUnder(dir).find((f) => f.endsWith('/proc/cmdline'))
         if (cmdline) expect(readFileSync(cmdline, 'utf8')).not.to.contain(' -- ')
+      })
+
+      it('holds no file outside its `captured` list', () => {
+        const {captured} = hostJson(name)
+        if (!captured) return
+        const dir = join(fixturesDir, name)
+        for (const file of filesUnder(dir)) {
+          const hostPath = '/' + relative(dir, file)
+          if (hostPath === '/host.json' || hostPath.endsWith('/.keep')) continue
+          expect(pathCovered(captured, hostPath), `${hostPath} is not in captured`).to.equal(true)
+        }
       })
 
       it('has CPUID bits that agree with its /proc/cpuinfo flags', async () => {

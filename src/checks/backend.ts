@@ -1,9 +1,10 @@
 // Which KVM implementation serves /dev/kvm: Intel VT-x (kvm_intel), AMD-V (kvm_amd), PVM
 // (kvm_pvm, no hardware extensions) or arm64's built-in KVM.
-import {configValue, type HostFacts} from '../host/facts.js'
-import {firmwareRemedy, firmwareDisabled} from './cpu.js'
-import {describeState, isPresent, loadModuleRemedy, moduleState} from './modules.js'
-import type {Check} from './types.js'
+import {configValue, isUnknown, type HostFacts} from '../host/facts.js'
+import {describeModule, isPresent, moduleState, VENDOR_MODULES} from '../host/module-state.js'
+import {firmwareRemedy, firmwareDisabled, guestOf} from './cpu.js'
+import {loadModuleRemedy} from './modules.js'
+import {notCaptured, type Check} from './types.js'
 
 export type Backend = 'kvm_intel' | 'kvm_amd' | 'kvm_pvm' | 'arm64'
 
@@ -32,7 +33,7 @@ export function detectBackend(f: HostFacts): Backend | undefined {
   if (f.arch === 'arm64') {
     return isPresent(moduleState(f, 'kvm')) && firmwareDisabled(f).length === 0 ? 'arm64' : undefined
   }
-  for (const name of ['kvm_intel', 'kvm_amd', 'kvm_pvm'] as const) {
+  for (const name of VENDOR_MODULES) {
     if (isPresent(moduleState(f, name))) return name
   }
   return undefined
@@ -42,35 +43,44 @@ export function backendChecks(f: HostFacts): Check[] {
   const backend = detectBackend(f)
   const base = {id: 'backend.kvm', area: 'backend' as const, title: 'KVM backend serving /dev/kvm'}
   if (backend === 'kvm_pvm') {
+    // On a guest the CPU check already says how to get VT-x/AMD-V here; say it once.
+    const cpuCheckAdvises = guestOf(f).guest && !f.cpu?.flags.some((x) => x === 'vmx' || x === 'svm')
     return [
       {
         ...base,
         status: 'warn',
-        detail: `${BACKEND_NAMES.kvm_pvm}: ${moduleState(f, 'kvm_pvm') === 'builtin' ? 'built in' : 'loaded'}. ${PVM_CAVEAT}`,
+        detail: `${BACKEND_NAMES.kvm_pvm}: ${describeModule(f, 'kvm_pvm').replace(/^kvm_pvm: /, '')}. ${PVM_CAVEAT}`,
         remedy: [
           'boot guests with a PVM-enabled kernel (one built from the PVM patch series with its guest support)',
-          'to run stock guest kernels, use a host whose CPU exposes Intel VT-x or AMD-V (on a cloud VM: enable nested virtualization on the outer host)',
+          cpuCheckAdvises
+            ? 'to run stock guest kernels, this VM needs VT-x or AMD-V from its host: see "vmx/svm flag in /proc/cpuinfo" above'
+            : 'to run stock guest kernels, use a host whose CPU exposes Intel VT-x or AMD-V (on a cloud VM: enable nested virtualization on the outer host)',
         ],
       },
     ]
   }
   if (backend) {
-    const how = backend === 'arm64' ? 'built in (CONFIG_KVM)' : describeState(moduleState(f, backend))
+    const how = backend === 'arm64' ? 'built in (CONFIG_KVM)' : describeModule(f, backend).replace(/^\w+: /, '')
     return [{...base, status: 'pass', detail: `${BACKEND_NAMES[backend]}: ${how}`}]
   }
-  const vendor = f.arch === 'arm64' ? 'kvm' : vendorModule(f)
+  const candidates = f.arch === 'arm64' ? ['kvm'] : [...VENDOR_MODULES]
+  const seen = candidates.map((m) => describeModule(f, m)).join(', ')
   const disabled = firmwareDisabled(f)
-  const remedy = disabled.length > 0 ? firmwareRemedy(f) : vendor ? loadModuleRemedy(f, vendor) : []
-  const seen =
-    f.arch === 'arm64'
-      ? `kvm: ${describeState(moduleState(f, 'kvm'))}`
-      : ['kvm_intel', 'kvm_amd', 'kvm_pvm'].map((m) => `${m}: ${describeState(moduleState(f, m))}`).join(', ')
+  if (disabled.length > 0) {
+    return [{...base, status: 'fail', detail: `no KVM backend can run: virtualization is off in firmware (${seen})`, remedy: firmwareRemedy(f)}]
+  }
+  // A module the capture did not cover may be the one serving /dev/kvm.
+  if (candidates.some((m) => moduleState(f, m) === 'unknown')) {
+    const opens = !isUnknown(f, 'kvm') && f.host.kvm.open === 'ok'
+    return [notCaptured(base, `${seen}${opens ? '; /dev/kvm opens, so one of them serves it' : ''}`)]
+  }
+  const vendor = f.arch === 'arm64' ? 'kvm' : vendorModule(f)
   return [
     {
       ...base,
       status: 'fail',
       detail: `no KVM backend is loaded (${seen})${configValue(f.kernelConfig, 'KVM') === 'unset' ? '; the kernel is built without CONFIG_KVM' : ''}`,
-      remedy,
+      remedy: vendor ? loadModuleRemedy(f, vendor) : ['sudo modprobe kvm_intel (Intel) or sudo modprobe kvm_amd (AMD)'],
     },
   ]
 }

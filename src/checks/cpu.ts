@@ -2,10 +2,13 @@
 // messages that mean firmware turned virtualization off. Since 5.6 (Intel) and 6.7 (AMD) the kernel
 // deletes the vmx/svm flag when firmware disabled it, so a missing flag alone proves nothing: the
 // fix is then one firmware switch, which is what the remedy says.
-import type {HostFacts} from '../host/facts.js'
+import {isUnknown, type HostFacts} from '../host/facts.js'
+import {isPresent, moduleState} from '../host/module-state.js'
+import {CPUINFO, KMSG} from '../host/paths.js'
 import {detectBackend, vendorModule} from './backend.js'
+import {kvmUsable} from './dev-kvm.js'
 import {matchKernelLog} from './kernel-log.js'
-import type {Check} from './types.js'
+import {notCaptured, type Check} from './types.js'
 
 /** The firmware setting to switch on, as firmware menus name it. */
 export function firmwareSetting(f: HostFacts): string {
@@ -16,12 +19,43 @@ export function firmwareSetting(f: HostFacts): string {
   return 'Intel VT-x or AMD-V (SVM Mode)'
 }
 
-/** Evidence that firmware disabled virtualization: CPUID against cpuinfo, and kernel-log lines. */
+/** Since 5.6 (VMX) and 6.7 (SVM) the kernel clears the flag when firmware left the feature off. */
+function kernelClearsFlag(release: string, flag: 'vmx' | 'svm'): boolean {
+  const [major, minor] = release.split('.').map(Number)
+  const [needMajor, needMinor] = flag === 'vmx' ? [5, 6] : [6, 7]
+  return major > needMajor || (major === needMajor && minor >= needMinor)
+}
+
+/**
+ * What shows hardware virtualization switched on, or undefined: kvm_intel/kvm_amd refuse to load
+ * while firmware disables it, and a kernel that clears the flag keeps vmx/svm only when it is on.
+ * Older kernels keep the flag either way, so there the flag counts only without a kernel-log line
+ * saying firmware disabled it.
+ */
+export function virtualizationEnabled(f: HostFacts): string | undefined {
+  // arm64 KVM initialises only at EL2, and /dev/kvm appears only then.
+  if (f.arch === 'arm64') return !isUnknown(f, 'kvm') && f.host.kvm.open === 'ok' ? '/dev/kvm opens' : undefined
+  const module = (['kvm_intel', 'kvm_amd'] as const).find((m) => isPresent(moduleState(f, m)))
+  if (module) return `${module} is loaded`
+  const flag = f.cpu?.flags.find((x): x is 'vmx' | 'svm' => x === 'vmx' || x === 'svm')
+  if (flag && (kernelClearsFlag(f.host.uname.release, flag) || matchKernelLog(f.host.dmesg, 'firmware-disabled').length === 0)) {
+    return `/proc/cpuinfo has the ${flag} flag`
+  }
+  return undefined
+}
+
+/**
+ * Evidence that firmware disabled virtualization: CPUID against cpuinfo (only when both were
+ * captured), and kernel-log lines. None when the CPU shows virtualization on.
+ */
 export function firmwareDisabled(f: HostFacts): string[] {
+  if (virtualizationEnabled(f)) return []
   const evidence: string[] = []
-  const flags = f.cpu?.flags ?? []
-  if (f.host.cpuid?.vmx && !flags.includes('vmx')) evidence.push('CPUID reports VMX but /proc/cpuinfo has no vmx flag')
-  if (f.host.cpuid?.svm && !flags.includes('svm')) evidence.push('CPUID reports SVM but /proc/cpuinfo has no svm flag')
+  if (f.cpu) {
+    const flags = f.cpu.flags
+    if (f.host.cpuid?.vmx && !flags.includes('vmx')) evidence.push('CPUID reports VMX but /proc/cpuinfo has no vmx flag')
+    if (f.host.cpuid?.svm && !flags.includes('svm')) evidence.push('CPUID reports SVM but /proc/cpuinfo has no svm flag')
+  }
   for (const m of matchKernelLog(f.host.dmesg, 'firmware-disabled')) evidence.push(`kernel log: "${m.line}"`)
   return evidence
 }
@@ -53,12 +87,14 @@ export function cpuChecks(f: HostFacts): Check[] {
   if (f.arch === 'other') {
     return [{id: 'cpu.flag', area: 'cpu', title: 'CPU virtualization', status: 'skip', detail: `kvmctl checks x86 and arm64 hosts; this one is ${f.host.uname.machine}`}]
   }
+  if (f.arch === 'unknown') return [notCaptured({id: 'cpu.flag', area: 'cpu', title: 'CPU virtualization'}, 'uname, /proc/cpuinfo, CPUID'), kernelLog(f)]
   return [cpuFlag(f), cpuidAgainstCpuinfo(f), kernelLog(f)]
 }
 
 function cpuFlag(f: HostFacts): Check {
   const base = {id: 'cpu.flag', area: 'cpu' as const, title: 'vmx/svm flag in /proc/cpuinfo'}
-  if (!f.cpu) return {...base, status: 'skip', detail: '/proc/cpuinfo is absent (not captured)'}
+  if (isUnknown(f, 'cpuinfo')) return notCaptured(base, CPUINFO)
+  if (!f.cpu) return {...base, status: 'skip', detail: '/proc/cpuinfo is absent'}
   const flag = f.cpu.flags.find((x) => x === 'vmx' || x === 'svm')
   if (flag) return {...base, status: 'pass', detail: `${flag} (${flag === 'vmx' ? 'Intel VT-x' : 'AMD-V'}) present`}
   const evidence = firmwareDisabled(f)
@@ -67,34 +103,44 @@ function cpuFlag(f: HostFacts): Check {
   }
   const {guest, hypervisor} = guestOf(f)
   if (guest) {
-    const usable = detectBackend(f) === 'kvm_pvm'
+    // A backend that needs no VT-x/AMD-V (PVM) may still serve /dev/kvm: then this is a caveat.
+    const pvm = detectBackend(f) === 'kvm_pvm'
+    const usable = pvm || kvmUsable(f)
+    const instead = pvm ? '; KVM works here through PVM instead' : usable ? '; yet /dev/kvm works, through a backend that needs neither' : ''
     return {
       ...base,
       status: usable ? 'warn' : 'fail',
-      detail: `no vmx/svm flag: this host is a virtual machine${hypervisor ? ` (${hypervisor})` : ''} whose hypervisor does not pass VT-x/AMD-V through${usable ? '; KVM works here through PVM instead' : ''}`,
+      detail: `no vmx/svm flag: this host is a virtual machine${hypervisor ? ` (${hypervisor})` : ''} whose hypervisor does not pass VT-x/AMD-V through${instead}`,
       remedy: [
         'on the outer host, enable nested virtualization (e.g. options kvm_intel nested=1, or kvm_amd nested=1) and give this VM the host CPU model (-cpu host, or "host-passthrough" in libvirt)',
         'on a cloud VM, pick an instance type that offers nested virtualization',
       ],
     }
   }
+  const enabled = virtualizationEnabled(f)
   return {
     ...base,
     status: 'fail',
-    detail: 'no vmx/svm flag, and CPUID reports neither VMX nor SVM',
-    remedy: [...firmwareRemedy(f), 'if the firmware has no such setting, the virtualization extensions are locked off on this board: KVM needs a machine that offers VT-x or AMD-V'],
+    detail: `no vmx/svm flag, and ${f.host.cpuid ? 'CPUID reports neither VMX nor SVM' : 'no raw CPUID in this capture'}${enabled ? `, yet ${enabled}` : ''}`,
+    remedy: enabled
+      ? ['look at the kernel log for why the flag is hidden: sudo dmesg | grep -iE "vmx|svm|kvm"']
+      : [...firmwareRemedy(f), 'if the firmware has no such setting, the virtualization extensions are locked off on this board: KVM needs a machine that offers VT-x or AMD-V'],
   }
 }
 
 function cpuidAgainstCpuinfo(f: HostFacts): Check {
   const base = {id: 'cpu.cpuid', area: 'cpu' as const, title: 'raw CPUID against /proc/cpuinfo'}
   const cpuid = f.host.cpuid
-  if (!cpuid) return {...base, status: 'skip', detail: 'no raw CPUID in this capture'}
-  if (!f.cpu) return {...base, status: 'skip', detail: '/proc/cpuinfo is absent (not captured)'}
+  // An x86 host.json without CPUID bits: the capture did not have them.
+  if (!cpuid) return notCaptured(base, 'raw CPUID')
+  if (isUnknown(f, 'cpuinfo')) return notCaptured(base, CPUINFO)
+  if (!f.cpu) return {...base, status: 'skip', detail: '/proc/cpuinfo is absent'}
   const flags = f.cpu.flags
   const yes = (b: boolean) => (b ? 'yes' : 'no')
   const detail = `CPUID ${cpuid.vendor}: VMX ${yes(cpuid.vmx)}, SVM ${yes(cpuid.svm)}, hypervisor bit ${yes(cpuid.hypervisor)}; cpuinfo: vmx ${yes(flags.includes('vmx'))}, svm ${yes(flags.includes('svm'))}`
   const hidden = (cpuid.vmx && !flags.includes('vmx')) || (cpuid.svm && !flags.includes('svm'))
+  const enabled = virtualizationEnabled(f)
+  if (hidden && enabled) return {...base, status: 'pass', detail: `${detail}: they differ, but ${enabled}`}
   if (hidden) {
     return {...base, status: 'fail', detail: `${detail}: the kernel removed the flag because firmware disabled ${firmwareSetting(f)}`, remedy: firmwareRemedy(f)}
   }
@@ -103,11 +149,14 @@ function cpuidAgainstCpuinfo(f: HostFacts): Check {
 
 function kernelLog(f: HostFacts): Check {
   const base = {id: 'cpu.kernel-log', area: 'cpu' as const, title: 'firmware-disabled messages in kernel log'}
+  if (isUnknown(f, 'dmesg')) return notCaptured(base, `the kernel log (${KMSG})`)
   if (f.host.dmesg === null) {
     return {...base, status: 'skip', detail: 'the kernel log is unreadable', remedy: ['run kvmctl check as root, or allow it: sudo sysctl kernel.dmesg_restrict=0']}
   }
   const lines = matchKernelLog(f.host.dmesg, 'firmware-disabled')
   if (lines.length === 0) return {...base, status: 'pass', detail: 'no firmware-disabled message'}
+  const enabled = virtualizationEnabled(f)
+  if (enabled) return {...base, status: 'pass', detail: `${lines.map((m) => `"${m.line}"`).join('; ')}, but ${enabled}: virtualization is on now`}
   return {...base, status: 'fail', detail: lines.map((m) => `"${m.line}"`).join('; '), remedy: firmwareRemedy(f)}
 }
 
@@ -118,6 +167,7 @@ function arm64Level(f: HostFacts): Check {
   }
   const hyp = matchKernelLog(f.host.dmesg, 'hyp')
   if (hyp.length > 0) return {...base, status: 'pass', detail: hyp.map((m) => `"${m.line}"`).join('; ')}
-  if (f.host.kvm.open === 'ok') return {...base, status: 'pass', detail: '/dev/kvm opens, so KVM initialised at EL2'}
+  if (!isUnknown(f, 'kvm') && f.host.kvm.open === 'ok') return {...base, status: 'pass', detail: '/dev/kvm opens, so KVM initialised at EL2'}
+  if (isUnknown(f, 'dmesg')) return notCaptured(base, `the kernel log (${KMSG})`)
   return {...base, status: 'warn', detail: 'no kernel-log line tells the boot exception level', remedy: ['look for "started at EL2" or "HYP mode not available": sudo dmesg | grep -iE "EL2|HYP mode"']}
 }

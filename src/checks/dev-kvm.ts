@@ -1,16 +1,36 @@
 // /dev/kvm: present, who may open it, and whether opening it, asking the API version and creating
-// a VM and a vCPU really work (the native probe did each step; errno names come from it).
-import type {HostFacts} from '../host/facts.js'
-import {detectBackend, vendorModule} from './backend.js'
+// a VM and a vCPU really work (the native probe did each step; errno names come from it). A
+// capture may record only the open; the steps it did not record are skipped, never failed.
+import {isUnknown, type HostFacts} from '../host/facts.js'
+import {moduleState} from '../host/module-state.js'
+import type {KvmProbe} from '../native.js'
+import {detectBackend, vendorModule, type Backend} from './backend.js'
 import {firmwareDisabled, firmwareRemedy} from './cpu.js'
-import {isPresent, loadModuleRemedy, moduleState} from './modules.js'
-import type {Check} from './types.js'
+import {loadModuleRemedy} from './modules.js'
+import {notCaptured, type Check} from './types.js'
 
 export const KVM_API_VERSION = 12
 
 const BUSY_REMEDY = [
   'another hypervisor holds the virtualization extensions (VirtualBox or VMware): stop it, or unload its kernel module, then try again',
 ]
+
+const PASS_DEVICE = [
+  'pass the device into the container: docker run --device /dev/kvm ... (podman: --device /dev/kvm; Kubernetes: a KVM device plugin such as kubevirt\'s that offers devices.kubevirt.io/kvm, or a privileged pod with a hostPath /dev/kvm)',
+  'LXC/Incus: allow and bind it: lxc.cgroup2.devices.allow = c 10:232 rwm and lxc.mount.entry = /dev/kvm dev/kvm none bind,optional,create=file',
+]
+
+/** Recreating the node on the host itself: reload the module (udev makes the node), or mknod. */
+function recreateNode(f: HostFacts, backend: Backend): string[] {
+  const group = f.host.devices['/dev/kvm']?.group ?? 'kvm'
+  const mknod = `sudo mknod /dev/kvm c 10 232 && sudo chgrp ${group} /dev/kvm && sudo chmod 0660 /dev/kvm`
+  const reloadable = backend !== 'arm64' && moduleState(f, backend) !== 'builtin'
+  return [
+    reloadable
+      ? `recreate the node: with every VM stopped, sudo modprobe -r ${backend} && sudo modprobe ${backend} (udev creates /dev/kvm), or ${mknod}`
+      : `recreate the node: sudo udevadm trigger --action=add --subsystem-match=misc, or ${mknod}`,
+  ]
+}
 
 /**
  * What to do when opening /dev/kvm failed with this errno name. Shared with `kvmctl selftest`,
@@ -20,7 +40,7 @@ export function devKvmRemedy(f: HostFacts, errno: string): string[] {
   if (errno === 'EACCES' || errno === 'EPERM') {
     const node = f.host.devices['/dev/kvm']
     const user = f.host.user.name ?? '"$USER"'
-    const group = node?.group ?? (node && node.gid !== 0 ? `the group with gid ${node.gid}` : undefined)
+    const group = node?.group ?? (node && node.gid > 0 ? `the group with gid ${node.gid}` : undefined)
     if (!group || group === 'root') {
       return [
         'give /dev/kvm to the kvm group: sudo groupadd -f -r kvm && sudo chgrp kvm /dev/kvm && sudo chmod 0660 /dev/kvm',
@@ -29,61 +49,89 @@ export function devKvmRemedy(f: HostFacts, errno: string): string[] {
         'then log out and log in again (or run `newgrp kvm`) so the new group applies',
       ]
     }
-    return [
-      `sudo usermod -aG ${/^[a-z_][\w-]*$/.test(group) ? group : 'kvm'} ${user}`,
-      'then log out and log in again (or run `newgrp kvm`) so the new group applies',
-    ]
+    const name = /^[a-z_][\w-]*$/.test(group) ? group : 'kvm'
+    return [`sudo usermod -aG ${name} ${user}`, `then log out and log in again (or run \`newgrp ${name}\`) so the new group applies`]
   }
   if (errno === 'ENOENT' || errno === 'ENXIO' || errno === 'ENODEV') {
     if (firmwareDisabled(f).length > 0) return firmwareRemedy(f)
     const backend = detectBackend(f)
-    if (backend || isPresent(moduleState(f, 'kvm'))) {
-      // KVM is in the kernel but the node is not here: typically a container that was not given it.
-      return [
-        'pass the device into the container: docker run --device /dev/kvm ... (podman: --device /dev/kvm; Kubernetes: a device plugin such as kubevirt\'s, or a privileged pod with a hostPath /dev/kvm)',
-        'LXC/Incus: allow and bind it: lxc.cgroup2.devices.allow = c 10:232 rwm and lxc.mount.entry = /dev/kvm dev/kvm none bind,optional,create=file',
-        'outside a container, recreate the node: sudo mknod /dev/kvm c 10 232 && sudo chgrp kvm /dev/kvm && sudo chmod 0660 /dev/kvm',
-      ]
+    if (backend) {
+      // KVM is in the kernel but the node is not here: a container that was not given it, or a
+      // node deleted on the host.
+      const container = f.host.container
+      if (typeof container === 'string') return PASS_DEVICE
+      const outside = recreateNode(f, backend)
+      return container === null ? outside : [...PASS_DEVICE, `outside a container: ${outside[0]}`]
     }
     const vendor = f.arch === 'arm64' ? 'kvm' : vendorModule(f)
-    return vendor ? loadModuleRemedy(f, vendor) : ['sudo modprobe kvm_intel (Intel) or sudo modprobe kvm_amd (AMD)']
+    if (vendor && moduleState(f, vendor) !== 'unknown') return loadModuleRemedy(f, vendor)
+    // Nothing in the capture says which modules are loaded.
+    return [
+      vendor ? `load the KVM module: sudo modprobe ${vendor}` : 'load the KVM module: sudo modprobe kvm_intel (Intel) or sudo modprobe kvm_amd (AMD)',
+      `in a container: ${PASS_DEVICE[0]}`,
+    ]
   }
   if (errno === 'EBUSY') return BUSY_REMEDY
   return [`opening /dev/kvm failed with ${errno}: look at sudo dmesg | grep -i kvm for the reason`]
 }
 
+interface ProbeStep {
+  label: string
+  /** What the step gave; undefined when the capture did not record it. */
+  result?: string
+  ok: boolean
+}
+
+/** The probe steps after the open. A step that was not recorded is not a failure. */
+function probeSteps(p: KvmProbe): ProbeStep[] {
+  const done = (result: string | undefined) => result === undefined || result === 'ok'
+  return [
+    p.apiVersionError === undefined
+      ? {label: 'API version', result: p.apiVersion?.toString(), ok: p.apiVersion === undefined || p.apiVersion === KVM_API_VERSION}
+      : {label: 'API version', result: p.apiVersionError, ok: false},
+    {label: 'KVM_CREATE_VM', result: p.createVm, ok: done(p.createVm)},
+    {label: 'KVM_CREATE_VCPU', result: p.vcpu, ok: done(p.vcpu)},
+  ]
+}
+
 export function devKvmChecks(f: HostFacts): Check[] {
   const node = f.host.devices['/dev/kvm']
   const probe = f.host.kvm
+  const exists = {id: 'dev-kvm.exists', area: 'dev-kvm' as const, title: '/dev/kvm exists'}
+  const open = {id: 'dev-kvm.open', area: 'dev-kvm' as const, title: 'this user can open /dev/kvm read-write'}
+  const vm = {id: 'dev-kvm.vm', area: 'dev-kvm' as const, title: 'KVM API 12, create a VM and a vCPU'}
+  if (isUnknown(f, 'kvm')) return [notCaptured(exists, '/dev/kvm'), notCaptured(open, '/dev/kvm'), notCaptured(vm, '/dev/kvm')]
   const checks: Check[] = []
-  const exists: Check = {id: 'dev-kvm.exists', area: 'dev-kvm', title: '/dev/kvm exists', status: 'pass', detail: ''}
-  if (!node) {
+  if (node === null) {
     checks.push({...exists, status: 'fail', detail: '/dev/kvm is missing', remedy: devKvmRemedy(f, 'ENOENT')})
+  } else if (node === undefined) {
+    checks.push(probe.open === 'ok' ? {...exists, status: 'pass', detail: 'it opens (mode and owner not in this capture)'} : notCaptured(exists, 'the /dev/kvm node'))
   } else {
-    const owner = `uid ${node.uid}, gid ${node.gid}${node.group ? ` (${node.group})` : ''}`
-    checks.push({...exists, detail: `mode ${node.mode}, ${owner}`})
+    const gid = node.gid < 0 ? '' : `, gid ${node.gid}`
+    checks.push({...exists, status: 'pass', detail: `mode ${node.mode}, uid ${node.uid}${gid}${node.group ? ` (group ${node.group})` : ''}`})
   }
-  const who = `uid ${f.host.user.uid}${f.host.user.groups.length ? `, groups ${f.host.user.groups.join(',')}` : ''}`
-  const open: Check = {id: 'dev-kvm.open', area: 'dev-kvm', title: 'this user can open /dev/kvm read-write', status: 'pass', detail: `opened as ${who}`}
+  const {uid, groups} = f.host.user
+  const who = uid < 0 ? '' : ` as uid ${uid}${groups.length ? `, groups ${groups.join(',')}` : ''}`
   if (probe.open !== 'ok') {
     // A missing node is reported once, by dev-kvm.exists.
-    const status = probe.open === 'ENOENT' && !node ? 'skip' : 'fail'
-    checks.push({...open, status, detail: `open failed: ${probe.open} (as ${who})`, ...(status === 'fail' ? {remedy: devKvmRemedy(f, probe.open)} : {})})
-    checks.push({id: 'dev-kvm.vm', area: 'dev-kvm', title: 'KVM API 12, create a VM and a vCPU', status: 'skip', detail: 'not tried: /dev/kvm did not open'})
+    const missing = probe.open === 'ENOENT' && node === null
+    checks.push(
+      missing
+        ? {...open, status: 'skip', detail: `open failed: ENOENT${who} (reported under "${exists.title}")`}
+        : {...open, status: 'fail', detail: `open failed: ${probe.open}${who}`, remedy: devKvmRemedy(f, probe.open)},
+    )
+    checks.push({...vm, status: 'skip', detail: 'not tried: /dev/kvm did not open'})
     return checks
   }
-  checks.push(open)
-  const api = probe.apiVersion
-  const steps = [`API version ${api ?? probe.apiVersionError ?? 'unknown'}`, `KVM_CREATE_VM ${probe.createVm ?? 'not tried'}`, `KVM_CREATE_VCPU ${probe.vcpu ?? 'not tried'}`]
-  const ok = api === KVM_API_VERSION && probe.createVm === 'ok' && probe.vcpu === 'ok'
-  checks.push({
-    id: 'dev-kvm.vm',
-    area: 'dev-kvm',
-    title: 'KVM API 12, create a VM and a vCPU',
-    status: ok ? 'pass' : 'fail',
-    detail: steps.join(', '),
-    ...(ok ? {} : {remedy: vmRemedy(probe.createVm !== 'ok' ? probe.createVm : probe.vcpu)}),
-  })
+  checks.push({...open, status: 'pass', detail: `opened${who}`})
+  const steps = probeSteps(probe)
+  if (steps.every((step) => step.result === undefined)) {
+    checks.push(notCaptured(vm, 'API version, KVM_CREATE_VM, KVM_CREATE_VCPU'))
+    return checks
+  }
+  const detail = steps.map((step) => `${step.label} ${step.result ?? 'not recorded'}`).join(', ')
+  const failed = steps.find((step) => !step.ok)
+  checks.push(failed ? {...vm, status: 'fail', detail, remedy: vmRemedy(failed.result)} : {...vm, status: 'pass', detail})
   return checks
 }
 
@@ -93,8 +141,10 @@ function vmRemedy(errno: string | undefined): string[] {
   return [`look at the kernel's reason: sudo dmesg | grep -iE "kvm|vmx|svm" | tail`]
 }
 
-/** True when /dev/kvm opened and a VM with a vCPU could be created. */
+/**
+ * True when /dev/kvm opened and no later step failed. Live, the probe always goes on to create a
+ * VM and a vCPU; a capture that recorded only the open is judged by the open.
+ */
 export function kvmUsable(f: HostFacts): boolean {
-  const p = f.host.kvm
-  return p.open === 'ok' && p.apiVersion === KVM_API_VERSION && p.createVm === 'ok' && p.vcpu === 'ok'
+  return !isUnknown(f, 'kvm') && f.host.kvm.open === 'ok' && probeSteps(f.host.kvm).every((step) => step.ok)
 }

@@ -1,13 +1,14 @@
 // UEFI firmware for guests: whether a secure-boot build of OVMF (x86) or AAVMF (arm64) is installed.
-import type {HostFacts} from '../host/facts.js'
+import {isUnknown, type HostFacts} from '../host/facts.js'
 import {FIRMWARE_DIRS} from '../host/paths.js'
-import type {Check} from './types.js'
+import {notCaptured, type Check} from './types.js'
 
 const SECURE = /secboot|secure|\.ms\.fd$/i
 export const FIRMWARE_IMAGE = /\.(fd|json)$/i
 
 export function firmwareChecks(f: HostFacts): Check[] {
   const base = {id: 'firmware.secure-boot', area: 'firmware' as const, title: 'secure-boot UEFI firmware for guests'}
+  if (isUnknown(f, 'firmware')) return [notCaptured(base, FIRMWARE_DIRS.map((d) => `${d}/`).join(', '))]
   const images = f.firmware.flatMap(({dir, files}) => files.filter((n) => FIRMWARE_IMAGE.test(n)).map((n) => `${dir}/${n}`))
   const secure = images.filter((p) => SECURE.test(p.slice(p.lastIndexOf('/') + 1)))
   const pkg = f.arch === 'arm64' ? 'qemu-efi-aarch64' : 'ovmf'

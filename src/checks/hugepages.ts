@@ -1,7 +1,8 @@
 // Guest memory: hugepage pools of each size, hugetlbfs mounts, transparent hugepages and KSM.
-import type {HostFacts} from '../host/facts.js'
+import {isUnknown, type HostFacts} from '../host/facts.js'
+import {HUGEPAGES_DIR, KSM_RUN, MOUNTS, THP_ENABLED} from '../host/paths.js'
 import {formatBytes} from '../lib/size.js'
-import type {Check} from './types.js'
+import {notCaptured, type Check} from './types.js'
 
 export function hugepageChecks(f: HostFacts): Check[] {
   return [...pools(f), mounts(f), thp(f), ksm(f)]
@@ -9,6 +10,7 @@ export function hugepageChecks(f: HostFacts): Check[] {
 
 function pools(f: HostFacts): Check[] {
   const defaultKb = f.meminfo.Hugepagesize
+  if (isUnknown(f, 'hugepages')) return [notCaptured({id: 'hugepages.pools', area: 'hugepages', title: 'hugepage pools'}, `${HUGEPAGES_DIR}/`)]
   if (f.hugepages.length === 0) {
     return [{id: 'hugepages.pools', area: 'hugepages', title: 'hugepage pools', status: 'skip', detail: 'no /sys/kernel/mm/hugepages: the kernel has no hugetlb support'}]
   }
@@ -38,6 +40,7 @@ function pools(f: HostFacts): Check[] {
 
 function mounts(f: HostFacts): Check {
   const base = {id: 'hugepages.hugetlbfs', area: 'hugepages' as const, title: 'hugetlbfs mounted'}
+  if (isUnknown(f, 'mounts')) return notCaptured(base, MOUNTS)
   const found = f.mounts.filter((m) => m.fstype === 'hugetlbfs')
   if (found.length > 0) return {...base, status: 'pass', detail: found.map((m) => `${m.target} (${m.options})`).join(', ')}
   const remedy = [
@@ -55,6 +58,7 @@ function mounts(f: HostFacts): Check {
 
 function thp(f: HostFacts): Check {
   const base = {id: 'hugepages.thp', area: 'hugepages' as const, title: 'transparent hugepages'}
+  if (isUnknown(f, 'thp')) return notCaptured(base, THP_ENABLED)
   if (f.thp === null) return {...base, status: 'skip', detail: 'no transparent hugepage support in this kernel'}
   if (f.thp === 'never') {
     return {
@@ -69,6 +73,7 @@ function thp(f: HostFacts): Check {
 
 function ksm(f: HostFacts): Check {
   const base = {id: 'hugepages.ksm', area: 'hugepages' as const, title: 'KSM (same-page merging)'}
+  if (isUnknown(f, 'ksm')) return notCaptured(base, KSM_RUN)
   if (f.ksm === null) return {...base, status: 'skip', detail: 'no KSM in this kernel'}
   const state: Record<string, string> = {
     '0': 'off: guest pages are not merged (turn on with echo 1 | sudo tee /sys/kernel/mm/ksm/run to trade CPU for memory with many similar guests)',

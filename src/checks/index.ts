@@ -25,12 +25,33 @@ export const REGISTRY: ReadonlyArray<readonly [Area, CheckGroup]> = [
 ]
 
 export function runChecks(facts: HostFacts, registry = REGISTRY): Check[] {
-  return registry.flatMap(([area, group]) => {
+  const checks = registry.flatMap(([area, group]) => {
     try {
       return group(facts)
     } catch (error) {
       return [{id: `${area}.error`, area, title: `${AREA_TITLES[area]} checks`, status: 'fail' as const, detail: `the check itself failed: ${(error as Error).message ?? String(error)}`}]
     }
+  })
+  return mergeRepeatedRemedies(checks)
+}
+
+/**
+ * One cause often shows in several checks (firmware that disabled VT-x hides the flag, keeps the
+ * backend from loading and leaves no /dev/kvm). Its remedy is printed once, under the first check
+ * that found it; the later ones point there instead of repeating it.
+ */
+export function mergeRepeatedRemedies(checks: Check[]): Check[] {
+  const firstWith = new Map<string, Check>()
+  return checks.map((check) => {
+    if (check.status === 'pass' || !check.remedy?.length) return check
+    const key = JSON.stringify(check.remedy)
+    const first = firstWith.get(key)
+    if (!first) {
+      firstWith.set(key, check)
+      return check
+    }
+    const {remedy: _repeated, ...rest} = check
+    return {...rest, detail: `${check.detail} (remedy under "${first.title}")`}
   })
 }
 

@@ -1,7 +1,7 @@
 // Kernel config options KVM hosts need, as y / m / unset, from whichever config file exists.
 import {kernelConfigPaths} from '../host/paths.js'
-import {configValue, type ConfigValue, type HostFacts} from '../host/facts.js'
-import type {Check, Status} from './types.js'
+import {configValue, isUnknown, type ConfigValue, type HostFacts} from '../host/facts.js'
+import {notCaptured, type Check, type Status} from './types.js'
 
 const VIRTIO_OPTIONS = ['VIRTIO', 'VIRTIO_PCI', 'VIRTIO_NET', 'VIRTIO_BLK', 'SCSI_VIRTIO', 'VIRTIO_CONSOLE', 'VIRTIO_BALLOON']
 
@@ -12,6 +12,8 @@ function backendOptions(f: HostFacts): string[] {
 
 export function kernelConfigChecks(f: HostFacts): Check[] {
   const config = f.kernelConfig
+  const found = {id: 'kernel-config.found', area: 'kernel-config' as const, title: 'kernel config'}
+  if (isUnknown(f, 'kernelConfig')) return [notCaptured(found, kernelConfigPaths(f.host.uname.release || 'RELEASE').join(', '))]
   if (!config) {
     return [
       {

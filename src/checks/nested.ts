@@ -1,10 +1,11 @@
 // Nested virtualization: whether guests of this host can run KVM themselves (the vendor module's
 // "nested" parameter), and whether this host is itself a guest.
-import type {HostFacts} from '../host/facts.js'
+import {isUnknown, type HostFacts} from '../host/facts.js'
+import {moduleParamPath} from '../host/paths.js'
 import {detectBackend} from './backend.js'
 import {guestOf} from './cpu.js'
 import {kvmUsable} from './dev-kvm.js'
-import type {Check} from './types.js'
+import {notCaptured, type Check} from './types.js'
 
 export function nestedChecks(f: HostFacts): Check[] {
   return [nestedParam(f), hostIsGuest(f)]
@@ -22,6 +23,7 @@ function nestedParam(f: HostFacts): Check {
   }
   if (!backend) return {...base, status: 'skip', detail: 'no hardware KVM backend loaded'}
   const value = f.moduleParams[`${backend}.nested`]
+  if (value === undefined && isUnknown(f, `param:${backend}.nested`)) return notCaptured(base, moduleParamPath(backend, 'nested'))
   if (value === undefined) return {...base, status: 'skip', detail: `${backend}: no nested parameter readable`}
   const on = /^(y|1)$/i.test(value)
   return {
@@ -42,7 +44,16 @@ function nestedParam(f: HostFacts): Check {
 function hostIsGuest(f: HostFacts): Check {
   const base = {id: 'nested.host-is-guest', area: 'nested' as const, title: 'this host is bare metal or a guest'}
   const {guest, hypervisor} = guestOf(f)
-  if (!guest) return {...base, status: 'pass', detail: 'bare metal: no hypervisor bit in CPUID, no "Hypervisor detected" line'}
+  if (!guest) {
+    // Say only what was looked at: a capture may lack CPUID, cpuinfo or the kernel log.
+    const looked = [
+      f.host.cpuid ? 'no hypervisor bit in CPUID' : '',
+      f.cpu ? 'no hypervisor flag in /proc/cpuinfo' : '',
+      f.host.dmesg !== null && !isUnknown(f, 'dmesg') ? 'no "Hypervisor detected" line' : '',
+    ].filter(Boolean)
+    if (looked.length === 0) return notCaptured(base, 'CPUID, /proc/cpuinfo, the kernel log')
+    return {...base, status: 'pass', detail: `bare metal: ${looked.join(', ')}`}
+  }
   const evidence = [f.host.cpuid?.hypervisor ? 'CPUID hypervisor bit' : '', hypervisor ? `kernel log "Hypervisor detected: ${hypervisor}"` : ''].filter(Boolean).join(', ')
   if (kvmUsable(f)) {
     return {...base, status: 'pass', detail: `a guest (${evidence || 'hypervisor flag'}): its VMs are nested${detectBackend(f) === 'kvm_pvm' ? ' through PVM' : ''}`}

@@ -12,7 +12,8 @@ export function summaryLine(h: HostSummary): string {
     h.cpu ? `${h.cpu}${h.cpus ? ` x${h.cpus}` : ''}` : undefined,
     h.memoryBytes === null ? undefined : `${(h.memoryBytes / 2 ** 30).toFixed(1)} GiB RAM`,
     h.os ?? undefined,
-    `Linux ${h.kernel} ${h.arch}`,
+    // A capture may lack uname: print what it has.
+    ['Linux', h.kernel, h.arch].filter(Boolean).join(' '),
     h.virtual ? `virtual machine${h.hypervisor ? ` (${h.hypervisor})` : ''}` : 'bare metal',
   ]
   return `${h.source === 'live' ? 'Host' : `Replay of ${h.source}`}: ${parts.filter(Boolean).join(', ')}`

@@ -34,3 +34,11 @@ export interface Check {
 
 /** One area's checks: a pure function of the gathered facts. */
 export type CheckGroup = (facts: HostFacts) => Check[]
+
+/** The detail of a check whose facts the replayed capture did not cover. */
+export const NOT_CAPTURED = 'not in this capture'
+
+/** A skip for a check that needs only facts the capture did not cover: no remedy, nothing to fix. */
+export function notCaptured<B extends Pick<Check, 'id' | 'area' | 'title'>>(base: B, what?: string): Check {
+  return {...base, status: 'skip', detail: what ? `${NOT_CAPTURED}: ${what}` : NOT_CAPTURED}
+}

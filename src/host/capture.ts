@@ -75,6 +75,7 @@ export function sanitiseHostJson(json: HostJson, source: string): HostJson {
     kvm: json.kvm,
     cpuid: json.cpuid,
     dmesg: filterKernelLog(json.dmesg),
+    ...(json.container === undefined ? {} : {container: json.container}),
     source,
   }
 }

@@ -8,6 +8,7 @@ import {
   HUGEPAGE_COUNTERS,
   HUGEPAGES_DIR,
   IOMMU_GROUPS,
+  KMSG,
   KSM_RUN,
   kernelConfigPaths,
   MEMINFO,
@@ -19,6 +20,7 @@ import {
   PROC_MODULES,
   SYS_MODULE,
   THP_ENABLED,
+  WATCHED_MODULES,
   WATCHED_PARAMS,
 } from './paths.js'
 import type {HostJson} from './types.js'
@@ -62,11 +64,39 @@ export interface FirmwareDir {
   files: string[]
 }
 
+/**
+ * A fact a replayed capture did not cover (its host.json `captured` list leaves the path out):
+ * neither present nor absent on that host, so checks that need only it skip. `module:NAME` is
+ * /sys/module/NAME, `param:MODULE.PARAM` its parameter file. Live, nothing is unknown.
+ */
+export type Fact =
+  | 'cpuinfo'
+  | 'kernelConfig'
+  | 'procModules'
+  | 'modulesBuiltin'
+  | 'meminfo'
+  | 'hugepages'
+  | 'mounts'
+  | 'thp'
+  | 'ksm'
+  | 'iommuGroups'
+  | 'cmdline'
+  | 'firmware'
+  | 'dmesg'
+  | 'kvm'
+  | `module:${string}`
+  | `param:${string}`
+
+/** 'unknown' when neither uname nor the CPU facts were captured. */
+export type Arch = 'x86' | 'arm64' | 'other' | 'unknown'
+
 export interface HostFacts {
   /** True on the live machine, false when replaying a capture. */
   live: boolean
   root?: string
-  arch: 'x86' | 'arm64' | 'other'
+  arch: Arch
+  /** Facts the capture did not cover; see Fact. Device nodes it did not cover are left out of host.devices. */
+  unknown: Fact[]
   /** host.json facts (or the live equivalents): uname, user, devices, kvm, cpuid, dmesg. */
   host: HostJson
   cpu: CpuInfo | null
@@ -125,13 +155,39 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
       host.read(OS_RELEASE),
       host.live ? host.read(GROUP_FILE) : undefined,
     ])
-  const machine = json.uname.machine
+  const cpu = cpuinfo === undefined ? null : parseCpuinfo(cpuinfo)
+  // A fact is unknown when its file is absent and the capture did not cover the path.
+  const release = json.uname.release
+  const absentUncovered = (value: unknown, ...paths: string[]) => value === undefined && !paths.every((p) => host.covers(p))
+  const unknown: Fact[] = []
+  const mark = (fact: Fact, uncovered: boolean) => uncovered && unknown.push(fact)
+  mark('cpuinfo', absentUncovered(cpuinfo, CPUINFO))
+  mark('kernelConfig', absentUncovered(dependent.config, ...kernelConfigPaths(release)))
+  mark('procModules', absentUncovered(modules, PROC_MODULES))
+  mark('modulesBuiltin', absentUncovered(dependent.builtin, modulesBuiltinPath(release)))
+  mark('meminfo', absentUncovered(meminfo, MEMINFO))
+  mark('hugepages', hugepages.length === 0 && !host.covers(HUGEPAGES_DIR))
+  mark('mounts', absentUncovered(mounts, MOUNTS))
+  mark('thp', absentUncovered(thp, THP_ENABLED))
+  mark('ksm', absentUncovered(ksm, KSM_RUN))
+  mark('iommuGroups', absentUncovered(iommu, IOMMU_GROUPS))
+  mark('cmdline', absentUncovered(cmdline, CMDLINE))
+  mark('firmware', firmware.every((d) => d.files === undefined) && !FIRMWARE_DIRS.every((d) => host.covers(d)))
+  mark('dmesg', !host.covers(KMSG))
+  mark('kvm', !host.covers('/dev/kvm'))
+  for (const m of WATCHED_MODULES) mark(`module:${m}`, !host.covers(`${SYS_MODULE}/${m}/`))
+  WATCHED_PARAMS.forEach(([m, p], i) => mark(`param:${m}.${p}`, absentUncovered(params[i][1], moduleParamPath(m, p))))
+  // Device nodes the capture did not cover are left out: undefined means unknown.
+  const devices = Object.fromEntries(Object.entries(json.devices).filter(([dev]) => host.covers(dev)))
+  const named = groupFile === undefined ? devices : nameDeviceGroups(devices, groupFile)
   return {
     live: host.live,
     ...(host.root === undefined ? {} : {root: host.root}),
-    arch: /^(x86_64|i[3-6]86|amd64)$/.test(machine) ? 'x86' : /^(aarch64|arm64)$/.test(machine) ? 'arm64' : 'other',
-    host: groupFile === undefined ? json : {...json, devices: nameDeviceGroups(json.devices, groupFile)},
-    cpu: cpuinfo === undefined ? null : parseCpuinfo(cpuinfo),
+    arch: archOf(json.uname.machine, json.cpuid !== null, cpu),
+    unknown,
+    // Uncovered facts are dropped, so no check can read them by mistake.
+    host: {...json, devices: named, ...(host.covers(KMSG) ? {} : {dmesg: null})},
+    cpu,
     kernelConfig: dependent.config ? {source: dependent.config[0], options: parseKernelConfig(dependent.config[1]!)} : null,
     loadedModules: modules === undefined ? null : parseProcModules(modules),
     builtinModules: dependent.builtin === undefined ? null : parseModulesBuiltin(dependent.builtin),
@@ -147,6 +203,22 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
     firmware: firmware.filter((f): f is FirmwareDir => f.files !== undefined),
     os: osRelease === undefined ? null : (parseOsRelease(osRelease).PRETTY_NAME ?? null),
   }
+}
+
+/** The architecture from uname; when the capture lacks uname, from the CPU facts it has. */
+export function archOf(machine: string, hasCpuid: boolean, cpu: CpuInfo | null): Arch {
+  if (/^(x86_64|i[3-6]86|amd64)$/.test(machine)) return 'x86'
+  if (/^(aarch64|arm64)$/.test(machine)) return 'arm64'
+  if (machine !== '') return 'other'
+  if (hasCpuid || /^(GenuineIntel|AuthenticAMD|HygonGenuine)$/.test(cpu?.vendor ?? '')) return 'x86'
+  // arm64 cpuinfo names the implementer as a hex code ("CPU implementer : 0x41").
+  if (/^0x[\da-f]+$/i.test(cpu?.vendor ?? '')) return 'arm64'
+  return 'unknown'
+}
+
+/** True when the replayed capture did not cover this fact (never live). */
+export function isUnknown(f: HostFacts, fact: Fact): boolean {
+  return f.unknown.includes(fact)
 }
 
 /** Adds the group name to each device node from /etc/group text, so remedies can name it. */

@@ -7,6 +7,7 @@ import {access, readdir, readFile, stat} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 import {gunzipSync} from 'node:zlib'
 
+import {CONTAINER_MARKERS} from './paths.js'
 import {DEVICE_PATHS, type DeviceNode, type HostJson} from './types.js'
 
 /** A bad --root: the one-line message names the value and the fix. Commands exit 2 on it. */
@@ -55,6 +56,14 @@ export class Host {
     return (await this.read(p))?.trim()
   }
 
+  /**
+   * Whether the capture covered host path p, so that its absence means absent on that host.
+   * Always true live, and for a capture without a `captured` list (`kvmctl capture` covers all).
+   */
+  covers(p: string): boolean {
+    return pathCovered(this.replayJson?.captured, p)
+  }
+
   async exists(p: string): Promise<boolean> {
     return access(this.path(p), fsc.F_OK).then(
       () => true,
@@ -79,6 +88,12 @@ export class Host {
   }
 
   private liveFacts: Promise<HostJson> | undefined
+}
+
+/** p is in the list itself, or under one of its folders ("/sys/module/" covers /sys/module/kvm). */
+export function pathCovered(captured: readonly string[] | undefined, p: string): boolean {
+  if (captured === undefined) return true
+  return captured.some((c) => c === p || (c.endsWith('/') && (p.startsWith(c) || p === c.slice(0, -1))))
 }
 
 async function readHostJson(abs: string, given: string): Promise<HostJson> {
@@ -119,6 +134,12 @@ export function validateHostJson(data: unknown): string | undefined {
   if (d.cpuid !== null && (!isObj(d.cpuid) || typeof (d.cpuid as any).vendor !== 'string'))
     return 'needs "cpuid": {vendor, vmx, svm, hypervisor} or null'
   if (d.dmesg !== null && typeof d.dmesg !== 'string') return 'needs "dmesg" as a string or null'
+  if (d.container !== undefined && d.container !== null && typeof d.container !== 'string') return 'has a bad "container": want a runtime name or null'
+  if (d.captured !== undefined) {
+    if (!Array.isArray(d.captured)) return 'has a bad "captured": want an array of absolute host paths'
+    const bad = d.captured.find((p) => typeof p !== 'string' || !p.startsWith('/'))
+    if (bad !== undefined) return `has a bad "captured" entry ${JSON.stringify(bad)}: want an absolute host path such as "/proc/cpuinfo" or "/sys/module/"`
+  }
   return undefined
 }
 
@@ -143,12 +164,25 @@ async function readKernelLog(): Promise<string | null> {
   }
 }
 
+/** The container runtime this process runs in, from what runtimes leave behind; null when none. */
+async function detectContainer(): Promise<string | null> {
+  // systemd-nspawn, LXC and Podman set `container` in PID 1's environment, which shells pass on.
+  if (process.env.container) return process.env.container
+  if (process.env.KUBERNETES_SERVICE_HOST) return 'kubernetes'
+  const found = await Promise.all(CONTAINER_MARKERS.map(([p]) => access(p, fsc.F_OK).then(() => true, () => false)))
+  return CONTAINER_MARKERS.find((_, i) => found[i])?.[1] ?? null
+}
+
 async function gatherLiveFacts(): Promise<HostJson> {
   const os = await import('node:os')
-  const [{loadNative}, dmesg] = await Promise.all([import('../native.js'), readKernelLog()])
+  const [{loadNative}, dmesg, container, nodes] = await Promise.all([
+    import('../native.js'),
+    readKernelLog(),
+    detectContainer(),
+    Promise.all(DEVICE_PATHS.map(statDevice)),
+  ])
   const native = loadNative()
-  const devices: Record<string, DeviceNode | null> = {}
-  for (const dev of DEVICE_PATHS) devices[dev] = await statDevice(dev)
+  const devices: Record<string, DeviceNode | null> = Object.fromEntries(DEVICE_PATHS.map((dev, i) => [dev, nodes[i]]))
   return {
     schema: 1,
     uname: {release: os.release(), machine: os.machine()},
@@ -162,5 +196,6 @@ async function gatherLiveFacts(): Promise<HostJson> {
     kvm: native.probeKvm('/dev/kvm'),
     cpuid: native.cpuid(),
     dmesg,
+    container,
   }
 }

@@ -12,6 +12,13 @@ export const KSM_RUN = '/sys/kernel/mm/ksm/run'
 export const IOMMU_GROUPS = '/sys/kernel/iommu_groups'
 export const CMDLINE = '/proc/cmdline'
 export const OS_RELEASE = '/etc/os-release'
+/** The kernel log; in a capture's `captured` list it stands for host.json dmesg. */
+export const KMSG = '/dev/kmsg'
+/** Files container runtimes leave in the root folder: Docker, and Podman/Buildah. */
+export const CONTAINER_MARKERS: ReadonlyArray<readonly [path: string, runtime: string]> = [
+  ['/.dockerenv', 'docker'],
+  ['/run/.containerenv', 'podman'],
+]
 /** Read live only, to name the groups owning device nodes (host.json keeps the names). */
 export const GROUP_FILE = '/etc/group'
 

@@ -21,6 +21,19 @@ export interface HostJson {
   kvm: KvmProbe
   cpuid: CpuidBits | null
   dmesg: string | null
+  /**
+   * Container runtime kvmctl ran in ("docker", "podman", "lxc", ...), null on the host itself;
+   * absent when the capture does not tell.
+   */
+  container?: string | null
+  /**
+   * Host paths the capture covered: files, or folders ending in "/". Absent: every path kvmctl
+   * reads (src/host/paths.ts) was covered, so a missing file was missing on that host. Present:
+   * a path outside the list was not captured, and what depends on it is unknown. The facts that
+   * are not files count under the path they come from: "/dev/kvm" (devices["/dev/kvm"] and kvm),
+   * "/dev/vhost-net", "/dev/net/tun", and "/dev/kmsg" (dmesg).
+   */
+  captured?: string[]
   /** Free-form note on where the capture came from (kvmctl version, or cited public sources). */
   source?: string
 }

@@ -9,6 +9,7 @@ export function intelHost(overrides: Overrides = {}): HostFacts {
   return {
     live: false,
     arch: 'x86',
+    unknown: [],
     host: {
       uname: {release: '6.1.0-18-amd64', machine: 'x86_64'},
       user: {uid: 1000, gid: 1000, groups: [1000, 108], name: 'alice'},
