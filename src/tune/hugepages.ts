@@ -142,6 +142,9 @@ export async function planHugepages(ctx: TuneContext, req: HugepagesRequest): Pr
   const kernelCmdline = `hugepagesz=${label} hugepages=${node === null ? pages : `${node}:${pages}`}`
   const files: FileChange[] = []
   if (req.persist !== false) {
+    // fstab first: a failure writing sysctl.d then also exercises restoring a written file.
+    const entry: FstabEntry = {spec: 'hugetlbfs', file: target, vfstype: 'hugetlbfs', options: [...options, 'nofail'], freq: 0, passno: 0}
+    files.push(await planFile(ctx, FSTAB, (old) => editFstab(old, entry)))
     if (pageSizeBytes === defaultSize) {
       files.push(await planFile(ctx, SYSCTL_FILE, (old) => editSysctl(old, 'vm.nr_hugepages', String(globalAfter))))
       for (const later of await laterSysctlSetters(host, '40-hugepage.conf', 'vm.nr_hugepages')) {
@@ -151,8 +154,6 @@ export async function planHugepages(ctx: TuneContext, req: HugepagesRequest): Pr
     } else {
       warnings.push(`sysctl can only persist the default page size (${pageSizeLabel(defaultSize)}); to keep ${label} pages after a reboot, add \`${kernelCmdline}\` to the kernel command line`)
     }
-    const entry: FstabEntry = {spec: 'hugetlbfs', file: target, vfstype: 'hugetlbfs', options: [...options, 'nofail'], freq: 0, passno: 0}
-    files.push(await planFile(ctx, FSTAB, (old) => editFstab(old, entry)))
   }
 
   const runtime: RuntimeChange[] = [{path, pageSize: label, node, before, after: pages}]

@@ -179,3 +179,18 @@ export function useStandInTools(): void {
 }
 
 export {MIB}
+
+/**
+ * A snapshot without mtimes and without kvmctl's own state (/var/lib/kvmctl, /run/kvmctl):
+ * what must match after a rollback or an undo, where files were rewritten with their old bytes.
+ */
+export function contentView(snapshot: Map<string, string>): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const [k, v] of snapshot) {
+    if (k.startsWith('/var/') || k.startsWith('/run/')) continue
+    // compact_memory is a write-only trigger on a real kernel; in a tree it keeps what was written.
+    if (k === '/proc/sys/vm/compact_memory') continue
+    out.set(k, v.replace(/^(\d+) [\d.]+ /, '$1 '))
+  }
+  return out
+}
