@@ -5,7 +5,7 @@ import {randomBytes} from 'node:crypto'
 import {mkdir, rm, rmdir, chmod, chown} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
-import {atomicWrite, type FileMeta, removeFile, sha256, snapshotFile} from './files.js'
+import {atomicWrite, type FileMeta, makeDir, missingDirs, removeFile, sha256, snapshotFile} from './files.js'
 import type {TuneContext} from './context.js'
 import {runTool} from './tools.js'
 
@@ -95,6 +95,11 @@ export class Transaction {
       await atomicWrite(this.ctx.host, backup, old.content, {mode: 0o600, uid: 0, gid: 0})
     }
     const meta = old.meta ?? newMeta
+    // A missing directory (e.g. /etc/modprobe.d) is created, and journaled so undo removes it.
+    for (const dir of await missingDirs(this.ctx.host, dirname(path))) {
+      await this.record({kind: 'mkdir', path: dir})
+      await makeDir(this.ctx.host, dir)
+    }
     await this.record({kind: 'file', path, existed: old.content !== undefined, backup, meta: old.meta, written: sha256(content)})
     await atomicWrite(this.ctx.host, path, content, meta)
   }
