@@ -48,6 +48,8 @@ export async function readJournal(ctx: TuneContext): Promise<JournalFile> {
 async function writeJournal(ctx: TuneContext, journal: JournalFile): Promise<void> {
   if (journal.runs.length === 0) {
     await removeFile(ctx.host, JOURNAL_PATH)
+    // Leave no trace once everything is undone: the state dirs go when they are empty.
+    for (const dir of [`${STATE_DIR}/backups`, STATE_DIR]) await rmdir(ctx.host.path(dir)).catch(() => undefined)
     return
   }
   await mkdir(ctx.host.path(STATE_DIR), {recursive: true, mode: 0o700})
@@ -114,8 +116,8 @@ export class Transaction {
     const problems = await revertSteps(this.ctx, this.run.steps, {force: true})
     this.run.steps = []
     this.run.complete = true
-    await this.save()
     await removeBackups(this.ctx, this.run.id)
+    await this.save()
     return problems
   }
 }
@@ -126,9 +128,9 @@ export async function removeBackups(ctx: TuneContext, runId: string): Promise<vo
 
 /** Forgets a run after a successful undo. */
 export async function dropRun(ctx: TuneContext, runId: string): Promise<void> {
+  await removeBackups(ctx, runId)
   const journal = await readJournal(ctx)
   await writeJournal(ctx, {schema: 1, runs: journal.runs.filter((r) => r.id !== runId)})
-  await removeBackups(ctx, runId)
 }
 
 /**
