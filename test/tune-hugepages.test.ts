@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import {UsageError} from '../src/lib/errors.js'
 import {applyHugepages, planHugepages, type HugepagesRequest} from '../src/tune/hugepages.js'
 import {undoLastRun} from '../src/tune/undo.js'
-import {FSTAB, FakeKernelPool, contentView, makeHugepageRoot, testContext, treeSnapshot, useStandInTools} from './helpers/tune-root.js'
+import {FSTAB, FakeKernelPool, contentView, makeHugepageRoot, testContext, treeSnapshot, useStandInTools, restoreTools} from './helpers/tune-root.js'
 
 const LINE = 'hugetlbfs /dev/hugepages hugetlbfs mode=01770,gid=994,nofail 0 0\n'
 const read = (root: string, p: string) => readFile(join(root, p), 'utf8')
@@ -25,6 +25,7 @@ async function run(root: string, req: HugepagesRequest, pool?: (root: string) =>
 describe('tune hugepages (temporary roots)', () => {
   before(useStandInTools)
   after(async () => {
+    restoreTools()
     for (const r of roots) await rm(r, {recursive: true, force: true})
   })
 

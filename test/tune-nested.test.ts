@@ -4,7 +4,7 @@ import {join} from 'node:path'
 
 import {applyNested, planNested} from '../src/tune/nested.js'
 import {undoLastRun} from '../src/tune/undo.js'
-import {contentView, makeHugepageRoot, testContext, treeSnapshot, useStandInTools} from './helpers/tune-root.js'
+import {contentView, makeHugepageRoot, testContext, treeSnapshot, useStandInTools, restoreTools} from './helpers/tune-root.js'
 
 type Tree = 'intel' | 'amd' | 'builtin' | 'pvm' | 'running'
 const roots: string[] = []
@@ -51,6 +51,7 @@ const read = (root: string, p: string) => readFile(join(root, p), 'utf8')
 describe('tune nested (temporary roots, stand-in modprobe)', () => {
   before(useStandInTools)
   after(async () => {
+    restoreTools()
     for (const r of roots) await rm(r, {recursive: true, force: true})
   })
 

@@ -172,10 +172,15 @@ export async function treeSnapshot(root: string): Promise<Map<string, string>> {
   return out
 }
 
+const STAND_INS = {KVMCTL_MOUNT: 'mount', KVMCTL_UMOUNT: 'umount', KVMCTL_MODPROBE: 'modprobe'} as const
+
+/** Points tuning at the stand-in tools; call restoreTools() in `after` so no other test sees them. */
 export function useStandInTools(): void {
-  process.env.KVMCTL_MOUNT = join(TEST_BIN, 'mount')
-  process.env.KVMCTL_UMOUNT = join(TEST_BIN, 'umount')
-  process.env.KVMCTL_MODPROBE = join(TEST_BIN, 'modprobe')
+  for (const [env, tool] of Object.entries(STAND_INS)) process.env[env] = join(TEST_BIN, tool)
+}
+
+export function restoreTools(): void {
+  for (const env of Object.keys(STAND_INS)) delete process.env[env]
 }
 
 export {MIB}
