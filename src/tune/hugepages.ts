@@ -1,0 +1,371 @@
+// `kvmctl tune hugepages`: plan a hugepage pool for N VMs of a given size, then apply it with
+// readback, compaction retries and rollback on a shortfall, mount hugetlbfs for the VM group,
+// and persist the result in sysctl.d and fstab. The plan is computed without changing anything.
+import {chmod, chown} from 'node:fs/promises'
+
+import {UsageError} from '../lib/errors.js'
+import {parseSize} from '../lib/size.js'
+import {requireRoot, type TuneContext} from './context.js'
+import {editFstab, editSysctl, type FstabEntry} from './editors.js'
+import {type FileChange, planFile} from './file-plan.js'
+import {makeDir, missingDirs, sha256, snapshotFile} from './files.js'
+import {Transaction} from './journal.js'
+import {
+  checkMemoryFits,
+  defaultHeadroom,
+  memoryFloor,
+  pageSizeLabel,
+  pagesPerVm,
+  parseCount,
+  parseHeadroom,
+  parsePageSize,
+  plannedPages,
+} from './plan-math.js'
+import {nodeCounts, parseMeminfo, poolPath, readInventory} from './pool.js'
+import {groupGid, laterSysctlSetters, mountAt, statAttrs} from './system-files.js'
+import {commandLine, runTool} from './tools.js'
+
+export type {FileChange} from './file-plan.js'
+
+export const SYSCTL_FILE = '/etc/sysctl.d/40-hugepage.conf'
+export const FSTAB = '/etc/fstab'
+export const MOUNT_MODE = 0o1770
+/** How many compaction rounds a shortfall gets at most (each must make progress). */
+const MAX_COMPACTIONS = 5
+
+export interface HugepagesRequest {
+  vmMem: string
+  vms?: string
+  pageSize?: string
+  headroom?: string
+  node?: string
+  group?: string
+  createGroup?: boolean
+  mount?: string
+  persist?: boolean
+  allowPartial?: boolean
+}
+
+export interface RuntimeChange {
+  path: string
+  pageSize: string
+  /** null: the whole pool of that size; a number: that NUMA node only. */
+  node: number | null
+  before: number
+  after: number
+}
+
+export interface HugepagesPlan {
+  pageSize: string
+  pageSizeBytes: number
+  vmMemBytes: number
+  vms: number
+  headroomPct: number
+  pagesPerVm: number
+  pages: number
+  node: number | null
+  memTotalBytes: number
+  floorBytes: number
+  group: {name: string; gid: number | null; create: boolean}
+  mount: {target: string; options: string[]; action: 'none' | 'mount' | 'set-attrs'; createDir: boolean}
+  runtime: RuntimeChange[]
+  /** Per-node counts of this page size now, for information. */
+  nodes: Array<{node: number; count: number}>
+  files: FileChange[]
+  /** The boot-time alternative, e.g. `hugepagesz=2M hugepages=550`. */
+  kernelCmdline: string
+  warnings: string[]
+  /** Number of changes applying would make; 0 means the host is already tuned. */
+  changes: number
+}
+
+/** Computes the plan; reads the host, changes nothing. Throws UsageError on bad values. */
+export async function planHugepages(ctx: TuneContext, req: HugepagesRequest): Promise<HugepagesPlan> {
+  const {host} = ctx
+  const inv = await readInventory(host)
+  if (inv.sizes.length === 0) throw new UsageError('this kernel offers no hugepages (/sys/kernel/mm/hugepages is missing); build it with CONFIG_HUGETLBFS')
+  const vmMemBytes = parseSize(req.vmMem, '--vm-mem')
+  const vms = parseCount(req.vms ?? '1', '--vms', 1)
+  const defaultSize = inv.meminfo.defaultPageSizeBytes || inv.sizes[0]
+  const pageSizeBytes = req.pageSize === undefined ? defaultSize : parsePageSize(req.pageSize, inv.sizes)
+  const headroomPct = req.headroom === undefined ? defaultHeadroom(pageSizeBytes) : parseHeadroom(req.headroom)
+  let node: number | null = null
+  if (req.node !== undefined) {
+    node = parseCount(req.node, '--node', 0)
+    if (!inv.nodes.includes(node)) {
+      throw new UsageError(`--node ${req.node} does not exist on this host; use one of: ${inv.nodes.join(', ') || '(no NUMA nodes in sysfs)'}`)
+    }
+  }
+  const pages = plannedPages({vmMemBytes, vms, pageSizeBytes, headroomPct})
+  const label = pageSizeLabel(pageSizeBytes)
+  const requestText = `--vm-mem ${req.vmMem}${vms > 1 ? ` × --vms ${vms}` : ''}`
+
+  const path = poolPath(pageSizeBytes, node)
+  const nodes = await nodeCounts(host, pageSizeBytes, inv.nodes)
+  const globalBefore = inv.counts.get(pageSizeBytes) ?? 0
+  const before = node === null ? globalBefore : (nodes.find((n) => n.node === node)?.count ?? 0)
+  const globalAfter = node === null ? pages : globalBefore - before + pages
+  // Every other pool stays as it is and counts against the host's memory too.
+  let otherPoolsBytes = 0
+  for (const [size, count] of inv.counts) if (size !== pageSizeBytes) otherPoolsBytes += size * count
+  checkMemoryFits({poolBytesAfter: otherPoolsBytes + globalAfter * pageSizeBytes, memTotalBytes: inv.meminfo.memTotalBytes, requestText})
+
+  const groupName = req.group ?? 'kvm'
+  const gid = (await groupGid(host, groupName)) ?? null
+  if (gid === null && !req.createGroup) {
+    throw new UsageError(
+      `group ${groupName} does not exist (no line in /etc/group); create it with \`groupadd --system ${groupName}\`, add --create-group to let kvmctl do it, or pick another with --group`,
+    )
+  }
+
+  const warnings: string[] = []
+  const target = req.mount ?? '/dev/hugepages'
+  if (!target.startsWith('/')) throw new UsageError(`--mount ${target} must be an absolute path; e.g. --mount /dev/hugepages`)
+  const gidText = gid === null ? `<gid of ${groupName}>` : String(gid)
+  const options = [`mode=0${MOUNT_MODE.toString(8)}`, `gid=${gidText}`]
+  if (pageSizeBytes !== defaultSize) options.push(`pagesize=${label}`)
+  const mounted = await mountAt(host, target)
+  let mountAction: HugepagesPlan['mount']['action'] = 'mount'
+  if (mounted) {
+    if (mounted.vfstype !== 'hugetlbfs') {
+      throw new UsageError(`--mount ${target} already has a ${mounted.vfstype} filesystem mounted; pick another directory with --mount`)
+    }
+    const attrs = await statAttrs(host, target)
+    mountAction = attrs && attrs.mode === MOUNT_MODE && attrs.gid === gid ? 'none' : 'set-attrs'
+    const mountedSize = mounted.options.find((o) => o.startsWith('pagesize='))?.slice('pagesize='.length)
+    if (mountedSize && parseSize(mountedSize, 'pagesize') !== pageSizeBytes) {
+      warnings.push(`${target} is mounted with pagesize=${mountedSize}, not ${label}; VMs using it get ${mountedSize} pages`)
+    }
+  }
+  const createDir = !mounted && !(await host.exists(target))
+
+  const kernelCmdline = `hugepagesz=${label} hugepages=${node === null ? pages : `${node}:${pages}`}`
+  const files: FileChange[] = []
+  if (req.persist !== false) {
+    // fstab first: a failure writing sysctl.d then also exercises restoring a written file.
+    const entry: FstabEntry = {spec: 'hugetlbfs', file: target, vfstype: 'hugetlbfs', options: [...options, 'nofail'], freq: 0, passno: 0}
+    files.push(await planFile(ctx, FSTAB, (old) => editFstab(old, entry)))
+    if (pageSizeBytes === defaultSize) {
+      files.push(await planFile(ctx, SYSCTL_FILE, (old) => editSysctl(old, 'vm.nr_hugepages', String(globalAfter))))
+      for (const later of await laterSysctlSetters(host, '40-hugepage.conf', 'vm.nr_hugepages')) {
+        warnings.push(`${later.path} sets vm.nr_hugepages = ${later.value} and is applied after ${SYSCTL_FILE} at boot, so its value wins; remove that line`)
+      }
+      if (node !== null) warnings.push(`vm.nr_hugepages is host-wide: at boot the kernel spreads the pages over all nodes; for node ${node} only, boot with \`${kernelCmdline}\``)
+    } else {
+      warnings.push(`sysctl can only persist the default page size (${pageSizeLabel(defaultSize)}); to keep ${label} pages after a reboot, add \`${kernelCmdline}\` to the kernel command line`)
+    }
+  }
+
+  const runtime: RuntimeChange[] = [{path, pageSize: label, node, before, after: pages}]
+  const changes =
+    runtime.filter((r) => r.before !== r.after).length +
+    (mountAction === 'none' ? 0 : 1) +
+    files.filter((f) => f.action !== 'none').length +
+    (gid === null ? 1 : 0)
+  return {
+    pageSize: label,
+    pageSizeBytes,
+    vmMemBytes,
+    vms,
+    headroomPct,
+    pagesPerVm: pagesPerVm(vmMemBytes, pageSizeBytes),
+    pages,
+    node,
+    memTotalBytes: inv.meminfo.memTotalBytes,
+    floorBytes: memoryFloor(inv.meminfo.memTotalBytes),
+    group: {name: groupName, gid, create: gid === null},
+    mount: {target, options, action: mountAction, createDir},
+    runtime,
+    nodes,
+    files,
+    kernelCmdline,
+    warnings,
+    changes,
+  }
+}
+
+export interface PoolOutcome {
+  path: string
+  node: number | null
+  asked: number
+  got: number
+  compactions: number
+  /** Per-node counts after the write, to show where the pages came from. */
+  nodes: Array<{node: number; count: number}>
+}
+
+export interface HugepagesResult {
+  status: 'applied' | 'unchanged' | 'partial' | 'rolled-back' | 'failed'
+  pool: PoolOutcome | null
+  /** HugePages_Total from /proc/meminfo after the run (default page size only). */
+  hugePagesTotal: number
+  mount: {target: string; mounted: boolean; mode: string | null; gid: number | null} | null
+  files: Array<{path: string; written: boolean; verified: boolean}>
+  journalId: string | null
+  messages: string[]
+  /** Problems met while rolling back, if any: the host may need a hand. */
+  rollbackProblems: string[]
+}
+
+/**
+ * Applies a plan under a journal. On a shortfall (without allowPartial) or any failed step
+ * everything done so far is reverted and the result says why.
+ */
+export async function applyHugepages(ctx: TuneContext, req: HugepagesRequest, planned: HugepagesPlan): Promise<{plan: HugepagesPlan; result: HugepagesResult}> {
+  requireRoot(ctx, 'kvmctl tune hugepages')
+  const result: HugepagesResult = {status: 'applied', pool: null, hugePagesTotal: 0, mount: null, files: [], journalId: null, messages: [], rollbackProblems: []}
+  if (planned.changes === 0) {
+    result.status = 'unchanged'
+    result.messages.push(`nothing to change: ${planned.pages} pages of ${planned.pageSize} are reserved, ${planned.mount.target} is mounted and the files are up to date`)
+    await verify(ctx, planned, result)
+    return {plan: planned, result}
+  }
+
+  const tx = await Transaction.begin(ctx, `tune hugepages --vm-mem ${req.vmMem}`)
+  result.journalId = tx.run.id
+  let plan = planned
+  const fail = async (status: 'rolled-back' | 'failed', message: string) => {
+    result.status = status
+    result.messages.push(message)
+    result.rollbackProblems = await tx.rollback()
+    result.journalId = null
+    result.messages.push(
+      result.rollbackProblems.length === 0 ? 'rolled back: the host is as it was before this run' : 'rollback was incomplete; see rollbackProblems',
+    )
+    return {plan, result}
+  }
+
+  try {
+    if (plan.group.create) {
+      const args = [...(ctx.host.root ? ['--prefix', ctx.host.root] : []), '--system', plan.group.name]
+      await tx.record({kind: 'group', name: plan.group.name})
+      const r = await runTool(ctx.host, 'groupadd', args)
+      if (r.exitCode !== 0) return await fail('failed', `${r.command} failed (exit ${r.exitCode}): ${r.output}`)
+      // The gid is known now: plan again so the mount options and fstab line carry it.
+      plan = await planHugepages(ctx, {...req, createGroup: false})
+      result.messages.push(`created group ${plan.group.name} (gid ${plan.group.gid})`)
+    }
+
+    const change = plan.runtime[0]
+    await tx.record({kind: 'pool', path: change.path, before: change.before})
+    const pool = await fillPool(ctx, change)
+    result.pool = pool
+    if (pool.got < pool.asked) {
+      const short = shortfallMessage(plan, pool)
+      if (!req.allowPartial) return await fail('rolled-back', short)
+      result.status = 'partial'
+      result.messages.push(`${short} (kept, as --allow-partial asked)`)
+      // Persist what the kernel really holds, not what was asked.
+      const globalNow = await ctx.pool.read(poolPath(plan.pageSizeBytes, null))
+      plan = {...plan, files: await replanSysctl(ctx, plan, globalNow)}
+    } else if (change.before !== change.after) {
+      result.messages.push(`${change.path}: ${change.before} -> ${pool.got} pages of ${plan.pageSize}${pool.compactions ? ` (after ${pool.compactions} compaction round(s))` : ''}`)
+    }
+
+    await applyMount(ctx, tx, plan, result)
+    for (const file of plan.files) {
+      if (file.action === 'none') continue
+      await tx.writeFile(file.path, file.content!, file.meta!)
+      result.messages.push(`${file.action === 'create' ? 'created' : 'updated'} ${file.path}`)
+    }
+    await tx.finish()
+  } catch (error) {
+    return await fail('failed', `${(error as Error).message}`)
+  }
+  await verify(ctx, plan, result)
+  return {plan, result}
+}
+
+/** Writes the pool, reads it back, and compacts memory while that keeps adding pages. */
+async function fillPool(ctx: TuneContext, change: RuntimeChange): Promise<PoolOutcome> {
+  await ctx.pool.write(change.path, change.after)
+  let got = await ctx.pool.read(change.path)
+  let compactions = 0
+  while (got < change.after && compactions < MAX_COMPACTIONS) {
+    compactions++
+    await ctx.pool.compact()
+    await ctx.pool.write(change.path, change.after)
+    const now = await ctx.pool.read(change.path)
+    const progressed = now > got
+    got = now
+    if (!progressed) break
+  }
+  const inv = await readInventory(ctx.host)
+  const sizeBytes = Number(/hugepages-(\d+)kB/.exec(change.path)![1]) * 1024
+  return {path: change.path, node: change.node, asked: change.after, got, compactions, nodes: await nodeCounts(ctx.host, sizeBytes, inv.nodes)}
+}
+
+function shortfallMessage(plan: HugepagesPlan, pool: PoolOutcome): string {
+  const where = pool.node === null ? `${plan.pageSize} pool` : `node ${pool.node}`
+  const perNode = pool.nodes.map((n) => `node ${n.node}: ${n.count}`).join(', ')
+  const remedies =
+    plan.pageSizeBytes >= 2 ** 30
+      ? `1 GiB pages rarely fit once memory is fragmented: add \`${plan.kernelCmdline}\` to the kernel command line and reboot`
+      : `free memory (stop services, \`sync; echo 3 > /proc/sys/vm/drop_caches\`), ask for fewer pages, or reserve them at boot with \`${plan.kernelCmdline}\` on the kernel command line`
+  return `short of hugepages: ${where} asked ${pool.asked}, got ${pool.got}${perNode ? ` (${perNode})` : ''} after ${pool.compactions} compaction round(s); ${remedies}`
+}
+
+async function replanSysctl(ctx: TuneContext, plan: HugepagesPlan, count: number): Promise<FileChange[]> {
+  return Promise.all(
+    plan.files.map(async (f) => (f.path === SYSCTL_FILE ? planFile(ctx, SYSCTL_FILE, (old) => editSysctl(old, 'vm.nr_hugepages', String(count))) : f)),
+  )
+}
+
+async function applyMount(ctx: TuneContext, tx: Transaction, plan: HugepagesPlan, result: HugepagesResult): Promise<void> {
+  const {host} = ctx
+  const {target, options, action, createDir} = plan.mount
+  if (action === 'none') return
+  if (action === 'set-attrs') {
+    const old = (await statAttrs(host, target))!
+    await tx.record({kind: 'attrs', path: target, mode: old.mode, uid: old.uid, gid: old.gid})
+    await chmod(host.path(target), MOUNT_MODE)
+    await chown(host.path(target), old.uid, plan.group.gid!)
+    result.messages.push(`set ${target} to mode 01770, group ${plan.group.name} (it was already mounted)`)
+    return
+  }
+  if (createDir) {
+    for (const dir of await missingDirs(host, target)) {
+      await tx.record({kind: 'mkdir', path: dir})
+      await makeDir(host, dir)
+    }
+  }
+  await tx.record({kind: 'mount', target})
+  const args = ['-t', 'hugetlbfs', '-o', options.join(','), 'hugetlbfs', host.path(target)]
+  const r = await runTool(host, 'mount', args)
+  if (r.exitCode !== 0) throw new Error(`${commandLine('mount', args)} failed (exit ${r.exitCode}): ${r.output}`)
+  result.messages.push(`mounted hugetlbfs on ${target} (${options.join(',')})`)
+}
+
+/** Reads back what the run should have left: pool, HugePages_Total, mount attributes, files. */
+async function verify(ctx: TuneContext, plan: HugepagesPlan, result: HugepagesResult): Promise<void> {
+  const {host} = ctx
+  result.hugePagesTotal = parseMeminfo((await host.read('/proc/meminfo')) ?? '').hugePagesTotal
+  if (!result.pool) {
+    const change = plan.runtime[0]
+    const got = await ctx.pool.read(change.path)
+    result.pool = {path: change.path, node: change.node, asked: change.after, got, compactions: 0, nodes: plan.nodes}
+  }
+  const mounted = await mountAt(host, plan.mount.target)
+  const attrs = await statAttrs(host, plan.mount.target)
+  result.mount = {
+    target: plan.mount.target,
+    mounted: mounted?.vfstype === 'hugetlbfs',
+    mode: attrs ? attrs.mode.toString(8).padStart(4, '0') : null,
+    gid: attrs?.gid ?? null,
+  }
+  for (const f of plan.files) {
+    const now = await snapshotFile(host, f.path)
+    result.files.push({path: f.path, written: f.action !== 'none', verified: now.content !== undefined && sha256(now.content) === sha256(f.content!)})
+  }
+  const problems: string[] = []
+  if (result.status !== 'partial' && result.pool.got !== plan.pages) problems.push(`${result.pool.path} reads ${result.pool.got}, not ${plan.pages}`)
+  if (!result.mount.mounted) problems.push(`${plan.mount.target} is not mounted`)
+  else if (result.mount.mode !== '1770' || result.mount.gid !== plan.group.gid) problems.push(`${plan.mount.target} has mode ${result.mount.mode} gid ${result.mount.gid}, not 1770 gid ${plan.group.gid}`)
+  for (const f of result.files) if (!f.verified) problems.push(`${f.path} does not hold the planned content`)
+  if (problems.length > 0) {
+    result.status = 'failed'
+    result.messages.push(`verification failed: ${problems.join('; ')}`)
+  } else {
+    result.messages.push(`verified: ${result.pool.got} pages of ${plan.pageSize} in ${result.pool.path}, HugePages_Total ${result.hugePagesTotal}, ${plan.mount.target} mounted mode 1770 gid ${plan.group.gid}${plan.files.length ? ', files match the plan' : ''}`)
+  }
+}
