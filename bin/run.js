@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry point: oclif reads the command manifest, so only the command that runs is imported.
-import {execute} from '@oclif/core'
+// Entry point: the bundled CLI (dist/cli.js) holds oclif and every command's module graph.
+import {run} from '../dist/cli.js'
 
-await execute({dir: import.meta.url})
+await run(import.meta.url)

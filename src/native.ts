@@ -1,5 +1,6 @@
 // The one loader of the native addon. It tries each place node-gyp may have put the binary and,
 // when none loads, fails naming every path tried and why, so a broken install is easy to diagnose.
+import {existsSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -113,7 +114,19 @@ export interface NativeBinding {
   probeAbi: Record<string, number>
 }
 
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
+// This file runs from src/ (tests), dist/ or a bundle chunk in dist/chunks/: find the package
+// root as the nearest folder up that holds binding.gyp.
+function findPackageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'binding.gyp'))) {
+    const up = dirname(dir)
+    if (up === dir) return join(dirname(fileURLToPath(import.meta.url)), '..')
+    dir = up
+  }
+  return dir
+}
+
+const packageRoot = findPackageRoot()
 const candidates = ['build/Release/kvmctl_native.node', 'build/Debug/kvmctl_native.node']
 
 let cached: NativeBinding | undefined
