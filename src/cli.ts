@@ -1,13 +1,22 @@
 // The explicit command index (oclif "explicit" discovery) and the CLI entry. The build bundles
 // this file with @oclif/core into dist/cli.js, so start-up loads one file instead of hundreds.
+// test/commands-index.test.ts keeps this list and src/commands/ in step.
 import {execute} from '@oclif/core'
 
 import Capture from './commands/capture.js'
 import Check from './commands/check.js'
+import Selftest from './commands/selftest.js'
+import TuneHugepages from './commands/tune/hugepages.js'
+import TuneNested from './commands/tune/nested.js'
+import TuneUndo from './commands/tune/undo.js'
 
 export const COMMANDS = {
   capture: Capture,
   check: Check,
+  selftest: Selftest,
+  'tune:hugepages': TuneHugepages,
+  'tune:nested': TuneNested,
+  'tune:undo': TuneUndo,
 }
 
 export async function run(dir: string): Promise<void> {

@@ -22,7 +22,7 @@ describe('packaging', () => {
 
   it('packs sources, the built JS, the manifest and schemas, but no binaries', async () => {
     const files = (await execa('tar', ['tzf', tarball])).stdout.split('\n').map((f) => f.replace(/^package\//, ''))
-    expect(files).to.include.members(['binding.gyp', 'native/addon.cc', 'dist/commands/check.js', 'oclif.manifest.json', 'schemas/check.schema.json', 'bin/run.js'])
+    expect(files).to.include.members(['binding.gyp', 'native/addon.cc', 'dist/cli.js', 'oclif.manifest.json', 'schemas/check.schema.json', 'bin/run.js'])
     expect(files.filter((f) => /^(build|node_modules|test|src)\//.test(f) || f.endsWith('.node'))).to.deep.equal([])
   })
 

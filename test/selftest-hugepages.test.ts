@@ -27,7 +27,7 @@ describe('kvmctl selftest --hugepages (real pool, under the lock)', function () 
   before(function () {
     // Reserving pages needs root, /dev/kvm and the built command.
     if (!existsSync('/dev/kvm') || process.getuid?.() !== 0 || !existsSync(NR)) this.skip()
-    if (!existsSync(new URL('../dist/commands/selftest.js', import.meta.url))) this.skip()
+    if (!existsSync(new URL('../dist/cli.js', import.meta.url))) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)')
   })
 
   it('backs guest RAM with hugepages, sees HugePages_Free drop by the guest size and come back', async () => {

@@ -7,7 +7,7 @@ import {fileURLToPath} from 'node:url'
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
 export async function kvmctl(args: string[], env: Record<string, string | undefined> = {}) {
-  if (!existsSync(join(repo, 'dist', 'commands', 'check.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)')
+  if (!existsSync(join(repo, 'dist', 'cli.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)')
   const result = await execa('node', [join(repo, 'bin', 'run.js'), ...args], {
     cwd: repo,
     reject: false,
