@@ -51,18 +51,32 @@ export interface LogMatch {
 /** The kernel-log lines that match a known pattern, each with the first pattern it matched. */
 export function matchKernelLog(dmesg: string | null, kind?: LogKind): LogMatch[] {
   if (!dmesg) return []
-  const matches: LogMatch[] = []
+  const scanned = scanKernelLog(dmesg)
+  return kind === undefined ? scanned.first : scanned.byKind.filter((m) => m.pattern.kind === kind)
+}
+
+// Many checks ask of the same log; it is scanned once (one entry: one host per run).
+let lastScan: {dmesg: string; first: LogMatch[]; byKind: LogMatch[]} | undefined
+
+/** Every line against every pattern: the first match of each kind per line, and the first overall. */
+function scanKernelLog(dmesg: string): {first: LogMatch[]; byKind: LogMatch[]} {
+  if (lastScan?.dmesg === dmesg) return lastScan
+  const first: LogMatch[] = []
+  const byKind: LogMatch[] = []
   for (const raw of dmesg.split('\n')) {
+    const kinds = new Set<LogKind>()
     for (const pattern of LOG_PATTERNS) {
-      if (kind !== undefined && pattern.kind !== kind) continue
+      if (kinds.has(pattern.kind)) continue
       const m = pattern.re.exec(raw)
-      if (m) {
-        matches.push({pattern, line: raw.replace(/^\[[^\]]*\]\s*/, ''), groups: m.slice(1)})
-        break
-      }
+      if (!m) continue
+      const match = {pattern, line: raw.replace(/^\[[^\]]*\]\s*/, ''), groups: m.slice(1)}
+      if (kinds.size === 0) first.push(match)
+      kinds.add(pattern.kind)
+      byKind.push(match)
     }
   }
-  return matches
+  lastScan = {dmesg, first, byKind}
+  return lastScan
 }
 
 /** Only the lines kvmctl understands, as dmesg printed them: what a capture may keep. */

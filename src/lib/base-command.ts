@@ -4,12 +4,19 @@ import {Command, Errors} from '@oclif/core'
 
 import {HostRootError} from '../host/host.js'
 import {OperationError, UsageError} from './errors.js'
+import {useColor} from './style.js'
 
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
 
   /** Set by run() when a check or stage failed; applied after the output is written. */
   protected failed = false
+
+  /** Colourised JSON only on a colour terminal; piped JSON is printed as is (and faster). */
+  protected override logJson(json: unknown): void {
+    if (useColor()) super.logJson(json)
+    else process.stdout.write(JSON.stringify(json, null, 2) + '\n')
+  }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     if (err instanceof UsageError || err instanceof HostRootError) {
