@@ -32,16 +32,33 @@ describe('report formats', () => {
       expect(text).not.to.contain('last_run_timestamp')
     })
 
-    it('passes promtool for a selftest report: stage durations, phases and the PIO exit in seconds', async () => {
+    it('passes promtool for a selftest report: stage status and durations, phases and costs in seconds', async () => {
       const text = toPrometheus(sampleSelftestReport(), {now})
       const result = await runTool('promtool', 'prometheus', ['check', 'metrics'], text)
       expect(result.exitCode, `${result.stdout}${result.stderr}`).to.equal(0)
       expect(text).to.contain('kvmctl_selftest_ok 0\n')
-      expect(text).to.contain('kvmctl_selftest_stage_status{id="pio",status="fail"} 1\n')
-      expect(text).to.contain('kvmctl_selftest_stage_duration_seconds{id="create-vm"} 0.0012\n')
+      expect(text).to.contain('kvmctl_selftest_stage_status{id="b",status="fail"} 1\n')
+      expect(text).to.contain('kvmctl_selftest_stage_status{id="e",status="warn"} 1\n')
+      expect(text.match(/^kvmctl_selftest_stage_duration_seconds\{/gm)).to.have.length(8)
+      expect(text).to.contain('kvmctl_selftest_stage_duration_seconds{id="b"} 0.0012\n')
+      expect(text.match(/^kvmctl_selftest_phase_duration_seconds\{/gm)).to.have.length(8)
       expect(text).to.contain('kvmctl_selftest_phase_duration_seconds{phase="create_vm"} 0.0012\n')
+      expect(text).to.contain('kvmctl_selftest_phase_duration_seconds{phase="first_exit"} 0.0002\n')
       expect(text).to.contain('kvmctl_selftest_pio_exit_seconds 0.00000125\n')
+      expect(text).to.contain('kvmctl_selftest_loop_iteration_seconds{mode="cpl0"} 0.0000023\n')
+      expect(text).to.contain('kvmctl_selftest_execution_info{execution="emulated"} 1\n')
       expect(text).to.contain(`kvmctl_selftest_last_run_timestamp_seconds ${Math.floor(now.getTime() / 1000)}\n`)
+      // promtool's lint wants base units: nothing in ns or ms
+      expect(text).not.to.match(/^kvmctl_\w*_(ns|ms)\b/m)
+    })
+
+    it('leaves the cost metrics out when stage h measured nothing', () => {
+      const report = sampleSelftestReport()
+      report.costs = null
+      const text = toPrometheus(report)
+      expect(text).not.to.contain('kvmctl_selftest_pio_exit_seconds')
+      expect(text).not.to.contain('kvmctl_selftest_execution_info')
+      expect(text).to.contain('kvmctl_selftest_ok 0\n')
     })
 
     it('escapes quotes, backslashes and newlines in label values (promtool parses it back)', async () => {
@@ -72,15 +89,22 @@ describe('report formats', () => {
       expect(xml).to.contain('<system-out>WARN: C:\\path &quot;quoted&quot;\nsecond line')
     })
 
-    it('times selftest stages in seconds and drops characters XML cannot carry', async () => {
+    it('gives one testcase per selftest stage, timed in seconds, and drops characters XML cannot carry', async () => {
       const report = sampleSelftestReport()
       report.stages[0].detail = 'bell\u0007 and nul\u0000 bytes'
-      const xml = toJUnit(report)
+      const xml = toJUnit(report, {now, hostname: 'node-7'})
       const result = await runTool('xmllint', 'libxml2-utils', ['--noout', '-'], xml)
       expect(result.exitCode, result.stderr).to.equal(0)
-      expect(xml).to.contain('<testcase name="pio: port I/O exit reaches the VMM" classname="kvmctl.selftest" time="0.003">')
+      expect(xml.match(/<testcase /g)).to.have.length(8)
+      expect(xml).to.contain('<testsuite name="kvmctl selftest" tests="8" failures="2" errors="0" skipped="0" time="0.125000"')
+      expect(xml).to.contain('<testcase name="b: PIO" classname="kvmctl.selftest" time="0.001200">')
+      expect(xml).to.contain('message="2-byte in returned 0x0, want 0xedcb; rep outsb delivered &quot;kvm&lt;ctl&gt; &amp; io&quot;"')
+      expect(xml).to.match(/<testcase name="g: hugepages"[^>]*>\s*<failure [^>]*>[^<]*To fix:\n {2}kvmctl tune hugepages --vm-mem 8M<\/failure>/)
+      expect(xml).to.match(/<testcase name="e: CPUID"[^>]*>\s*<system-out>WARN: /)
       expect(xml).to.contain('bell and nul bytes')
       expect(xml).to.contain('<property name="pioExitNs" value="1250"/>')
+      expect(xml).to.contain('<property name="execution" value="emulated"/>')
+      expect(xml).to.contain('<property name="firstExitNs" value="200000"/>')
     })
   })
 

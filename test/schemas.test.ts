@@ -2,7 +2,7 @@
 // pass, broken ones are rejected, and the real commands' output validates.
 import {Ajv2020} from 'ajv/dist/2020.js'
 import {expect} from 'chai'
-import {readdirSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Host} from '../src/host/host.js'
@@ -79,19 +79,45 @@ describe('JSON schemas', () => {
   })
 
   describe('selftest', () => {
-    it('accepts a realistic report and rejects a missing phase', () => {
+    it('accepts a realistic report, and one whose stage h measured nothing', () => {
       expect(problems('selftest', sampleSelftestReport())).to.equal('')
-      const noPhase = sampleSelftestReport() as any
-      delete noPhase.phases.firstExitMs
-      expect(problems('selftest', noPhase)).to.contain("must have required property 'firstExitMs'")
+      expect(problems('selftest', {...sampleSelftestReport(), costs: null})).to.equal('')
     })
 
-    // Runs once `kvmctl selftest` (issue 3) is merged in; skipped until the CLI has it.
+    it('rejects a missing phase, a stray stage key, a remedy that is not a list and a newer version', () => {
+      const noPhase = sampleSelftestReport() as any
+      delete noPhase.phases.firstExitNs
+      expect(problems('selftest', noPhase)).to.contain("must have required property 'firstExitNs'")
+      const oldLabel = sampleSelftestReport() as any
+      oldLabel.stages[0].name = oldLabel.stages[0].title
+      delete oldLabel.stages[0].title
+      expect(problems('selftest', oldLabel)).to.contain("/stages/0 must have required property 'title'")
+      expect(problems('selftest', oldLabel)).to.contain('/stages/0 must NOT have additional properties')
+      const msStage = sampleSelftestReport() as any
+      msStage.stages[1].durationMs = 1.2
+      expect(problems('selftest', msStage)).to.contain('/stages/1 must NOT have additional properties')
+      const textRemedy = sampleSelftestReport() as any
+      textRemedy.stages[6].remedy = 'kvmctl tune hugepages --vm-mem 8M'
+      expect(problems('selftest', textRemedy)).to.contain('/stages/6/remedy must be array')
+      const badExecution = sampleSelftestReport() as any
+      badExecution.costs.execution = 'native'
+      expect(problems('selftest', badExecution)).to.contain('/costs')
+      expect(problems('selftest', {...sampleSelftestReport(), schema: 2})).to.contain('/schema must be equal to constant')
+    })
+
     it('accepts the real `kvmctl selftest --json` output', async function () {
-      if (!cliHasCommand('selftest')) this.skip()
+      if (!existsSync('/dev/kvm')) this.skip() // no KVM device here: the probe cannot run
       const result = await runCli(['selftest', '--json'])
-      expect(problems('selftest', JSON.parse(result.stdout))).to.equal('')
-      expect(result.exitCode).to.equal(JSON.parse(result.stdout).ok ? 0 : 1)
+      const report = JSON.parse(result.stdout)
+      expect(problems('selftest', report)).to.equal('')
+      expect(result.exitCode).to.equal(report.ok ? 0 : 1)
+      expect(report.costs, 'stage h measured the costs here').to.not.equal(null)
+    })
+
+    it('describes a selftest device error with the error schema', async () => {
+      const result = await runCli(['selftest', '--json', '--device', '/nonexistent'])
+      expect(result.exitCode).to.equal(1)
+      expect(problems('error', JSON.parse(result.stdout))).to.equal('')
     })
   })
 

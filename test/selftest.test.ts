@@ -71,7 +71,10 @@ describe('selftest on /dev/kvm', function () {
     }
     expect(report.stages.find((s) => s.id === 'g')?.status).to.equal('skip')
     expect(['pass', 'warn']).to.include(report.stages.find((s) => s.id === 'e')?.status)
-    expect(['emulated', 'hardware-assisted']).to.include(report.execution)
+    expect(report.schema).to.equal(1)
+    expect(['emulated', 'hardware-assisted']).to.include(report.costs?.execution)
+    expect(report.costs?.pioExitNs).to.be.greaterThan(0)
+    expect(report.stages.find((s) => s.id === 'h')).not.to.have.property('data') // its figures are report.costs
     for (const [phase, ns] of Object.entries(report.phases)) expect(ns, phase).to.be.a('number').and.be.greaterThan(0)
   })
 
@@ -91,6 +94,7 @@ describe('selftest on /dev/kvm', function () {
     expect(report.stages[0]).to.include({id: 'a', status: 'fail'})
     expect(report.stages[0].detail).to.match(/triple-faulted/)
     expect(report.stages.filter((s) => s.id !== 'a' && s.id !== 'g').map((s) => s.status)).to.deep.equal(Array(6).fill('skip'))
+    expect(report.costs).to.equal(null)
   })
 
   it('fails the stage when the guest never stops: the watchdog ends it', async () => {
@@ -99,10 +103,15 @@ describe('selftest on /dev/kvm', function () {
     expect(report.stages[0].detail).to.match(/watchdog/)
   })
 
-  it('explains a missing device with the remedy, as a one-line error', async () => {
-    const error = await runSelftest({...base, device: '/nonexistent'}).catch((e) => e)
-    expect(error).to.be.instanceOf(KvmDeviceError)
-    expect(error.message).to.match(/^\/nonexistent does not exist: load KVM \(`modprobe kvm_intel` or `modprobe kvm_amd`\)/)
+  it('explains a --device that does not exist or is not KVM, as one-line errors', async () => {
+    const missing = await runSelftest({...base, device: '/nonexistent'}).catch((e) => e)
+    expect(missing).to.be.instanceOf(KvmDeviceError)
+    expect(missing.message).to.equal('--device /nonexistent does not exist; point it at the KVM device (/dev/kvm), or leave --device out')
+    const notKvm = await runSelftest({...base, device: '/dev/null'}).catch((e) => e)
+    expect(notKvm).to.be.instanceOf(KvmDeviceError)
+    expect(notKvm.message).to.equal(
+      '/dev/null is not a KVM device (ioctl(KVM_GET_API_VERSION) failed with ENOTTY); point --device at /dev/kvm, or leave --device out',
+    )
   })
 })
 
@@ -123,12 +132,20 @@ describe('kvmctl selftest (the command)', function () {
     })
   }
 
-  it('exits 1 with the remedy on --device /nonexistent', async () => {
-    const result = await run('--device', '/nonexistent')
-    expect(result.exitCode).to.equal(1)
-    expect(result.stdout).to.equal('')
-    expect(result.stderr.trim()).to.match(/^kvmctl: \/nonexistent does not exist: .*modprobe kvm_intel.*--device/)
-  })
+  for (const [device, message] of [
+    ['/nonexistent', /^kvmctl: --device \/nonexistent does not exist; point it at the KVM device \(\/dev\/kvm\)/],
+    ['/dev/null', /^kvmctl: \/dev\/null is not a KVM device \(ioctl\(KVM_GET_API_VERSION\) failed with ENOTTY\); point --device at \/dev\/kvm/],
+  ] as const) {
+    it(`exits 1 with one line and the fix on --device ${device}, whatever the format`, async () => {
+      for (const format of [[], ['--format', 'prometheus']]) {
+        const result = await run('--device', device, ...format)
+        expect(result.exitCode).to.equal(1)
+        expect(result.stdout).to.equal('')
+        expect(result.stderr.trim().split('\n')).to.have.length(1)
+        expect(result.stderr).to.match(message)
+      }
+    })
+  }
 
   it('exits 0 and prints finished lines only when not on a terminal', async function () {
     requireKvm(this)
@@ -144,9 +161,10 @@ describe('kvmctl selftest (the command)', function () {
     const result = await run('--json', '--vcpus', '1')
     expect(result.exitCode, result.stderr).to.equal(0)
     const report = JSON.parse(result.stdout)
-    expect(report).to.have.keys('ok', 'device', 'vcpus', 'memBytes', 'backing', 'execution', 'stages', 'phases')
+    expect(report).to.have.keys('schema', 'ok', 'device', 'vcpus', 'memBytes', 'backing', 'costs', 'stages', 'phases')
+    expect(report.costs).to.have.keys('pioExitNs', 'pioExits', 'cpl0NsPerIteration', 'cpl3NsPerIteration', 'execution')
     expect(report.phases).to.have.keys('openNs', 'createVmNs', 'memoryNs', 'loadNs', 'vcpusNs', 'firstExitNs', 'teardownNs', 'totalNs')
     expect(report.stages.map((s: {id: string}) => s.id)).to.deep.equal(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'])
-    for (const stage of report.stages) expect(stage).to.include.keys('id', 'name', 'status', 'detail', 'ns')
+    for (const stage of report.stages) expect(Object.keys(stage).slice(0, 5)).to.deep.equal(['id', 'title', 'status', 'detail', 'ns'])
   })
 })

@@ -1,8 +1,10 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../lib/base-command.js'
+import {makeChalk} from '../lib/style.js'
+import {emitReport, reportFlags, resolveReportFormat} from '../report/flags.js'
 import {resolveSelftestOptions} from '../vmm/options.js'
-import {SelftestRenderer} from '../vmm/render.js'
+import {renderSelftest, SelftestRenderer} from '../vmm/render.js'
 import {runSelftest, type SelftestReport} from '../vmm/selftest.js'
 
 export default class Selftest extends BaseCommand {
@@ -12,6 +14,8 @@ export default class Selftest extends BaseCommand {
     '<%= config.bin %> selftest --vcpus 2 --mem 64M',
     '<%= config.bin %> selftest --hugepages --mem 128M',
     '<%= config.bin %> selftest --json',
+    '<%= config.bin %> selftest --format junit --output kvmctl-selftest.xml',
+    '<%= config.bin %> selftest --format prometheus --output /var/lib/node_exporter/textfile/kvmctl-selftest.prom',
   ]
   static override flags = {
     vcpus: Flags.string({description: 'vCPUs for the SMP stage (default: host CPUs, at most 4)'}),
@@ -19,14 +23,30 @@ export default class Selftest extends BaseCommand {
     hugepages: Flags.boolean({description: 'back guest RAM with reserved hugepages and check the pool', default: false}),
     timeout: Flags.string({description: 'watchdog bound of each guest run, ms or a duration (2s)', default: '2s'}),
     device: Flags.string({description: 'KVM device', default: '/dev/kvm'}),
+    ...reportFlags(['text', 'json', 'junit', 'prometheus']),
   }
 
   async run(): Promise<SelftestReport> {
     const {flags} = await this.parse(Selftest)
     const options = resolveSelftestOptions(flags)
-    const renderer = this.jsonEnabled() ? undefined : new SelftestRenderer()
+    const reportFlagValues = {...flags, json: this.jsonEnabled()}
+    // Stages show as they run only when the text goes to stdout; any other format or a file
+    // gets the whole report at the end, so stdout carries nothing else.
+    const live = resolveReportFormat(reportFlagValues) === 'text' && !flags.output
+    const renderer = live ? new SelftestRenderer() : undefined
     const report = await runSelftest(options, renderer)
-    renderer?.summary(report)
+    if (renderer) {
+      renderer.summary(report)
+    } else {
+      await emitReport(report, reportFlagValues, {
+        log: (text) => this.log(text),
+        renderText: (toTerminal) => {
+          const chalk = makeChalk()
+          if (!toTerminal) chalk.level = 0
+          return renderSelftest(report, chalk)
+        },
+      })
+    }
     this.failed = !report.ok
     return report
   }

@@ -10,12 +10,12 @@ import {OperationError, UsageError} from '../lib/errors.js'
 import {formatReport, REPORT_FORMATS, type ReportFormat} from './format.js'
 import type {Report} from './types.js'
 
-/** Flag definitions; `formats` narrows --format (selftest has no nfd). */
+/** Flag definitions; `formats` narrows --format (selftest has no nfd, so no --expires-in either). */
 export function reportFlags(formats: readonly ReportFormat[] = REPORT_FORMATS) {
-  return {
+  const flags = {
     format: Flags.string({
       char: 'f',
-      description: 'output format: text (a table), json (as --json), junit (CI), prometheus (node_exporter textfile), nfd (node-feature-discovery labels)',
+      description: `output format: ${formats.map((f) => FORMAT_HELP[f]).join(', ')}`,
       options: [...formats],
       helpValue: formats.join('|'),
     }),
@@ -24,6 +24,10 @@ export function reportFlags(formats: readonly ReportFormat[] = REPORT_FORMATS) {
       description: 'write the report to FILE instead of stdout, atomically (a temp file in the same folder, then rename)',
       helpValue: 'FILE',
     }),
+  }
+  if (!formats.includes('nfd')) return flags
+  return {
+    ...flags,
     'expires-in': Flags.string({
       description: 'with --format nfd: NFD drops the labels this long after the run (e.g. 90m, 2h), so a node whose kvmctl stops loses them',
       helpValue: 'DURATION',
@@ -31,11 +35,34 @@ export function reportFlags(formats: readonly ReportFormat[] = REPORT_FORMATS) {
   }
 }
 
+const FORMAT_HELP: Record<ReportFormat, string> = {
+  text: 'text (for people)',
+  json: 'json (as --json)',
+  junit: 'junit (CI)',
+  prometheus: 'prometheus (node_exporter textfile)',
+  nfd: 'nfd (node-feature-discovery labels)',
+}
+
 export interface ReportFlagValues {
   format?: string
   output?: string
   'expires-in'?: string
   json?: boolean
+}
+
+/**
+ * The format the flags ask for, or a UsageError for a contradiction. Commands whose run takes
+ * time call it first, so a bad combination fails before any work.
+ */
+export function resolveReportFormat(flags: ReportFlagValues): ReportFormat {
+  if (flags.json && flags.format !== undefined && flags.format !== 'json') {
+    throw new UsageError(`--json and --format ${flags.format} ask for two formats; drop --json, or use --format json`)
+  }
+  const format = (flags.format ?? (flags.json ? 'json' : 'text')) as ReportFormat
+  if (flags['expires-in'] !== undefined && format !== 'nfd') {
+    throw new UsageError(`--expires-in applies to --format nfd only; drop it or add --format nfd`)
+  }
+  return format
 }
 
 /**
@@ -47,13 +74,7 @@ export async function emitReport(
   flags: ReportFlagValues,
   io: {log: (text: string) => void; renderText: (toTerminal: boolean) => string},
 ): Promise<void> {
-  if (flags.json && flags.format !== undefined && flags.format !== 'json') {
-    throw new UsageError(`--json and --format ${flags.format} ask for two formats; drop --json, or use --format json`)
-  }
-  const format = (flags.format ?? (flags.json ? 'json' : 'text')) as ReportFormat
-  if (flags['expires-in'] !== undefined && format !== 'nfd') {
-    throw new UsageError(`--expires-in applies to --format nfd only; drop it or add --format nfd`)
-  }
+  const format = resolveReportFormat(flags)
   if (flags.json && !flags.output) return
   const now = new Date()
   const expiresAt = flags['expires-in'] ? new Date(now.getTime() + parseDuration(flags['expires-in'], '--expires-in')) : undefined

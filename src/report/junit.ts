@@ -1,7 +1,7 @@
 // Reports as JUnit XML for CI dashboards: one testcase per check or selftest stage. A fail is a
 // <failure> carrying the detail and the remedy, a skip is <skipped>, and a warn passes with its
 // detail in <system-out> (CI shows it without turning the build red).
-import {type Check, isCheckReport, type Report, type Stage} from './types.js'
+import {type Check, isCheckReport, type Report, type SelftestReport, type Stage} from './types.js'
 
 export interface JUnitOptions {
   /** Host name for the testsuite's hostname attribute. */
@@ -30,8 +30,9 @@ function attrs(values: Record<string, string | number | undefined>): string {
     .join('')
 }
 
-function seconds(ms: number): string {
-  return (ms / 1000).toFixed(3)
+/** JUnit times are seconds; stages take microseconds to milliseconds, so keep 6 places. */
+function seconds(ns: number): string {
+  return (ns / 1e9).toFixed(6)
 }
 
 interface Case {
@@ -41,11 +42,11 @@ interface Case {
   status: Check['status']
   detail: string
   remedy?: string[]
-  durationMs: number
+  ns: number
 }
 
 function testcase(c: Case): string {
-  const open = `    <testcase${attrs({name: `${c.id}: ${c.title}`, classname: c.classname, time: seconds(c.durationMs)})}`
+  const open = `    <testcase${attrs({name: `${c.id}: ${c.title}`, classname: c.classname, time: seconds(c.ns)})}`
   const body = c.remedy?.length ? `${c.detail}\nTo fix:\n${c.remedy.map((r) => `  ${r}`).join('\n')}` : c.detail
   switch (c.status) {
     case 'fail':
@@ -60,11 +61,32 @@ function testcase(c: Case): string {
 }
 
 function checkCase(c: Check): Case {
-  return {...c, classname: `kvmctl.check.${c.area}`, durationMs: 0}
+  return {...c, classname: `kvmctl.check.${c.area}`, ns: 0}
 }
 
 function stageCase(s: Stage): Case {
   return {...s, classname: 'kvmctl.selftest'}
+}
+
+/** The run's settings, costs and phases (ns) as testsuite properties. */
+function selftestProperties(report: SelftestReport): Record<string, string> {
+  const {costs} = report
+  return {
+    ok: String(report.ok),
+    device: report.device,
+    vcpus: String(report.vcpus),
+    memBytes: String(report.memBytes),
+    backing: report.backing,
+    ...(costs
+      ? {
+          execution: costs.execution,
+          pioExitNs: String(costs.pioExitNs),
+          cpl0NsPerIteration: String(costs.cpl0NsPerIteration),
+          cpl3NsPerIteration: String(costs.cpl3NsPerIteration),
+        }
+      : {}),
+    ...Object.fromEntries(Object.entries(report.phases).map(([k, v]) => [k, String(v)])),
+  }
 }
 
 export function toJUnit(report: Report, options: JUnitOptions = {}): string {
@@ -73,18 +95,15 @@ export function toJUnit(report: Report, options: JUnitOptions = {}): string {
   const cases = isCheck ? report.checks.map(checkCase) : report.stages.map(stageCase)
   const properties: Record<string, string> = isCheck
     ? {'kvm-usable': String(report.verdict.kvmUsable), backend: report.verdict.backend ?? 'none', summary: report.verdict.summary}
-    : {
-        ok: String(report.ok),
-        ...Object.fromEntries(Object.entries(report.phases).map(([k, v]) => [k, String(v)])),
-        ...(report.pioExitNs === undefined ? {} : {pioExitNs: String(report.pioExitNs)}),
-      }
+    : selftestProperties(report)
   const count = (s: Check['status']) => cases.filter((c) => c.status === s).length
   const totals = {
     tests: cases.length,
     failures: count('fail'),
     errors: 0,
     skipped: count('skip'),
-    time: seconds(cases.reduce((sum, c) => sum + c.durationMs, 0)),
+    // A selftest's stages overlap (g spans the run), so its suite time is the run's own.
+    time: seconds(isCheck ? cases.reduce((sum, c) => sum + c.ns, 0) : report.phases.totalNs),
   }
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',

@@ -49,10 +49,13 @@ function stateSet(base: Labels, status: CheckStatus): Sample[] {
   return STATUSES.map((s) => ({labels: {...base, status: s}, value: s === status ? 1 : 0}))
 }
 
-/** "createVmMs" -> "create_vm": the phase label of a selftest phase key. */
+/** "createVmNs" -> "create_vm": the phase label of a selftest phase key. */
 function phaseName(key: string): string {
-  return key.replace(/Ms$/, '').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+  return key.replace(/Ns$/, '').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
 }
+
+/** The selftest reports ns; Prometheus wants seconds. */
+const seconds = (ns: number) => ns / 1e9
 
 function checkMetrics(report: CheckReport): string[] {
   const out = [
@@ -86,7 +89,7 @@ function checkMetrics(report: CheckReport): string[] {
 
 function selftestMetrics(report: SelftestReport): string[] {
   const out = [
-    family('kvmctl_selftest_ok', 'Whether the kvmctl selftest probe guest ran through every stage (1) or not (0).', [{value: report.ok ? 1 : 0}]),
+    family('kvmctl_selftest_ok', 'Whether the kvmctl selftest probe guest passed every stage (1) or a stage failed (0).', [{value: report.ok ? 1 : 0}]),
     family(
       'kvmctl_selftest_stage_status',
       'Outcome of each kvmctl selftest stage: 1 for the status it has, 0 for the other statuses.',
@@ -94,21 +97,27 @@ function selftestMetrics(report: SelftestReport): string[] {
     ),
     family(
       'kvmctl_selftest_stage_duration_seconds',
-      'How long each kvmctl selftest stage took.',
-      report.stages.map((s) => ({labels: {id: s.id}, value: s.durationMs / 1000})),
+      'How long each kvmctl selftest stage took (0 for a skipped stage).',
+      report.stages.map((s) => ({labels: {id: s.id}, value: seconds(s.ns)})),
     ),
     family(
       'kvmctl_selftest_phase_duration_seconds',
-      'How long each phase of the probe VM lifecycle took (open /dev/kvm, create the VM, memory, vCPUs, first exit, total).',
-      Object.entries(report.phases)
-        .filter(([key, v]) => key.endsWith('Ms') && typeof v === 'number')
-        .map(([key, v]) => ({labels: {phase: phaseName(key)}, value: v / 1000})),
+      'How long each phase of the probe VM life took (open the device, create the VM, memory, load, vCPUs, first exit, teardown, total).',
+      Object.entries(report.phases).map(([key, ns]) => ({labels: {phase: phaseName(key)}, value: seconds(ns)})),
     ),
   ]
-  if (typeof report.pioExitNs === 'number') {
+  const {costs} = report
+  if (costs) {
     out.push(
       family('kvmctl_selftest_pio_exit_seconds', 'Mean round trip of one port-I/O exit from the probe guest to the VMM and back.', [
-        {value: report.pioExitNs / 1e9},
+        {value: seconds(costs.pioExitNs)},
+      ]),
+      family('kvmctl_selftest_loop_iteration_seconds', 'One iteration of the probe guest fixed loop in supervisor (cpl0) and user (cpl3) mode.', [
+        {labels: {mode: 'cpl0'}, value: seconds(costs.cpl0NsPerIteration)},
+        {labels: {mode: 'cpl3'}, value: seconds(costs.cpl3NsPerIteration)},
+      ]),
+      family('kvmctl_selftest_execution_info', 'How supervisor guest code runs on this host: hardware-assisted, or emulated (e.g. PVM). Always 1.', [
+        {labels: {execution: costs.execution}, value: 1},
       ]),
     )
   }

@@ -1,5 +1,6 @@
-// Human output of the selftest: one line per stage as it finishes (on a terminal, a "running"
-// line first that the result replaces), then the per-phase timings.
+// Human output of the selftest: a header, one line per stage, then the per-phase timings and the
+// result. Live on a terminal (a "running" line that the stage's result replaces); the same lines
+// after the fact for a file or a pipe (renderSelftest).
 import type {ChalkInstance} from 'chalk'
 
 import {formatBytes} from '../lib/size.js'
@@ -8,6 +9,45 @@ import type {MemoryBacking} from '../native.js'
 import type {SelftestEvents, SelftestReport} from './selftest.js'
 import {formatNs, type StageResult} from './stages.js'
 
+function headerLine(run: {device: string; vcpus: number; memBytes: number}, backing: MemoryBacking, c: ChalkInstance): string {
+  const memory = backing === 'anonymous' ? 'anonymous memory' : 'hugepages'
+  const vcpus = `${run.vcpus} vCPU${run.vcpus === 1 ? '' : 's'}`
+  return c.bold('kvmctl selftest') + c.dim(` — probe guest on ${run.device}, ${vcpus}, ${formatBytes(run.memBytes)} of ${memory}`)
+}
+
+function stageLine(result: StageResult, c: ChalkInstance): string {
+  const time = result.ns > 0 ? c.dim(` (${formatNs(result.ns)})`) : ''
+  return `${statusLabel(result.status, c)}  ${result.id}  ${padVisible(result.title, 12)} ${result.detail}${time}`
+}
+
+function summaryLines(report: SelftestReport, c: ChalkInstance): string[] {
+  const p = report.phases
+  const phases = [
+    ['open', p.openNs],
+    ['create VM', p.createVmNs],
+    ['memory', p.memoryNs],
+    ['load', p.loadNs],
+    ['vCPUs', p.vcpusNs],
+    ['first exit', p.firstExitNs],
+    ['teardown', p.teardownNs],
+    ['total', p.totalNs],
+  ] as const
+  const failed = report.stages.filter((s) => s.status === 'fail').length
+  const warned = report.stages.filter((s) => s.status === 'warn').length
+  const ran = report.stages.filter((s) => s.status !== 'skip').length
+  const verdict =
+    failed > 0
+      ? c.red.bold(`${failed} of ${ran} stages failed`)
+      : c.green(`all ${ran} stages passed`) + (warned > 0 ? c.yellow(` (${warned} with a warning)`) : '')
+  return ['', c.bold('phases ') + phases.map(([name, ns]) => `${name} ${formatNs(ns)}`).join(c.dim(' · ')), c.bold('result ') + verdict]
+}
+
+/** The whole human report at once, lines joined with newlines (no trailing one). */
+export function renderSelftest(report: SelftestReport, c: ChalkInstance): string {
+  return [headerLine(report, report.backing, c), ...report.stages.map((s) => stageLine(s, c)), ...summaryLines(report, c)].join('\n')
+}
+
+/** Prints the stages as they finish; summary() ends it. */
 export class SelftestRenderer implements SelftestEvents {
   private readonly c: ChalkInstance
   private readonly live: boolean
@@ -20,17 +60,12 @@ export class SelftestRenderer implements SelftestEvents {
   }
 
   onBooted(options: {device: string; vcpus: number; memBytes: number}, backing: MemoryBacking): void {
-    const memory = backing === 'anonymous' ? 'anonymous memory' : 'hugepages'
-    this.out.write(
-      this.c.bold('kvmctl selftest') +
-        this.c.dim(` — probe guest on ${options.device}, ${options.vcpus} vCPU${options.vcpus === 1 ? '' : 's'}, ${formatBytes(options.memBytes)} of ${memory}`) +
-        '\n',
-    )
+    this.out.write(headerLine(options, backing, this.c) + '\n')
   }
 
-  onStageStart(stage: {id: string; name: string}): void {
+  onStageStart(stage: {id: string; title: string}): void {
     if (!this.live) return
-    this.out.write(`${this.c.dim('....')}  ${stage.id}  ${padVisible(stage.name, 12)} ${this.c.dim('running')}`)
+    this.out.write(`${this.c.dim('....')}  ${stage.id}  ${padVisible(stage.title, 12)} ${this.c.dim('running')}`)
     this.pending = true
   }
 
@@ -39,30 +74,10 @@ export class SelftestRenderer implements SelftestEvents {
       this.out.write('\r\u001b[2K')
       this.pending = false
     }
-    const time = result.ns > 0 ? this.c.dim(` (${formatNs(result.ns)})`) : ''
-    this.out.write(`${statusLabel(result.status, this.c)}  ${result.id}  ${padVisible(result.name, 12)} ${result.detail}${time}\n`)
+    this.out.write(stageLine(result, this.c) + '\n')
   }
 
   summary(report: SelftestReport): void {
-    const p = report.phases
-    const phases = [
-      ['open', p.openNs],
-      ['create VM', p.createVmNs],
-      ['memory', p.memoryNs],
-      ['load', p.loadNs],
-      ['vCPUs', p.vcpusNs],
-      ['first exit', p.firstExitNs],
-      ['teardown', p.teardownNs],
-      ['total', p.totalNs],
-    ] as const
-    this.out.write('\n' + this.c.bold('phases ') + phases.map(([name, ns]) => `${name} ${formatNs(ns)}`).join(this.c.dim(' · ')) + '\n')
-    const failed = report.stages.filter((s) => s.status === 'fail').length
-    const warned = report.stages.filter((s) => s.status === 'warn').length
-    const ran = report.stages.filter((s) => s.status !== 'skip').length
-    const verdict =
-      failed > 0
-        ? this.c.red.bold(`${failed} of ${ran} stages failed`)
-        : this.c.green(`all ${ran} stages passed`) + (warned > 0 ? this.c.yellow(` (${warned} with a warning)`) : '')
-    this.out.write(this.c.bold('result ') + verdict + '\n')
+    this.out.write(summaryLines(report, this.c).join('\n') + '\n')
   }
 }

@@ -3,10 +3,10 @@
 import {Host} from '../host/host.js'
 import {OperationError} from '../lib/errors.js'
 import type {MemoryBacking, RunResult} from '../native.js'
-import {kvmDeviceProblem} from './device-remedy.js'
+import {explainDeviceFailure} from './device-remedy.js'
 import {readHugepagePool, type HugepagePool} from './hugepages.js'
 import {probeAbi, ProbeMachine} from './probe-machine.js'
-import {describeStop, SEGMENTS, STAGES, type SegmentId, type StageResult, type StageVerdict} from './stages.js'
+import {describeStop, SEGMENTS, STAGES, type SegmentId, type SelftestCosts, type StageResult, type StageVerdict} from './stages.js'
 
 export interface SelftestOptions {
   device: string
@@ -34,14 +34,19 @@ export interface SelftestPhases {
   totalNs: number
 }
 
+/** `kvmctl selftest --json`, pinned by schemas/selftest.schema.json. Times are in ns. */
 export interface SelftestReport {
+  /** Version of this shape: renames and removals bump it, added fields do not. */
+  schema: 1
+  /** No stage failed (a warn is not a failure). */
   ok: boolean
   device: string
   vcpus: number
   memBytes: number
   backing: MemoryBacking
-  /** How supervisor code runs here, from stage h; null when h did not run. */
-  execution: 'hardware-assisted' | 'emulated' | null
+  /** The platform's costs from stage h; null when h did not run or could not measure. */
+  costs: SelftestCosts | null
+  /** Stages a..h, always all of them, in this order. */
   stages: StageResult[]
   phases: SelftestPhases
 }
@@ -50,14 +55,14 @@ export interface SelftestEvents {
   /** The VM is up (the device opened, RAM and vCPUs created): the stages follow. */
   onBooted?(options: SelftestOptions, backing: MemoryBacking): void
   /** A stage is being worked on (its segments are running). */
-  onStageStart?(stage: {id: string; name: string}): void
+  onStageStart?(stage: {id: string; title: string}): void
   onStage?(result: StageResult): void
 }
 
 /** /dev/kvm missing, not accessible, or not KVM: one line with the remedy. */
 export class KvmDeviceError extends OperationError {}
 
-const HUGEPAGES = {id: 'g', name: 'hugepages'}
+const HUGEPAGES = {id: 'g', title: 'hugepages'}
 
 interface HugepagePlan {
   need: number
@@ -78,7 +83,7 @@ export async function runSelftest(options: SelftestOptions, events: SelftestEven
 
   const huge = options.hugepages ? await planHugepages(options, host ?? (await Host.open())) : undefined
   const backing: MemoryBacking = huge && !huge.problem ? 'hugetlb' : 'anonymous'
-  const machine = bootOrExplain(options, backing)
+  const machine = await bootOrExplain(options, backing, host)
   events.onBooted?.(options, backing)
   if (huge && !huge.problem) huge.during = await readHugepagePool(host ?? (await Host.open()))
 
@@ -89,6 +94,7 @@ export async function runSelftest(options: SelftestOptions, events: SelftestEven
   let next = 0
   let announced = -1
   let hugepagesResult: StageResult | undefined // judged after teardown
+  let costs: SelftestCosts | null = null
 
   // Judges, in order, every stage whose segments have all run (or can no longer run).
   const emitReady = (final: boolean) => {
@@ -96,7 +102,7 @@ export async function runSelftest(options: SelftestOptions, events: SelftestEven
       const spec = order[next]
       if (spec === HUGEPAGES) {
         if (!options.hugepages) {
-          emit({...HUGEPAGES, status: 'skip', detail: 'not asked: --hugepages backs guest RAM with reserved hugepages and checks it', ns: 0})
+          emit(stageResult(HUGEPAGES, {status: 'skip', detail: 'not asked: --hugepages backs guest RAM with reserved hugepages and checks it'}, 0))
         } else if (hugepagesResult) {
           emit(hugepagesResult)
         } else {
@@ -108,13 +114,14 @@ export async function runSelftest(options: SelftestOptions, events: SelftestEven
       const stage = STAGES.find((s) => s.id === spec.id)!
       const ns = stage.segments.reduce((sum, seg) => sum + (segmentNs.get(seg) ?? 0), 0)
       if (stopped && stage.segments.includes(stopped.segment)) {
-        emit({id: stage.id, name: stage.name, status: 'fail', detail: stopped.detail, ns})
+        emit(stageResult(stage, {status: 'fail', detail: stopped.detail}, ns))
       } else if (stage.segments.every((seg) => runs.has(seg))) {
         const t = process.hrtime.bigint()
-        const verdict = judgeSafely(() => stage.judge({machine, abi, runs}))
-        emit({id: stage.id, name: stage.name, ns: ns + Number(process.hrtime.bigint() - t), ...verdict})
+        const {costs: measured, ...verdict} = judgeSafely(() => stage.judge({machine, abi, runs}))
+        if (measured) costs = measured
+        emit(stageResult(stage, verdict, ns + Number(process.hrtime.bigint() - t)))
       } else if (stopped || final) {
-        emit({id: stage.id, name: stage.name, status: 'skip', detail: `not run: the guest stopped in ${stopped?.segment ?? 'an earlier stage'}`, ns: 0})
+        emit(stageResult(stage, {status: 'skip', detail: `not run: the guest stopped in ${stopped?.segment ?? 'an earlier stage'}`}, 0))
       } else {
         return
       }
@@ -148,19 +155,19 @@ export async function runSelftest(options: SelftestOptions, events: SelftestEven
 
   if (huge) {
     const after = huge.problem ? undefined : await readHugepagePool(host ?? (await Host.open()))
-    hugepagesResult = {...HUGEPAGES, ns: Number(process.hrtime.bigint() - t0), ...judgeHugepages(huge, after)}
+    hugepagesResult = stageResult(HUGEPAGES, judgeHugepages(huge, after), Number(process.hrtime.bigint() - t0))
   }
   emitReady(true)
 
   const ladder = runs.get('ladder')
-  const costs = results.find((r) => r.id === 'h')
   return {
+    schema: 1,
     ok: results.every((r) => r.status !== 'fail'),
     device: options.device,
     vcpus: options.vcpus,
     memBytes: options.memBytes,
     backing,
-    execution: (costs?.data?.execution as SelftestReport['execution']) ?? null,
+    costs,
     stages: results,
     phases: {
       ...pick(machine.phases),
@@ -169,6 +176,12 @@ export async function runSelftest(options: SelftestOptions, events: SelftestEven
       totalNs: Number(process.hrtime.bigint() - t0),
     },
   }
+}
+
+/** A stage's result with its keys in the documented order. */
+function stageResult(stage: {id: string; title: string}, verdict: Omit<StageVerdict, 'costs'>, ns: number): StageResult {
+  const {status, detail, remedy, data} = verdict
+  return {id: stage.id, title: stage.title, status, detail, ns, ...(remedy ? {remedy} : {}), ...(data ? {data} : {})}
 }
 
 function pick(p: ProbeMachine['phases']) {
@@ -184,14 +197,14 @@ function judgeSafely(judge: () => StageVerdict): StageVerdict {
   }
 }
 
-function bootOrExplain(options: SelftestOptions, backing: MemoryBacking): ProbeMachine {
+async function bootOrExplain(options: SelftestOptions, backing: MemoryBacking, host: Host | undefined): Promise<ProbeMachine> {
   try {
     const {device, vcpus, memBytes, variant} = options
     return ProbeMachine.boot({device, vcpus, memBytes, backing, variant})
   } catch (error) {
     const e = error as Error & {syscall?: string; code?: string}
     if (e.syscall?.startsWith('open(') || e.syscall === 'ioctl(KVM_GET_API_VERSION)') {
-      throw new KvmDeviceError(kvmDeviceProblem(options.device, e.code))
+      throw new KvmDeviceError(await explainDeviceFailure(options.device, {syscall: e.syscall, code: e.code}, host))
     }
     throw new OperationError(`could not set up the probe VM: ${e.message}`)
   }
@@ -205,7 +218,7 @@ async function planHugepages(options: SelftestOptions, host: Host): Promise<Huge
   const before = await readHugepagePool(host)
   const remedy = `kvmctl tune hugepages --vm-mem ${vmMemFlag(options.memBytes)}`
   if (!before) {
-    return {need: 0, problem: {status: 'fail', detail: 'this kernel shows no hugepage pool in /proc/meminfo (CONFIG_HUGETLBFS off?)', remedy}}
+    return {need: 0, problem: {status: 'fail', detail: 'this kernel shows no hugepage pool in /proc/meminfo (CONFIG_HUGETLBFS off?)', remedy: [remedy]}}
   }
   const need = Math.ceil(options.memBytes / before.pageBytes)
   if (before.free < need) {
@@ -216,7 +229,7 @@ async function planHugepages(options: SelftestOptions, host: Host): Promise<Huge
       problem: {
         status: 'fail',
         detail: `${need} hugepages of ${size} needed, ${before.free} free of ${before.total} reserved; ran on plain memory instead; reserve them: ${remedy}`,
-        remedy,
+        remedy: [remedy],
       },
     }
   }

@@ -29,17 +29,36 @@ export const SEGMENTS: Segment[] = [
 
 export interface StageResult {
   id: string
-  name: string
+  /** What the stage checks, in a few words (the same role as a check's title). */
+  title: string
   status: Status
   detail: string
   /** Time the stage took in ns (guest run time of its segments, host checks included). */
   ns: number
-  /** What to do about a failure. */
-  remedy?: string
+  /** What to run to fix a failure, one command per step (as a check's remedy). */
+  remedy?: string[]
+  /** The stage's own measurements (see the README for each stage's keys). */
   data?: Record<string, unknown>
 }
 
-export type StageVerdict = Omit<StageResult, 'id' | 'name' | 'ns'>
+/** How supervisor (CPL0) guest code runs here: natively, or emulated by the host (PVM). */
+export type Execution = 'hardware-assisted' | 'emulated'
+
+/** Stage h's figures: the platform's costs, reported once at the top of the selftest report. */
+export interface SelftestCosts {
+  /** Mean round trip of one port-I/O exit, guest to VMM and back, in ns. */
+  pioExitNs: number
+  /** Port-I/O exits counted; the mean spans the first to the last. */
+  pioExits: number
+  /** One iteration of the fixed loop in supervisor mode (CPL0), in ns. */
+  cpl0NsPerIteration: number
+  /** The same loop in user mode (CPL3), in ns. */
+  cpl3NsPerIteration: number
+  execution: Execution
+}
+
+/** A stage's judgement; stage h also hands over its costs, which the report lifts to the top. */
+export type StageVerdict = Omit<StageResult, 'id' | 'title' | 'ns'> & {costs?: SelftestCosts}
 
 export interface StageContext {
   machine: ProbeMachine
@@ -49,7 +68,7 @@ export interface StageContext {
 
 export interface StageSpec {
   id: string
-  name: string
+  title: string
   segments: SegmentId[]
   judge(ctx: StageContext): StageVerdict
 }
@@ -222,37 +241,35 @@ function costs(ctx: StageContext): StageVerdict {
   const c0 = vcpu0(ctx, 'cpl0-loop')
   const c3 = vcpu0(ctx, 'cpl3-costs')
   const span = (run: VcpuRun, a: number, b: number) => (markTime(run, b) ?? 0) - (markTime(run, a) ?? 0)
-  const {cpl0Iters, cpl3Iters} = machine.config
-  const cpl0NsPerIter = span(c0, abi.MARK_LOOP0_BEGIN, abi.MARK_LOOP0_END) / cpl0Iters
-  const cpl3NsPerIter = span(c3, abi.MARK_LOOP3_BEGIN, abi.MARK_LOOP3_END) / cpl3Iters
+  const cpl0NsPerIteration = span(c0, abi.MARK_LOOP0_BEGIN, abi.MARK_LOOP0_END) / machine.config.cpl0Iters
+  const cpl3NsPerIteration = span(c3, abi.MARK_LOOP3_BEGIN, abi.MARK_LOOP3_END) / machine.config.cpl3Iters
   const count = c3.countPort
   const pioExitNs = count.exits > 1 ? (count.lastNs - count.firstNs) / (count.exits - 1) : NaN
-  const ratio = cpl0NsPerIter / cpl3NsPerIter
-  const execution = ratio > EMULATED_RATIO ? 'emulated' : 'hardware-assisted'
-  const data = {pioExitNs, pioExits: count.exits, cpl0NsPerIter, cpl3NsPerIter, cpl0Iters, cpl3Iters, ratio, execution}
-  if (!(cpl0NsPerIter > 0) || !(cpl3NsPerIter > 0) || Number.isNaN(pioExitNs)) {
-    return {status: 'fail', detail: 'the guest did not report its loop marks or PIO exits', data}
+  if (!(cpl0NsPerIteration > 0) || !(cpl3NsPerIteration > 0) || Number.isNaN(pioExitNs)) {
+    return {status: 'fail', detail: `the guest did not report its loop marks or PIO exits (${count.exits} counted exits)`}
   }
+  const ratio = cpl0NsPerIteration / cpl3NsPerIteration
+  const execution: Execution = ratio > EMULATED_RATIO ? 'emulated' : 'hardware-assisted'
   const speed =
     execution === 'emulated'
       ? `supervisor (CPL0) code is emulated, ${Math.round(ratio)}x slower than user (CPL3) code that runs natively`
       : 'supervisor (CPL0) and user (CPL3) code both run natively: hardware-assisted'
   return {
     status: 'pass',
-    detail: `PIO exit round trip ${formatNs(pioExitNs)}; loop ${formatNs(cpl0NsPerIter)}/iteration at CPL0, ${formatNs(cpl3NsPerIter)} at CPL3: ${speed}`,
-    data,
+    detail: `PIO exit round trip ${formatNs(pioExitNs)}; loop ${formatNs(cpl0NsPerIteration)}/iteration at CPL0, ${formatNs(cpl3NsPerIteration)} at CPL3: ${speed}`,
+    costs: {pioExitNs, pioExits: count.exits, cpl0NsPerIteration, cpl3NsPerIteration, execution},
   }
 }
 
 /** The guest stages in report order (g, hugepages, is judged by the selftest around the VM). */
 export const STAGES: StageSpec[] = [
-  {id: 'a', name: 'mode ladder', segments: ['ladder'], judge: ladder},
-  {id: 'b', name: 'PIO', segments: ['pio'], judge: pio},
-  {id: 'c', name: 'MMIO', segments: ['mmio'], judge: mmio},
-  {id: 'd', name: 'memory', segments: ['memory'], judge: memory},
-  {id: 'e', name: 'CPUID', segments: ['cpuid'], judge: cpuid},
-  {id: 'f', name: 'SMP', segments: ['smp'], judge: smp},
-  {id: 'h', name: 'costs', segments: ['cpl0-loop', 'cpl3-costs'], judge: costs},
+  {id: 'a', title: 'mode ladder', segments: ['ladder'], judge: ladder},
+  {id: 'b', title: 'PIO', segments: ['pio'], judge: pio},
+  {id: 'c', title: 'MMIO', segments: ['mmio'], judge: mmio},
+  {id: 'd', title: 'memory', segments: ['memory'], judge: memory},
+  {id: 'e', title: 'CPUID', segments: ['cpuid'], judge: cpuid},
+  {id: 'f', title: 'SMP', segments: ['smp'], judge: smp},
+  {id: 'h', title: 'costs', segments: ['cpl0-loop', 'cpl3-costs'], judge: costs},
 ]
 
 /** What a stop other than the expected one means, in words. */

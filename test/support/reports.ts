@@ -38,18 +38,43 @@ export function sampleCheckReport(): CheckReport {
   }
 }
 
+/** A run on a PVM host: b failed (with text to escape), e warns, g failed with a remedy. */
 export function sampleSelftestReport(): SelftestReport {
   return {
     schema: 1,
-    stages: [
-      {id: 'open', title: 'open /dev/kvm', status: 'pass', detail: 'API version 12', durationMs: 0.05},
-      {id: 'create-vm', title: 'create a VM', status: 'pass', detail: 'KVM_CREATE_VM', durationMs: 1.2},
-      {id: 'memory', title: 'map guest memory', status: 'pass', detail: '2 MiB', durationMs: 0.3},
-      {id: 'vcpus', title: 'create vCPUs', status: 'pass', detail: '1 vCPU', durationMs: 0.4},
-      {id: 'pio', title: 'port I/O exit reaches the VMM', status: 'fail', detail: 'expected "X" on port 0x3f8, got nothing', durationMs: 2.5},
-    ],
-    phases: {openMs: 0.05, createVmMs: 1.2, memoryMs: 0.3, vcpusMs: 0.4, firstExitMs: 2.1, totalMs: 4.45},
-    pioExitNs: 1250,
     ok: false,
+    device: '/dev/kvm',
+    vcpus: 2,
+    memBytes: 8 * 2 ** 20,
+    backing: 'anonymous',
+    costs: {pioExitNs: 1250, pioExits: 500, cpl0NsPerIteration: 2300, cpl3NsPerIteration: 0.5, execution: 'emulated'},
+    stages: [
+      {id: 'a', title: 'mode ladder', status: 'pass', detail: 'real → protected → long mode with paging in 160 µs', ns: 700_000},
+      {id: 'b', title: 'PIO', status: 'fail', detail: '2-byte in returned 0x0, want 0xedcb; rep outsb delivered "kvm<ctl> & io"', ns: 1_200_000},
+      {id: 'c', title: 'MMIO', status: 'pass', detail: 'write and read at unmapped 0xd0000000 exit to the VMM', ns: 300_000},
+      {id: 'd', title: 'memory', status: 'pass', detail: '6 MiB seeded pattern verified', ns: 7_000_000, data: {bytes: 6291456, seed: '0x1', guestBad: 0, hostBad: 0}},
+      {id: 'e', title: 'CPUID', status: 'warn', detail: "guest sees AuthenticAMD; the guest sees the host's CPUID", ns: 1_600_000, data: {applied: false, nestedVisible: false}},
+      {id: 'f', title: 'SMP', status: 'pass', detail: '2 vCPUs reported their index; 20000 locked adds, none lost', ns: 1_900_000},
+      {
+        id: 'g',
+        title: 'hugepages',
+        status: 'fail',
+        detail: '4 hugepages of 2 MiB needed, 0 free of 0 reserved; ran on plain memory instead',
+        ns: 120_000_000,
+        remedy: ['kvmctl tune hugepages --vm-mem 8M'],
+        data: {need: 4},
+      },
+      {id: 'h', title: 'costs', status: 'pass', detail: 'PIO exit round trip 1.3 µs; supervisor (CPL0) code is emulated', ns: 30_000_000},
+    ],
+    phases: {
+      openNs: 30_000,
+      createVmNs: 1_200_000,
+      memoryNs: 150_000,
+      loadNs: 5_000_000,
+      vcpusNs: 1_600_000,
+      firstExitNs: 200_000,
+      teardownNs: 2_000_000,
+      totalNs: 125_000_000,
+    },
   }
 }
