@@ -3,11 +3,16 @@
 import {Ajv2020} from 'ajv/dist/2020.js'
 import {expect} from 'chai'
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {Host} from '../src/host/host.js'
 import {runCheck} from '../src/checks/run.js'
-import {cliHasCommand, runCli} from './support/cli.js'
+import {applyHugepages, planHugepages} from '../src/tune/hugepages.js'
+import {tuneJson} from '../src/tune/json.js'
+import {undoLastRun} from '../src/tune/undo.js'
+import {makeHugepageRoot, restoreTools, testContext, useStandInTools} from './helpers/tune-root.js'
+import {runCli} from './support/cli.js'
 import {sampleCheckReport, sampleSelftestReport} from './support/reports.js'
 
 const ajv = new Ajv2020({strict: true, allErrors: true})
@@ -122,26 +127,64 @@ describe('JSON schemas', () => {
   })
 
   describe('tune', () => {
-    it('pins the version field of every tune result', () => {
-      for (const name of ['tune-hugepages', 'tune-nested', 'tune-undo']) {
-        expect(problems(name, {schema: 1, plan: {}, result: {}}), name).to.equal('')
-        expect(problems(name, {plan: {}}), name).to.contain("must have required property 'schema'")
-      }
+    const roots: string[] = []
+    before(useStandInTools)
+    after(async () => {
+      restoreTools()
+      for (const r of roots) await rm(r, {recursive: true, force: true})
     })
 
-    // Run once `kvmctl tune` (issue 4) is merged in. ADAPT AT MERGE: the flags that make each a
-    // dry run (nothing written to the host) may differ from the ones guessed here.
+    it('accepts an applied hugepages run and the undo that reverts it, both from a temporary root', async () => {
+      const root = await makeHugepageRoot({kvmGid: null})
+      roots.push(root)
+      const ctx = await testContext(root)
+      const {plan, result} = await applyHugepages(ctx, {vmMem: '1G'}, await planHugepages(ctx, {vmMem: '1G'}))
+      expect(result.status).to.equal('applied')
+      expect(problems('tune-hugepages', JSON.parse(JSON.stringify(tuneJson(false, plan, result))))).to.equal('')
+      const undoPlan = await undoLastRun(ctx, {dryRun: true})
+      expect(problems('tune-undo', {schema: 1, ...undoPlan})).to.equal('')
+      const undone = await undoLastRun(ctx, {dryRun: false})
+      expect(undone.status).to.equal('restored')
+      expect(problems('tune-undo', {schema: 1, ...undone})).to.equal('')
+    })
+
+    it('rejects an unknown status, a stray mount key, a missing dryRun and a newer version', async () => {
+      const root = await makeHugepageRoot()
+      roots.push(root)
+      const json = () => JSON.parse(JSON.stringify(tuneJson(true, plan, null)))
+      const plan = await planHugepages(await testContext(root), {vmMem: '1G'})
+      expect(problems('tune-hugepages', json())).to.equal('')
+      expect(problems('tune-hugepages', {...json(), result: {status: 'done'}})).to.contain('/result/status must be equal to one of the allowed values')
+      const stray = json()
+      stray.plan.mount.uid = 0
+      expect(problems('tune-hugepages', stray)).to.contain('/plan/mount must NOT have additional properties')
+      const noDryRun = json()
+      delete noDryRun.dryRun
+      expect(problems('tune-hugepages', noDryRun)).to.contain("must have required property 'dryRun'")
+      expect(problems('tune-nested', {schema: 2})).to.contain('/schema must be equal to constant')
+      expect(problems('tune-undo', {schema: 1, status: 'undone', run: null, steps: [], problems: [], remaining: 0})).to.contain('/status must be equal to one of the allowed values')
+    })
+
+    // Dry runs change nothing, so they run on this live host as they are.
     const dryRuns: Array<[string, string[]]> = [
       ['tune-hugepages', ['tune', 'hugepages', '--vm-mem', '64M', '--dry-run', '--json']],
       ['tune-nested', ['tune', 'nested', '--dry-run', '--json']],
       ['tune-undo', ['tune', 'undo', '--dry-run', '--json']],
     ]
     for (const [schema, args] of dryRuns) {
-      it(`accepts the real \`kvmctl ${args.join(' ')}\` output`, async function () {
-        if (!cliHasCommand(args.slice(0, 2).join(':'))) this.skip()
+      it(`accepts the real \`kvmctl ${args.join(' ')}\` output`, async () => {
         const result = await runCli(args)
+        expect(result.exitCode, result.stdout).to.equal(0)
         expect(problems(schema, JSON.parse(result.stdout)), result.stdout).to.equal('')
       })
     }
+
+    it('accepts the real `kvmctl tune nested --json` run here, which applies nothing', async () => {
+      const result = await runCli(['tune', 'nested', '--json'])
+      const report = JSON.parse(result.stdout)
+      expect(problems('tune-nested', report), result.stdout).to.equal('')
+      expect(report.dryRun).to.equal(false)
+      expect(result.exitCode).to.equal(['applied', 'unchanged'].includes(report.result.status) ? 0 : 1)
+    })
   })
 })

@@ -175,16 +175,26 @@ describe('tune hugepages (temporary roots)', () => {
     })
   }
 
-  it('creates the kvm group only with --create-group, and undo deletes it', async () => {
+  it('creates the default kvm group when the host has none, and undo deletes it', async () => {
     const root = await newRoot({kvmGid: null})
     const ctx = await testContext(root)
-    const r = await run(root, {vmMem: '1G', createGroup: true})
+    const plan = await planHugepages(ctx, {vmMem: '1G'})
+    expect(plan.group).to.deep.equal({name: 'kvm', gid: null, create: true})
+    expect(plan.warnings[0]).to.match(/^group kvm does not exist: kvmctl creates it/)
+    const r = await applyHugepages(ctx, {vmMem: '1G'}, plan)
     expect(r.result.status).to.equal('applied')
     const gid = r.plan.group.gid!
     expect(await read(root, 'etc/group')).to.contain(`kvm:x:${gid}:`)
     expect(await read(root, 'etc/fstab')).to.contain(`mode=01770,gid=${gid},nofail`)
     expect((await undoLastRun(ctx, {dryRun: false})).status).to.equal('restored')
     expect(await read(root, 'etc/group')).not.to.contain('kvm:')
+  })
+
+  it('creates a named --group only with --create-group', async () => {
+    const root = await newRoot()
+    const r = await run(root, {vmMem: '1G', group: 'vmusers', createGroup: true})
+    expect(r.result.status).to.equal('applied')
+    expect(await read(root, 'etc/group')).to.match(new RegExp(`^vmusers:x:${r.plan.group.gid}:`, 'm'))
   })
 
   it('needs root to apply', async () => {

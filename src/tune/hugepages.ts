@@ -30,6 +30,7 @@ export type {FileChange} from './file-plan.js'
 export const SYSCTL_FILE = '/etc/sysctl.d/40-hugepage.conf'
 export const FSTAB = '/etc/fstab'
 export const MOUNT_MODE = 0o1770
+export const DEFAULT_GROUP = 'kvm'
 /** How many compaction rounds a shortfall gets at most (each must make progress). */
 const MAX_COMPACTIONS = 5
 
@@ -39,7 +40,9 @@ export interface HugepagesRequest {
   pageSize?: string
   headroom?: string
   node?: string
+  /** Unset: the default group `kvm`, created when the host has none (as distributions do). */
   group?: string
+  /** Create an explicitly named --group that does not exist. */
   createGroup?: boolean
   mount?: string
   persist?: boolean
@@ -110,15 +113,19 @@ export async function planHugepages(ctx: TuneContext, req: HugepagesRequest): Pr
   for (const [size, count] of inv.counts) if (size !== pageSizeBytes) otherPoolsBytes += size * count
   checkMemoryFits({poolBytesAfter: otherPoolsBytes + globalAfter * pageSizeBytes, memTotalBytes: inv.meminfo.memTotalBytes, requestText})
 
-  const groupName = req.group ?? 'kvm'
+  const groupName = req.group ?? DEFAULT_GROUP
   const gid = (await groupGid(host, groupName)) ?? null
-  if (gid === null && !req.createGroup) {
-    throw new UsageError(
-      `group ${groupName} does not exist (no line in /etc/group); create it with \`groupadd --system ${groupName}\`, add --create-group to let kvmctl do it, or pick another with --group`,
-    )
+  const warnings: string[] = []
+  if (gid === null) {
+    // A named group that is missing is likely a typo; the default one is simply not made yet.
+    if (req.group !== undefined && !req.createGroup) {
+      throw new UsageError(
+        `group ${groupName} does not exist (no line in /etc/group); create it with \`groupadd --system ${groupName}\`, add --create-group to let kvmctl do it, or pick another with --group`,
+      )
+    }
+    warnings.push(`group ${groupName} does not exist: kvmctl creates it (\`groupadd --system ${groupName}\`, undone by \`kvmctl tune undo\`); then let VM users in with \`usermod -aG ${groupName} USER\``)
   }
 
-  const warnings: string[] = []
   const target = req.mount ?? '/dev/hugepages'
   if (!target.startsWith('/')) throw new UsageError(`--mount ${target} must be an absolute path; e.g. --mount /dev/hugepages`)
   const gidText = gid === null ? `<gid of ${groupName}>` : String(gid)

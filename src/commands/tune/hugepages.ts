@@ -5,23 +5,20 @@ import {BaseCommand} from '../../lib/base-command.js'
 import {makeChalk} from '../../lib/style.js'
 import {liveContext, requireRoot} from '../../tune/context.js'
 import {applyHugepages, type HugepagesPlan, type HugepagesRequest, type HugepagesResult, planHugepages} from '../../tune/hugepages.js'
+import {type TuneJson, tuneJson} from '../../tune/json.js'
 import {acquireTuneLock} from '../../tune/lock.js'
 import {renderHugepagesPlan, renderHugepagesResult} from '../../tune/render.js'
 
-export interface TuneHugepagesJson {
-  dryRun: boolean
-  plan: Omit<HugepagesPlan, 'files'> & {files: Array<{path: string; action: string; diff: string}>}
-  result: HugepagesResult | null
-}
+export type TuneHugepagesJson = TuneJson<HugepagesPlan, HugepagesResult>
 
 export default class TuneHugepages extends BaseCommand {
   static override summary = 'Reserve hugepages for VMs: plan, apply with readback, mount hugetlbfs, persist'
-  static override description = `Pages = ceil(ceil(VM memory / page size) × VMs × (1 + headroom/100)). The default headroom is 7.4 % for 2 MiB pages (1024 MiB -> 512 pages -> 550, as the guides do) and 0 for 1 GiB pages. Prints the plan (runtime values and a unified diff per file) first; applying needs root and is journaled, so \`kvmctl tune undo\` restores the host. A shortfall is compacted and retried, then rolled back (exit 1) unless --allow-partial. The host always keeps max(512 MiB, 5 % of MemTotal) outside hugepages. A missing --group is an error unless --create-group.`
+  static override description = `Pages = ceil(ceil(VM memory / page size) × VMs × (1 + headroom/100)). The default headroom is 7.4 % for 2 MiB pages (1024 MiB -> 512 pages -> 550, as the guides do) and 0 for 1 GiB pages. Prints the plan (runtime values and a unified diff per file) first; applying needs root and is journaled, so \`kvmctl tune undo\` restores the host. A shortfall is compacted and retried, then rolled back (exit 1) unless --allow-partial. The host always keeps max(512 MiB, 5 % of MemTotal) outside hugepages. The default group kvm is created (journaled) when the host has none; a missing --group NAME is an error unless --create-group.`
   static override examples = [
     '<%= config.bin %> tune hugepages --vm-mem 1024 --dry-run',
     '<%= config.bin %> tune hugepages --vm-mem 4G --vms 2',
     '<%= config.bin %> tune hugepages --vm-mem 8G --page-size 1G --node 0',
-    '<%= config.bin %> tune hugepages --vm-mem 1024 --create-group --json',
+    '<%= config.bin %> tune hugepages --vm-mem 1024 --group vmusers --create-group --json',
   ]
   static override flags = {
     'vm-mem': Flags.string({description: 'memory of each VM: 1024 (MiB), 512M, 1G, 1GiB', required: true}),
@@ -29,12 +26,12 @@ export default class TuneHugepages extends BaseCommand {
     'page-size': Flags.string({description: 'hugepage size, 2M or 1G (default: the system default size)'}),
     headroom: Flags.string({description: 'extra pages in percent (default 7.4 for 2M pages, 0 for 1G)'}),
     node: Flags.string({description: 'reserve on this NUMA node only (per-node sysfs)'}),
-    group: Flags.string({description: 'group that may use the hugetlbfs mount', default: 'kvm'}),
+    group: Flags.string({description: 'group that may use the hugetlbfs mount (default kvm, created when missing)'}),
     'create-group': Flags.boolean({description: 'create --group with `groupadd --system` when it does not exist'}),
     mount: Flags.string({description: 'hugetlbfs mount point', default: '/dev/hugepages'}),
     persist: Flags.boolean({description: 'write /etc/sysctl.d/40-hugepage.conf and /etc/fstab (--no-persist: runtime only)', default: true, allowNo: true}),
     'allow-partial': Flags.boolean({description: 'keep (and persist) fewer pages than asked instead of rolling back'}),
-    'dry-run': Flags.boolean({description: 'print the plan and change nothing (any user)'}),
+    'dry-run': Flags.boolean({description: 'print the plan and change nothing (any user)', default: false}),
     root: Flags.string({description: 'operate on a host tree instead of the live machine (tests)', env: 'KVMCTL_ROOT'}),
   }
 
@@ -72,6 +69,6 @@ export default class TuneHugepages extends BaseCommand {
       if (!this.jsonEnabled()) this.log(renderHugepagesResult(result, c).join('\n'))
       if (result.status === 'rolled-back' || result.status === 'failed') this.failed = true
     }
-    return {dryRun: flags['dry-run'], plan: {...plan, files: plan.files.map((f) => ({path: f.path, action: f.action, diff: f.diff}))}, result}
+    return tuneJson(flags['dry-run'], plan, result)
   }
 }

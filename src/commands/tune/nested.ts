@@ -4,15 +4,12 @@ import {Host} from '../../host/host.js'
 import {BaseCommand} from '../../lib/base-command.js'
 import {makeChalk} from '../../lib/style.js'
 import {liveContext} from '../../tune/context.js'
+import {type TuneJson, tuneJson} from '../../tune/json.js'
 import {acquireTuneLock} from '../../tune/lock.js'
 import {applyNested, type NestedPlan, type NestedResult, planNested} from '../../tune/nested.js'
 import {renderNestedPlan, renderNestedResult} from '../../tune/render.js'
 
-export interface TuneNestedJson {
-  dryRun: boolean
-  plan: Omit<NestedPlan, 'files'> & {files: Array<{path: string; action: string; diff: string}>}
-  result: NestedResult | null
-}
+export type TuneNestedJson = TuneJson<NestedPlan, NestedResult>
 
 export default class TuneNested extends BaseCommand {
   static override summary = 'Turn nested virtualization on (or off) in kvm_intel/kvm_amd, verify it and persist it'
@@ -22,7 +19,7 @@ export default class TuneNested extends BaseCommand {
   static override flags = {
     disable: Flags.boolean({description: 'turn nested virtualization off instead'}),
     'persist-only': Flags.boolean({description: 'only write /etc/modprobe.d; takes effect at the next module load'}),
-    'dry-run': Flags.boolean({description: 'print the plan and change nothing (any user)'}),
+    'dry-run': Flags.boolean({description: 'print the plan and change nothing (any user)', default: false}),
     root: Flags.string({description: 'operate on a host tree instead of the live machine (tests)', env: 'KVMCTL_ROOT'}),
   }
 
@@ -47,6 +44,6 @@ export default class TuneNested extends BaseCommand {
       if (!this.jsonEnabled()) this.log([...renderNestedPlan(plan, c), ...renderNestedResult(plan, result, c)].join('\n'))
       if (!['applied', 'unchanged'].includes(result.status)) this.failed = true
     }
-    return {dryRun: flags['dry-run'], plan: {...plan, files: plan.files.map((f) => ({path: f.path, action: f.action, diff: f.diff}))}, result}
+    return tuneJson(flags['dry-run'], plan, result)
   }
 }

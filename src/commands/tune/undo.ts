@@ -4,6 +4,7 @@ import {Host} from '../../host/host.js'
 import {BaseCommand} from '../../lib/base-command.js'
 import {makeChalk} from '../../lib/style.js'
 import {liveContext, requireRoot} from '../../tune/context.js'
+import {TUNE_JSON_SCHEMA} from '../../tune/json.js'
 import {acquireTuneLock} from '../../tune/lock.js'
 import {renderUndo} from '../../tune/render.js'
 import {undoLastRun, type UndoResult} from '../../tune/undo.js'
@@ -15,11 +16,11 @@ export default class TuneUndo extends BaseCommand {
   static override examples = ['<%= config.bin %> tune undo --dry-run', '<%= config.bin %> tune undo']
   static override flags = {
     force: Flags.boolean({description: 'restore files even if they changed since kvmctl wrote them'}),
-    'dry-run': Flags.boolean({description: 'list what would be reverted and change nothing'}),
+    'dry-run': Flags.boolean({description: 'list what would be reverted and change nothing', default: false}),
     root: Flags.string({description: 'operate on a host tree instead of the live machine (tests)', env: 'KVMCTL_ROOT'}),
   }
 
-  async run(): Promise<UndoResult> {
+  async run(): Promise<{schema: typeof TUNE_JSON_SCHEMA} & UndoResult> {
     const {flags} = await this.parse(TuneUndo)
     const ctx = liveContext(await Host.open(flags.root))
     let result: UndoResult
@@ -36,6 +37,6 @@ export default class TuneUndo extends BaseCommand {
     }
     if (!this.jsonEnabled()) this.log(renderUndo(result, makeChalk()).join('\n'))
     if (result.status === 'incomplete') this.failed = true
-    return result
+    return {schema: TUNE_JSON_SCHEMA, ...result}
   }
 }
