@@ -1,7 +1,7 @@
 // The explicit command index (oclif "explicit" discovery) and the CLI entry. The build bundles
 // this file with @oclif/core into dist/cli.js, so start-up loads one file instead of hundreds.
 // test/commands-index.test.ts keeps this list and src/commands/ in step.
-import {execute} from '@oclif/core'
+import {execute} from '@oclif/core/execute'
 
 import Capture from './commands/capture.js'
 import Check from './commands/check.js'

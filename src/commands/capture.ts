@@ -1,4 +1,5 @@
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 
 import {captureHost, type CaptureResult} from '../host/capture.js'
 import {Host} from '../host/host.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {runCheck} from '../checks/run.js'
 import type {CheckReport} from '../checks/report.js'

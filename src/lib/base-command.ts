@@ -1,6 +1,7 @@
 // Shared command behaviour: the exit-code policy (0 ok, 1 a check/stage failed, 2 usage error)
 // and one-line errors instead of stack traces.
-import {Command, Errors} from '@oclif/core'
+import {Command} from '@oclif/core/command'
+import * as Errors from '@oclif/core/errors'
 
 import {HostRootError} from '../host/host.js'
 import {OperationError, UsageError} from './errors.js'

@@ -1,6 +1,6 @@
 // The report flags every reporting command shares (--format, --output, --expires-in) and the one
 // place that turns a report plus those flags into output, so check and selftest behave alike.
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {hostname} from 'node:os'
 import {dirname} from 'node:path'
 

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 import {Host} from '../../host/host.js'
 import {BaseCommand} from '../../lib/base-command.js'
