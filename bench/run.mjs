@@ -46,7 +46,7 @@ section('Whole process: kvmctl check against what admins run instead', () => {
 section('Start-up breakdown of kvmctl check (whole process, differences of medians)', () => {
   const steps = [
     {name: 'node', cmd: process.execPath, args: ['-e', '0']},
-    {name: '+ import @oclif/core', cmd: process.execPath, args: ['--input-type=module', '-e', "await import('@oclif/core')"], cwd: root},
+    {name: '+ load the bundle (oclif, commands)', cmd: process.execPath, args: ['--input-type=module', '-e', "await import('./dist/cli.js')"], cwd: root},
     {name: '+ oclif config, no command', cmd: process.execPath, args: [kvmctl, '--version']},
     {name: '+ check on a replayed host', cmd: process.execPath, args: [kvmctl, 'check', '--json', '--root', join(root, 'fixtures', 'pvm-guest')]},
     {name: '+ live host reads and native probe', cmd: process.execPath, args: [kvmctl, 'check', '--json']},
