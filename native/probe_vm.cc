@@ -39,6 +39,23 @@ uint64_t XorShift64(uint64_t x) {
 
 uint64_t Rol(uint64_t x, unsigned n) { return (x << n) | (x >> (64 - n)); }
 
+// A number argument as an unsigned 64-bit value (gpa, length, count); JS has checked its range.
+uint64_t U64Arg(const Napi::CallbackInfo& info, size_t i) {
+  return static_cast<uint64_t>(info[i].As<Napi::Number>().Int64Value());
+}
+
+// The (gpa, qwords, seed: bigint) arguments of fillPattern and checkPattern.
+struct PatternArgs {
+  uint64_t gpa;
+  uint64_t qwords;
+  uint64_t seed;
+};
+
+PatternArgs PatternArgsOf(const Napi::CallbackInfo& info) {
+  bool lossless = false;
+  return {U64Arg(info, 0), U64Arg(info, 1), info[2].As<Napi::BigInt>().Uint64Value(&lossless)};
+}
+
 Napi::Object CpuidEntriesToJs(Napi::Env env, const std::vector<kvm_cpuid_entry2>& entries) {
   Napi::Array out = Napi::Array::New(env, entries.size());
   for (size_t i = 0; i < entries.size(); i++) {
@@ -136,6 +153,11 @@ class ProbeVm : public Napi::ObjectWrap<ProbeVm> {
     if (running_) throw Napi::Error::New(env, "the VM is running; wait for run() to settle");
   }
 
+  // Guest RAM at gpa as qwords 64-bit words; out_of_range when the span leaves RAM.
+  uint64_t* Qwords(uint64_t gpa, uint64_t qwords) {
+    return reinterpret_cast<uint64_t*>(vm_->memory().At(gpa, qwords * 8));
+  }
+
   // createVcpus(count, entry): vCPUs with KVM's supported CPUID, in real mode at entry.
   Napi::Value CreateVcpus(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -164,7 +186,7 @@ class ProbeVm : public Napi::ObjectWrap<ProbeVm> {
   Napi::Value Write(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     RequireOpen(env);
-    uint64_t gpa = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+    uint64_t gpa = U64Arg(info, 0);
     Napi::Uint8Array bytes = info[1].As<Napi::Uint8Array>();
     Guarded(env, [&] { std::memcpy(vm_->memory().At(gpa, bytes.ByteLength()), bytes.Data(), bytes.ByteLength()); });
     return env.Undefined();
@@ -174,8 +196,8 @@ class ProbeVm : public Napi::ObjectWrap<ProbeVm> {
   Napi::Value Read(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     RequireOpen(env);
-    uint64_t gpa = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
-    size_t len = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
+    uint64_t gpa = U64Arg(info, 0);
+    size_t len = static_cast<size_t>(U64Arg(info, 1));
     return Guarded(env, [&] { return Napi::Buffer<uint8_t>::Copy(env, vm_->memory().At(gpa, len), len); });
   }
 
@@ -183,13 +205,11 @@ class ProbeVm : public Napi::ObjectWrap<ProbeVm> {
   Napi::Value FillPattern(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     RequireOpen(env);
-    uint64_t gpa = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
-    uint64_t qwords = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
-    bool lossless = false;
-    uint64_t x = info[2].As<Napi::BigInt>().Uint64Value(&lossless);
+    PatternArgs args = PatternArgsOf(info);
+    uint64_t x = args.seed;
     Guarded(env, [&] {
-      uint64_t* p = reinterpret_cast<uint64_t*>(vm_->memory().At(gpa, qwords * 8));
-      for (uint64_t i = 0; i < qwords; i++) p[i] = x = XorShift64(x);
+      uint64_t* p = Qwords(args.gpa, args.qwords);
+      for (uint64_t i = 0; i < args.qwords; i++) p[i] = x = XorShift64(x);
     });
     return env.Undefined();
   }
@@ -198,14 +218,12 @@ class ProbeVm : public Napi::ObjectWrap<ProbeVm> {
   Napi::Value CheckPattern(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     RequireOpen(env);
-    uint64_t gpa = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
-    uint64_t qwords = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
-    bool lossless = false;
-    uint64_t x = info[2].As<Napi::BigInt>().Uint64Value(&lossless);
+    PatternArgs args = PatternArgsOf(info);
+    uint64_t x = args.seed;
     return Guarded(env, [&] {
-      const uint64_t* p = reinterpret_cast<const uint64_t*>(vm_->memory().At(gpa, qwords * 8));
+      const uint64_t* p = Qwords(args.gpa, args.qwords);
       double bad = 0, first_bad = -1;
-      for (uint64_t i = 0; i < qwords; i++) {
+      for (uint64_t i = 0; i < args.qwords; i++) {
         x = XorShift64(x);
         if (p[i] != Rol(~x, 7)) {
           if (bad++ == 0) first_bad = double(i);

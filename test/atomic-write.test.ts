@@ -33,6 +33,14 @@ describe('writeFileAtomic', () => {
     expect(await readFile(file, 'utf8')).to.equal('newer')
   })
 
+  it('gives the new file the owner asked for when running as root', async function () {
+    if (process.getuid?.() !== 0) this.skip() // only root may give a file away
+    const file = join(dir, 'journal')
+    await writeFileAtomic(file, '{}', {mode: 0o600, owner: {uid: 65534, gid: 65534}})
+    const st = await stat(file)
+    expect([st.uid, st.gid, st.mode & 0o777]).to.deep.equal([65534, 65534, 0o600])
+  })
+
   it('fails on a missing folder without leaving anything behind', async () => {
     const error = await writeFileAtomic(join(dir, 'nope', 'file'), 'x').catch((e) => e)
     expect(error.code).to.equal('ENOENT')

@@ -7,7 +7,7 @@ import {runCheck} from '../src/checks/run.js'
 import {captureHost, sanitise} from '../src/host/capture.js'
 import {Host} from '../src/host/host.js'
 import {UsageError} from '../src/lib/errors.js'
-import {kvmctl} from './helpers/cli.js'
+import {runCli} from './support/cli.js'
 
 const verdicts = (r: Awaited<ReturnType<typeof runCheck>>) => r.checks.map((c) => `${c.id} ${c.status} ${c.detail}`)
 
@@ -55,14 +55,14 @@ describe('kvmctl capture', () => {
     const error = await captureHost(await Host.open(), dir, {source: 'test'}).catch((e) => e)
     expect(error).to.be.instanceOf(UsageError)
     expect(await readdir(dir)).to.deep.equal(['notes.txt'])
-    const cli = await kvmctl(['capture', dir])
-    expect(cli.code).to.equal(2)
+    const cli = await runCli(['capture', dir])
+    expect(cli.exitCode).to.equal(2)
     expect(cli.stderr.trim()).to.match(/not empty; .*--force/)
-    const forced = await kvmctl(['capture', dir, '--force', '--json'])
-    expect(forced.code).to.equal(0)
+    const forced = await runCli(['capture', dir, '--force', '--json'])
+    expect(forced.exitCode).to.equal(0)
     expect(await readdir(dir)).not.to.include('notes.txt')
     expect(JSON.parse(forced.stdout).files).to.include('host.json')
-    const replay = await kvmctl(['check', '--root', dir, '--json'])
+    const replay = await runCli(['check', '--root', dir, '--json'])
     expect(JSON.parse(replay.stdout).verdict.kvmUsable).to.equal(true)
   })
 })

@@ -4,13 +4,13 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import type {CheckReport} from '../src/checks/report.js'
-import {fixture, kvmctl} from './helpers/cli.js'
+import {fixture, runCli} from './support/cli.js'
 
 const ANSI = /\u001b\[/
 
 async function checkJson(root: string) {
-  const run = await kvmctl(['check', '--root', root, '--json'])
-  return {code: run.code, report: JSON.parse(run.stdout) as CheckReport}
+  const run = await runCli(['check', '--root', root, '--json'])
+  return {code: run.exitCode, report: JSON.parse(run.stdout) as CheckReport}
 }
 
 const remedies = (r: CheckReport) => r.checks.filter((c) => c.status === 'fail').flatMap((c) => c.remedy ?? []).join('\n')
@@ -30,8 +30,8 @@ describe('kvmctl check (the real command)', () => {
   })
 
   it('exits 0 on this machine, live, with the same verdict as its capture', async () => {
-    const live = await kvmctl(['check', '--json'])
-    expect(live.code).to.equal(0)
+    const live = await runCli(['check', '--json'])
+    expect(live.exitCode).to.equal(0)
     const report = JSON.parse(live.stdout) as CheckReport
     expect(report.verdict.kvmUsable).to.equal(true)
     expect(report.verdict.summary).to.contain('it runs only PVM-enabled guest kernels')
@@ -139,40 +139,40 @@ describe('kvmctl check (the real command)', () => {
   })
 
   it('rejects --root /nonexistent with one line and exit 2', async () => {
-    const run = await kvmctl(['check', '--root', '/nonexistent'])
-    expect(run.code).to.equal(2)
+    const run = await runCli(['check', '--root', '/nonexistent'])
+    expect(run.exitCode).to.equal(2)
     expect(run.stderr.trim().split('\n')).to.have.length(1)
     expect(run.stderr).to.match(/--root \/nonexistent: no such directory/)
-    const json = await kvmctl(['check', '--root', '/nonexistent', '--json'])
-    expect(json.code).to.equal(2)
+    const json = await runCli(['check', '--root', '/nonexistent', '--json'])
+    expect(json.exitCode).to.equal(2)
     expect(JSON.parse(json.stdout).error.message).to.match(/no such directory/)
   })
 
   it('rejects a malformed host.json with one line and exit 2 (KVMCTL_ROOT too)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kvmctl-bad-'))
     await writeFile(join(dir, 'host.json'), '{"uname": {"release": "6.1"}')
-    const run = await kvmctl(['check'], {KVMCTL_ROOT: dir})
-    expect(run.code).to.equal(2)
+    const run = await runCli(['check'], {env: {KVMCTL_ROOT: dir}})
+    expect(run.exitCode).to.equal(2)
     expect(run.stderr.trim().split('\n')).to.have.length(1)
     expect(run.stderr).to.contain('host.json is not valid JSON')
   })
 
   it('prints a table, remedies and a verdict without ANSI codes when piped or NO_COLOR is set', async () => {
-    const piped = await kvmctl(['check', '--root', fixture('pvm-guest')])
-    expect(piped.code).to.equal(0)
+    const piped = await runCli(['check', '--root', fixture('pvm-guest')], {env: {NO_COLOR: undefined}})
+    expect(piped.exitCode).to.equal(0)
     expect(piped.stdout).not.to.match(ANSI)
     expect(piped.stdout).to.match(/^Replay of .*pvm-guest: AMD EPYC/)
     expect(piped.stdout).to.match(/\n {2}WARN {2}KVM backend serving \/dev\/kvm/)
     expect(piped.stdout).to.match(/\n {9}-> sudo apt-get install ovmf/)
     expect(piped.stdout.trim().split('\n').at(-1)).to.match(/^Verdict: OK KVM is usable through kvm_pvm/)
-    const noColor = await kvmctl(['check', '--root', fixture('pvm-guest')], {NO_COLOR: '1', FORCE_COLOR: '1'})
+    const noColor = await runCli(['check', '--root', fixture('pvm-guest')], {env: {NO_COLOR: '1', FORCE_COLOR: '1'}})
     expect(noColor.stdout).not.to.match(ANSI)
-    const forced = await kvmctl(['check', '--root', fixture('pvm-guest')], {FORCE_COLOR: '1'})
+    const forced = await runCli(['check', '--root', fixture('pvm-guest')], {env: {NO_COLOR: undefined, FORCE_COLOR: '1'}})
     expect(forced.stdout).to.match(ANSI)
   })
 
   it('--quiet prints only warnings and failures, and still the verdict', async () => {
-    const run = await kvmctl(['check', '--root', fixture('pvm-guest'), '--quiet'])
+    const run = await runCli(['check', '--root', fixture('pvm-guest'), '--quiet'])
     expect(run.stdout).not.to.match(/\bPASS\b|\bSKIP\b/)
     expect(run.stdout).to.match(/\bWARN\b/)
     expect(run.stdout).to.match(/\nVerdict: /)

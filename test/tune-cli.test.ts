@@ -2,7 +2,7 @@ import {expect} from 'chai'
 import {chmod, readFile, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {kvmctl} from './helpers/src-cli.js'
+import {runCli} from './support/cli.js'
 import {makeHugepageRoot, TEST_BIN, treeSnapshot} from './helpers/tune-root.js'
 
 const standIns = {KVMCTL_MOUNT: join(TEST_BIN, 'mount'), KVMCTL_UMOUNT: join(TEST_BIN, 'umount'), KVMCTL_MODPROBE: join(TEST_BIN, 'modprobe')}
@@ -18,7 +18,7 @@ describe('kvmctl tune (command line)', () => {
 
   it('--dry-run --json gives the documented plan shape and changes nothing', async () => {
     const before = await treeSnapshot(root)
-    const r = await kvmctl(['tune', 'hugepages', '--vm-mem', '1024', '--root', root, '--dry-run', '--json'])
+    const r = await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--root', root, '--dry-run', '--json'], {fromSrc: true})
     expect(r.exitCode).to.equal(0)
     const out = JSON.parse(r.stdout)
     expect(out.dryRun).to.equal(true)
@@ -31,18 +31,18 @@ describe('kvmctl tune (command line)', () => {
   it('--dry-run works for a user who is not root; applying tells them to use root (exit 1)', async () => {
     await chmod(root, 0o755)
     const before = await treeSnapshot(root)
-    const dry = await kvmctl(['tune', 'hugepages', '--vm-mem', '1G', '--root', root, '--dry-run'], {asUser: 65534})
+    const dry = await runCli(['tune', 'hugepages', '--vm-mem', '1G', '--root', root, '--dry-run'], {fromSrc: true, asUser: 65534})
     expect(dry.exitCode).to.equal(0)
     expect(dry.stdout).to.contain('+hugetlbfs /dev/hugepages hugetlbfs mode=01770,gid=994,nofail 0 0')
-    const apply = await kvmctl(['tune', 'hugepages', '--vm-mem', '1G', '--root', root], {asUser: 65534})
+    const apply = await runCli(['tune', 'hugepages', '--vm-mem', '1G', '--root', root], {fromSrc: true, asUser: 65534})
     expect(apply.exitCode).to.equal(1)
-    expect(apply.stderr).to.equal('kvmctl: kvmctl tune hugepages needs root (running as uid 65534); run it with sudo, or add --dry-run to only see the plan')
+    expect(apply.stderr).to.equal('kvmctl: kvmctl tune hugepages needs root (running as uid 65534); run it with sudo, or add --dry-run to only see the plan\n')
     expect(await treeSnapshot(root)).to.deep.equal(before)
   })
 
   for (const bad of ['abc', '-1', '0']) {
     it(`exits 2 with one line for --vm-mem ${bad}`, async () => {
-      const r = await kvmctl(['tune', 'hugepages', '--vm-mem', bad, '--root', root])
+      const r = await runCli(['tune', 'hugepages', '--vm-mem', bad, '--root', root], {fromSrc: true})
       expect(r.exitCode).to.equal(2)
       expect(r.stderr.trim().split('\n')).to.have.length(1)
       expect(r.stderr).to.match(/^kvmctl: --vm-mem /)
@@ -50,13 +50,13 @@ describe('kvmctl tune (command line)', () => {
   }
 
   it('applies, then undo restores, through the commands (exit codes and --json results)', async () => {
-    const apply = await kvmctl(['tune', 'hugepages', '--vm-mem', '1G', '--root', root, '--json'], {env: standIns})
+    const apply = await runCli(['tune', 'hugepages', '--vm-mem', '1G', '--root', root, '--json'], {fromSrc: true, env: standIns})
     expect(apply.exitCode).to.equal(0)
     // The real pool backend writes the tree's files; no kernel updates the tree's meminfo.
     const {result} = JSON.parse(apply.stdout)
     expect(result.status).to.equal('applied')
     expect(result.pool).to.include({asked: 550, got: 550})
-    const undo = await kvmctl(['tune', 'undo', '--root', root, '--json'], {env: standIns})
+    const undo = await runCli(['tune', 'undo', '--root', root, '--json'], {fromSrc: true, env: standIns})
     expect(undo.exitCode).to.equal(0)
     expect(JSON.parse(undo.stdout)).to.include({status: 'restored', remaining: 0})
     expect(await readFile(join(root, 'sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages'), 'utf8')).to.equal('0\n')
@@ -66,7 +66,7 @@ describe('kvmctl tune (command line)', () => {
     const {mkdir} = await import('node:fs/promises')
     await mkdir(join(root, 'sys/module/kvm_pvm/parameters'), {recursive: true})
     const before = await treeSnapshot(root)
-    const r = await kvmctl(['tune', 'nested', '--root', root], {env: standIns})
+    const r = await runCli(['tune', 'nested', '--root', root], {fromSrc: true, env: standIns})
     expect(r.exitCode).to.equal(1)
     expect(r.stdout).to.contain('kvm_pvm').and.to.contain('no nested virtualization')
     expect(await treeSnapshot(root)).to.deep.equal(before)

@@ -7,13 +7,13 @@ import {execa} from 'execa'
 import {existsSync} from 'node:fs'
 import {readFile, writeFile} from 'node:fs/promises'
 
-import {kvmctl} from './helpers/src-cli.js'
+import {runCli} from './support/cli.js'
 
 const LOCK = '/tmp/kvmctl-hugepages.lock'
 const POOL = '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages'
 const read = (p: string) => readFile(p, 'utf8').catch(() => undefined)
 /** The real tools and the live host, whatever stand-ins other tests in this process set up. */
-const LIVE = {env: {KVMCTL_MOUNT: '', KVMCTL_UMOUNT: '', KVMCTL_MODPROBE: '', KVMCTL_GROUPADD: '', KVMCTL_GROUPDEL: '', KVMCTL_ROOT: ''}}
+const LIVE = {fromSrc: true, env: {KVMCTL_MOUNT: '', KVMCTL_UMOUNT: '', KVMCTL_MODPROBE: '', KVMCTL_GROUPADD: '', KVMCTL_GROUPDEL: '', KVMCTL_ROOT: ''}}
 
 /** Holds the lock until release(); wrapped because a subprocess is itself a promise (thenable). */
 async function takeLock(): Promise<{release: () => Promise<unknown>}> {
@@ -49,7 +49,7 @@ describe('tune hugepages on this machine (real host, under flock)', function () 
 
   after(async () => {
     try {
-      if (applied && existsSync('/var/lib/kvmctl/tune-journal.json')) await kvmctl(['tune', 'undo', '--force'], LIVE)
+      if (applied && existsSync('/var/lib/kvmctl/tune-journal.json')) await runCli(['tune', 'undo', '--force'], LIVE)
       // Last resort if undo itself failed: the pool is what other tools notice first.
       if (poolBefore !== undefined && (await read(POOL)) !== poolBefore) await writeFile(POOL, poolBefore)
     } finally {
@@ -59,7 +59,7 @@ describe('tune hugepages on this machine (real host, under flock)', function () 
 
   it('reserves 550 pages (HugePages_Total 550), mounts /dev/hugepages, and undo restores the host', async () => {
     // The literal command from the guides; a host without a kvm group gets one (undo removes it).
-    const r = await kvmctl(['tune', 'hugepages', '--vm-mem', '1024', '--json'], LIVE)
+    const r = await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--json'], LIVE)
     applied = true
     expect(r.exitCode, r.stdout + r.stderr).to.equal(0)
     const {plan, result} = JSON.parse(r.stdout)
@@ -70,7 +70,7 @@ describe('tune hugepages on this machine (real host, under flock)', function () 
     expect(await read('/etc/sysctl.d/40-hugepage.conf')).to.match(/\nvm\.nr_hugepages = 550\n$/)
     expect(await read('/etc/fstab')).to.equal(`${fstabBefore}${fstabBefore!.endsWith('\n') || fstabBefore === '' ? '' : '\n'}hugetlbfs /dev/hugepages hugetlbfs mode=01770,gid=${plan.group.gid},nofail 0 0\n`)
 
-    const undo = await kvmctl(['tune', 'undo', '--json'], LIVE)
+    const undo = await runCli(['tune', 'undo', '--json'], LIVE)
     expect(undo.exitCode, undo.stderr).to.equal(0)
     expect(JSON.parse(undo.stdout).status).to.equal('restored')
     expect(await read(POOL)).to.equal(poolBefore)

@@ -10,6 +10,8 @@ import {basename, dirname, join} from 'node:path'
 export interface AtomicWriteOptions {
   /** Permission bits of the new file; by default those of the file it replaces, else 0o644. */
   mode?: number
+  /** Owner of the new file, applied only when running as root (only root may give a file away). */
+  owner?: {uid: number; gid: number}
 }
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
@@ -21,6 +23,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     await file.writeFile(data)
     // open() applies the umask; chmod gives the file exactly the mode asked for.
     await file.chmod(mode)
+    if (options.owner && process.getuid?.() === 0) await file.chown(options.owner.uid, options.owner.gid)
     await file.sync()
   } catch (error) {
     await file.close()
@@ -34,10 +37,15 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     await unlink(temp).catch(() => {})
     throw error
   }
-  const dirHandle = await open(dir, 'r')
+  await syncDir(dir)
+}
+
+/** Fsyncs directory `dir`, so a rename or unlink in it survives a crash. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r')
   try {
-    await dirHandle.sync()
+    await handle.sync()
   } finally {
-    await dirHandle.close()
+    await handle.close()
   }
 }

@@ -32,8 +32,3 @@ export function isCheckReport(value: unknown): value is CheckReport {
   const v = value as Partial<CheckReport> | null
   return typeof v === 'object' && v !== null && Array.isArray(v.checks) && typeof v.verdict === 'object'
 }
-
-export function isSelftestReport(value: unknown): value is SelftestReport {
-  const v = value as Partial<SelftestReport> | null
-  return typeof v === 'object' && v !== null && Array.isArray(v.stages) && typeof v.phases === 'object'
-}

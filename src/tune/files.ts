@@ -1,12 +1,11 @@
-// Atomic, permission-keeping file writes under the host root. A write goes to a temporary file
-// in the same directory, is fsynced, takes the old file's mode and owner, and is renamed over
-// the target; the directory is fsynced so the rename itself survives a crash.
-import {createHash, randomBytes} from 'node:crypto'
-import {constants as fsc} from 'node:fs'
-import {lstat, mkdir, open, readFile, rename, unlink} from 'node:fs/promises'
-import {basename, dirname, join} from 'node:path'
+// File changes under the host root for tuning: snapshots of what a file was, atomic writes that
+// keep its mode and owner (src/lib/atomic-write.ts), removals and new directories.
+import {createHash} from 'node:crypto'
+import {lstat, mkdir, readFile, unlink} from 'node:fs/promises'
+import {dirname} from 'node:path'
 
 import type {Host} from '../host/host.js'
+import {syncDir, writeFileAtomic} from '../lib/atomic-write.js'
 
 export interface FileMeta {
   mode: number
@@ -34,37 +33,9 @@ export async function snapshotFile(host: Host, path: string): Promise<FileSnapsh
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fd = await open(dir, fsc.O_RDONLY | fsc.O_DIRECTORY)
-  try {
-    await fd.sync()
-  } finally {
-    await fd.close()
-  }
-}
-
 /** Writes host file `path` atomically with the given mode and owner. */
 export async function atomicWrite(host: Host, path: string, content: string, meta: FileMeta): Promise<void> {
-  const real = host.path(path)
-  const dir = dirname(real)
-  const tmp = join(dir, `.${basename(real)}.kvmctl-${process.pid}-${randomBytes(4).toString('hex')}`)
-  const fd = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, meta.mode)
-  try {
-    try {
-      await fd.writeFile(content)
-      await fd.chmod(meta.mode)
-      // Only root may give a file away; a non-root writer keeps its own ownership.
-      if (process.getuid?.() === 0) await fd.chown(meta.uid, meta.gid)
-      await fd.sync()
-    } finally {
-      await fd.close()
-    }
-    await rename(tmp, real)
-  } catch (error) {
-    await unlink(tmp).catch(() => undefined)
-    throw error
-  }
-  await fsyncDir(dir)
+  await writeFileAtomic(host.path(path), content, {mode: meta.mode, owner: {uid: meta.uid, gid: meta.gid}})
 }
 
 /** Removes host file `path` (absent is fine) and syncs its directory. */
@@ -76,7 +47,7 @@ export async function removeFile(host: Host, path: string): Promise<void> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
     throw error
   }
-  await fsyncDir(dirname(real))
+  await syncDir(dirname(real))
 }
 
 /** Host directories along `dir` that do not exist yet, outermost first. */

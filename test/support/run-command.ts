@@ -1,5 +1,5 @@
 // Runs one command class straight from src (no build, no manifest) the way bin/run.js would:
-// `node --import tsx test/helpers/run-command.ts tune hugepages --vm-mem 1024 ...`.
+// `node --import tsx test/support/run-command.ts tune hugepages --vm-mem 1024 ...`.
 import {handle} from '@oclif/core'
 import {fileURLToPath} from 'node:url'
 
