@@ -15,7 +15,7 @@ import type {Check} from '../src/checks/types.js'
 import type {Fact} from '../src/host/facts.js'
 import {moduleFact, moduleState} from '../src/host/module-state.js'
 import {parseCpuinfo, parseKernelConfig, parseModulesBuiltin, selectedMode} from '../src/host/facts.js'
-import {intelHost} from './helpers/facts.js'
+import {intelHost} from './support/facts.js'
 
 const byId = (checks: Check[], id: string) => {
   const found = checks.find((c) => c.id === id)

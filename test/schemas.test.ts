@@ -11,7 +11,7 @@ import {runCheck} from '../src/checks/run.js'
 import {applyHugepages, planHugepages} from '../src/tune/hugepages.js'
 import {tuneJson} from '../src/tune/json.js'
 import {undoLastRun} from '../src/tune/undo.js'
-import {makeHugepageRoot, restoreTools, testContext, useStandInTools} from './helpers/tune-root.js'
+import {makeHugepageRoot, restoreTools, testContext, useStandInTools} from './support/tune-root.js'
 import {runCli} from './support/cli.js'
 import {sampleCheckReport, sampleSelftestReport} from './support/reports.js'
 

@@ -11,7 +11,7 @@ import {devKvmRemedy} from '../src/checks/dev-kvm.js'
 import {gatherFacts} from '../src/host/facts.js'
 import {Host} from '../src/host/host.js'
 import {deviceProblem, explainDeviceFailure, needsHostFacts} from '../src/vmm/device-remedy.js'
-import {intelHost} from './helpers/facts.js'
+import {intelHost} from './support/facts.js'
 
 const openFailed = (code: string) => ({syscall: 'open(/dev/kvm)', code})
 

@@ -3,7 +3,7 @@ import {chmod, readFile, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {runCli} from './support/cli.js'
-import {makeHugepageRoot, TEST_BIN, treeSnapshot} from './helpers/tune-root.js'
+import {makeHugepageRoot, TEST_BIN, treeSnapshot} from './support/tune-root.js'
 
 const standIns = {KVMCTL_MOUNT: join(TEST_BIN, 'mount'), KVMCTL_UMOUNT: join(TEST_BIN, 'umount'), KVMCTL_MODPROBE: join(TEST_BIN, 'modprobe')}
 

@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import {UsageError} from '../src/lib/errors.js'
 import {applyHugepages, planHugepages, type HugepagesRequest} from '../src/tune/hugepages.js'
 import {undoLastRun} from '../src/tune/undo.js'
-import {FSTAB, FakeKernelPool, contentView, makeHugepageRoot, testContext, treeSnapshot, useStandInTools, restoreTools} from './helpers/tune-root.js'
+import {FSTAB, FakeKernelPool, contentView, makeHugepageRoot, testContext, treeSnapshot, useStandInTools, restoreTools} from './support/tune-root.js'
 
 const LINE = 'hugetlbfs /dev/hugepages hugetlbfs mode=01770,gid=994,nofail 0 0\n'
 const read = (root: string, p: string) => readFile(join(root, p), 'utf8')

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 
 import {applyNested, planNested} from '../src/tune/nested.js'
 import {undoLastRun} from '../src/tune/undo.js'
-import {contentView, makeHugepageRoot, testContext, treeSnapshot, useStandInTools, restoreTools} from './helpers/tune-root.js'
+import {contentView, makeHugepageRoot, testContext, treeSnapshot, useStandInTools, restoreTools} from './support/tune-root.js'
 
 type Tree = 'intel' | 'amd' | 'builtin' | 'pvm' | 'running'
 const roots: string[] = []
