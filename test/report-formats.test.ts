@@ -1,9 +1,11 @@
 import {expect} from 'chai'
 
+import type {Backend} from '../src/checks/backend.js'
 import {toJUnit} from '../src/report/junit.js'
 import {isValidLabelName, isValidLabelValue, NFD_NAMESPACE, toNfd} from '../src/report/nfd.js'
 import {toPrometheus} from '../src/report/prometheus.js'
 import {sampleCheckReport, sampleSelftestReport} from './support/reports.js'
+import {fixture, runCli} from './support/cli.js'
 import {runTool} from './support/tools.js'
 
 const now = new Date('2026-11-22T08:00:00.123Z')
@@ -23,8 +25,8 @@ describe('report formats', () => {
 
     it('gives each check a state set and the verdict as kvmctl_kvm_usable', () => {
       const text = toPrometheus(sampleCheckReport())
-      expect(text).to.contain('kvmctl_check_status{id="kvm-access",area="access",status="fail"} 1\n')
-      expect(text).to.contain('kvmctl_check_status{id="kvm-access",area="access",status="pass"} 0\n')
+      expect(text).to.contain('kvmctl_check_status{id="dev-kvm.open",area="dev-kvm",status="fail"} 1\n')
+      expect(text).to.contain('kvmctl_check_status{id="dev-kvm.open",area="dev-kvm",status="pass"} 0\n')
       expect(text).to.contain('kvmctl_kvm_usable 1\n')
       expect(text).to.contain('kvmctl_kvm_backend_info{backend="pvm"} 1\n')
       expect(text).to.contain('kvmctl_checks{status="warn"} 1\n')
@@ -63,7 +65,7 @@ describe('report formats', () => {
 
     it('escapes quotes, backslashes and newlines in label values (promtool parses it back)', async () => {
       const report = sampleCheckReport()
-      report.verdict.backend = 'odd "back\\end"\nname'
+      report.verdict.backend = 'odd "back\\end"\nname' as Backend // a backend a newer kvmctl may report
       const text = toPrometheus(report)
       expect(text).to.contain('kvmctl_kvm_backend_info{backend="odd \\"back\\\\end\\"\\nname"} 1')
       const result = await runTool('promtool', 'prometheus', ['check', 'metrics'], text)
@@ -85,7 +87,7 @@ describe('report formats', () => {
       const xml = toJUnit(sampleCheckReport())
       expect(xml).to.contain('message="open(&quot;/dev/kvm&quot;) failed: EACCES &lt;user &quot;ci&quot; &amp; group 1000&gt;"')
       expect(xml).to.match(/<failure [^>]*>[^<]*To fix:\n {2}sudo usermod -aG kvm ci\n {2}log out and back in<\/failure>/)
-      expect(xml).to.match(/<testcase name="nested: nested virtualization"[^>]*>\s*<skipped /)
+      expect(xml).to.match(/<testcase name="nested.param: guests can run their own VMs"[^>]*>\s*<skipped /)
       expect(xml).to.contain('<system-out>WARN: C:\\path &quot;quoted&quot;\nsecond line')
     })
 
@@ -109,6 +111,11 @@ describe('report formats', () => {
   })
 
   describe('nfd', () => {
+    it('labels the backend by its short name in a real replayed report (kvm_pvm gives pvm)', async () => {
+      const r = await runCli(['check', '--format', 'nfd', '--root', fixture('pvm-guest')])
+      expect(r.stdout).to.contain('\nkvmctl.io/kvm-backend=pvm\n')
+    })
+
     it('writes the verdict, backend, nested and hugepage labels', () => {
       const lines = toNfd(sampleCheckReport()).split('\n')
       expect(lines).to.include.members([
@@ -117,7 +124,7 @@ describe('report formats', () => {
         'kvmctl.io/nested=false',
         'kvmctl.io/hugepages-2Mi-free=550',
         'kvmctl.io/hugepages-2Mi-reserved=550',
-        'kvmctl.io/check.kvm-access=fail',
+        'kvmctl.io/check.dev-kvm.open=fail',
       ])
     })
 
@@ -137,7 +144,7 @@ describe('report formats', () => {
 
     it('turns check ids and backends that are not label-safe into valid labels', () => {
       const report = sampleCheckReport()
-      report.verdict.backend = 'Some Vendor/KVM!'
+      report.verdict.backend = 'Some Vendor/KVM!' as Backend
       report.checks[0].id = `_weird id/${'x'.repeat(80)}`
       const text = toNfd(report)
       expect(text).to.contain('kvmctl.io/kvm-backend=Some-Vendor-KVM\n')

@@ -6,7 +6,6 @@ import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {Host} from '../src/host/host.js'
 import {runCheck} from '../src/checks/run.js'
 import {applyHugepages, planHugepages} from '../src/tune/hugepages.js'
 import {tuneJson} from '../src/tune/json.js'

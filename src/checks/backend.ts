@@ -15,6 +15,15 @@ export const BACKEND_NAMES: Record<Backend, string> = {
   arm64: 'arm64 KVM',
 }
 
+/** Short backend names for metric and node labels (`kvmctl.io/kvm-backend=pvm`). */
+export const BACKEND_LABELS: Record<Backend, string> = {kvm_intel: 'intel', kvm_amd: 'amd', kvm_pvm: 'pvm', arm64: 'arm64'}
+
+/** The label for a backend; a name this version does not know (a newer report) passes through. */
+export function backendLabel(backend: Backend | null): string {
+  if (backend === null) return 'none'
+  return Object.hasOwn(BACKEND_LABELS, backend) ? BACKEND_LABELS[backend] : backend
+}
+
 export const PVM_SHORT_CAVEAT = 'it runs only PVM-enabled guest kernels'
 
 export const PVM_CAVEAT =

@@ -5,6 +5,7 @@
 // - names and values must be valid Kubernetes labels (NFD drops invalid ones), and the
 //   kubernetes.io namespaces are reserved, so ours is kvmctl.io;
 // - a file over 64 KiB is ignored whole; dot files are ignored (our atomic writer's temp file).
+import {backendLabel} from '../checks/backend.js'
 import type {CheckReport} from './types.js'
 
 export const NFD_NAMESPACE = 'kvmctl.io'
@@ -42,7 +43,7 @@ export function toLabelPart(text: string): string {
 export function nfdLabels(report: CheckReport): Array<[string, string]> {
   const labels: Array<[string, string]> = [
     ['kvm-usable', String(report.verdict.kvmUsable)],
-    ['kvm-backend', report.verdict.backend ? toLabelPart(report.verdict.backend) : 'none'],
+    ['kvm-backend', toLabelPart(backendLabel(report.verdict.backend))],
   ]
   if (typeof report.host.nested === 'boolean') labels.push(['nested', String(report.host.nested)])
   for (const [size, pool] of Object.entries(report.host.hugepages ?? {})) {

@@ -2,6 +2,7 @@
 // Every metric gets HELP and TYPE lines; statuses are state sets (one series per possible status,
 // 1 for the one it has) so an alert can match `kvmctl_check_status{status="fail"} == 1`.
 // Durations are in seconds, the Prometheus base unit.
+import {backendLabel} from '../checks/backend.js'
 import {type CheckReport, type CheckStatus, isCheckReport, type Report, type SelftestReport} from './types.js'
 
 const STATUSES: readonly CheckStatus[] = ['pass', 'warn', 'fail', 'skip']
@@ -63,7 +64,7 @@ function checkMetrics(report: CheckReport): string[] {
       {value: report.verdict.kvmUsable ? 1 : 0},
     ]),
     family('kvmctl_kvm_backend_info', 'The KVM implementation kvmctl check found (intel, amd, pvm, ...; none when there is none). Always 1.', [
-      {labels: {backend: report.verdict.backend ?? 'none'}, value: 1},
+      {labels: {backend: backendLabel(report.verdict.backend)}, value: 1},
     ]),
     family(
       'kvmctl_check_status',

@@ -30,7 +30,7 @@ export async function writeKernelValue(host: Host, path: string, value: string):
 
 /** The real backend: writes the kernel's files under the host root and reads them back. */
 export class SysfsPool implements PoolBackend {
-  constructor(private readonly host: Host) {}
+  constructor(protected readonly host: Host) {}
 
   async write(path: string, count: number): Promise<void> {
     await writeKernelValue(this.host, path, String(count))

@@ -99,7 +99,7 @@ export class FakeKernelPool extends SysfsPool {
   compactions = 0
   constructor(
     private readonly root: string,
-    private readonly host: Host,
+    host: Host,
     public capacity = Number.POSITIVE_INFINITY,
     private readonly compactionGain = 0,
     private readonly compactionLimit = 0,
