@@ -1,9 +1,10 @@
-// Bundles src/cli.ts (oclif + every command) into dist/ with esbuild. Lazy imports stay lazy
+// Bundles src/cli.ts (oclif + every command) and src/fast-check.ts into dist/ with esbuild. Lazy imports stay lazy
 // (code splitting), so a command only pays for the modules it really loads.
 import {build} from 'esbuild'
 
 await build({
-  entryPoints: {cli: 'src/cli.ts'},
+  // check-fast: `kvmctl check` without oclif (src/fast-check.ts); shared code lands in chunks.
+  entryPoints: {cli: 'src/cli.ts', 'check-fast': 'src/fast-check.ts'},
   outdir: 'dist',
   bundle: true,
   splitting: true,

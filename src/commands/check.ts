@@ -1,9 +1,9 @@
 import * as Flags from '@oclif/core/flags'
 
-import {runCheck} from '../checks/run.js'
+import {checkAndReport} from '../checks/command.js'
 import type {CheckReport} from '../checks/report.js'
 import {BaseCommand} from '../lib/base-command.js'
-import {emitReport, reportFlags} from '../report/flags.js'
+import {reportFlags} from '../report/flags.js'
 
 export default class Check extends BaseCommand {
   static override description = 'Check whether this host can run KVM virtual machines, and say how to fix what is missing'
@@ -24,20 +24,7 @@ export default class Check extends BaseCommand {
 
   async run(): Promise<CheckReport> {
     const {flags} = await this.parse(Check)
-    const report = await runCheck(flags.root)
-    // The table needs chalk; JSON and the machine formats do not, so it is loaded only for text.
-    const wantsText = !this.jsonEnabled() && (flags.format ?? 'text') === 'text'
-    const render = wantsText ? await Promise.all([import('../checks/render.js'), import('../lib/style.js')]) : undefined
-    await emitReport(report, {...flags, json: this.jsonEnabled()}, {
-      log: (text) => this.log(text),
-      renderText: (toTerminal) => {
-        if (!render) return ''
-        const [{renderReport}, {makeChalk}] = render
-        const chalk = makeChalk()
-        if (!toTerminal) chalk.level = 0
-        return renderReport(report, chalk, {quiet: flags.quiet}).join('\n')
-      },
-    })
+    const report = await checkAndReport({...flags, json: this.jsonEnabled()}, (text) => this.log(text))
     this.failed = report.counts.fail > 0
     return report
   }

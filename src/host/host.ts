@@ -7,11 +7,12 @@ import {access, readdir, readFile, stat} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 import {gunzipSync} from 'node:zlib'
 
+import {UsageError} from '../lib/errors.js'
 import {CONTAINER_MARKERS} from './paths.js'
 import {DEVICE_PATHS, type DeviceNode, type HostJson} from './types.js'
 
 /** A bad --root: the one-line message names the value and the fix. Commands exit 2 on it. */
-export class HostRootError extends Error {}
+export class HostRootError extends UsageError {}
 
 export class Host {
   private constructor(

@@ -3,8 +3,7 @@
 import {Command} from '@oclif/core/command'
 import * as Errors from '@oclif/core/errors'
 
-import {HostRootError} from '../host/host.js'
-import {OperationError, UsageError} from './errors.js'
+import {expectedFailure, writeFailure} from './errors.js'
 import {useColor} from './style.js'
 
 export abstract class BaseCommand extends Command {
@@ -20,10 +19,8 @@ export abstract class BaseCommand extends Command {
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
-    if (err instanceof UsageError || err instanceof HostRootError) {
-      return this.exitWith(err.message, 2)
-    }
-    if (err instanceof OperationError) return this.exitWith(err.message, 1)
+    const failure = expectedFailure(err)
+    if (failure) return this.exitWith(failure.message, failure.exitCode)
     // oclif's own parse errors (unknown flag, bad option) are usage errors: exit 2, one line.
     if (err instanceof Errors.CLIError && (err.oclif?.exit === 2 || /flag|argument/i.test(err.constructor.name))) {
       return this.exitWith(err.message.split('\n')[0], 2)
@@ -38,11 +35,7 @@ export abstract class BaseCommand extends Command {
   }
 
   private exitWith(message: string, code: number): never {
-    if (this.jsonEnabled()) {
-      process.stdout.write(JSON.stringify({error: {message, exitCode: code}}, null, 2) + '\n')
-    } else {
-      process.stderr.write(`kvmctl: ${message}\n`)
-    }
+    writeFailure({message, exitCode: code}, this.jsonEnabled())
     return this.exit(code)
   }
 }

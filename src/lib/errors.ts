@@ -11,3 +11,16 @@ export class UsageError extends Error {
 export class OperationError extends Error {
   readonly exitCode = 1
 }
+
+/** An error kvmctl expects, as its one-line message and exit code; undefined for anything else (a bug). */
+export function expectedFailure(error: unknown): {message: string; exitCode: 1 | 2} | undefined {
+  if (error instanceof UsageError) return {message: error.message, exitCode: 2}
+  if (error instanceof OperationError) return {message: error.message, exitCode: 1}
+  return undefined
+}
+
+/** Writes a failure as every command does: an `{error}` object on stdout with --json, else one line on stderr. */
+export function writeFailure(failure: {message: string; exitCode: number}, json: boolean): void {
+  if (json) process.stdout.write(JSON.stringify({error: failure}, null, 2) + '\n')
+  else process.stderr.write(`kvmctl: ${failure.message}\n`)
+}

@@ -1,0 +1,29 @@
+// The body of `kvmctl check`, shared by the oclif command and the fast path (src/fast-check.ts):
+// run the checks, then write the report as the flags ask. With --json and no --output the
+// caller prints the returned report.
+import {emitReport, type ReportFlagValues} from '../report/emit.js'
+import type {CheckReport} from './report.js'
+import {runCheck} from './run.js'
+
+export interface CheckFlagValues extends ReportFlagValues {
+  root?: string
+  quiet?: boolean
+}
+
+export async function checkAndReport(flags: CheckFlagValues, log: (text: string) => void): Promise<CheckReport> {
+  const report = await runCheck(flags.root)
+  // The table needs chalk; JSON and the machine formats do not, so it is loaded only for text.
+  const wantsText = !flags.json && (flags.format ?? 'text') === 'text'
+  const render = wantsText ? await Promise.all([import('./render.js'), import('../lib/style.js')]) : undefined
+  await emitReport(report, flags, {
+    log,
+    renderText: (toTerminal) => {
+      if (!render) return ''
+      const [{renderReport}, {makeChalk}] = render
+      const chalk = makeChalk()
+      if (!toTerminal) chalk.level = 0
+      return renderReport(report, chalk, {quiet: flags.quiet}).join('\n')
+    },
+  })
+  return report
+}
