@@ -1,10 +1,15 @@
 // The built-in VMM on the real /dev/kvm: the probe guest, the fault guests and ioctl errors.
 import {expect} from 'chai'
+import {execa} from 'execa'
 import {existsSync} from 'node:fs'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 
 import {loadNative} from '../src/native.js'
 import {probeAbi, ProbeMachine} from '../src/vmm/probe-machine.js'
 import {SEGMENTS} from '../src/vmm/stages.js'
+import {repo} from './support/cli.js'
 
 const KVM = '/dev/kvm'
 const MEM = 4 * 2 ** 20
@@ -123,6 +128,19 @@ describe('VMM (native addon on /dev/kvm)', function () {
     await running
     machine.close()
     expect(() => machine.vm.read(0, 4)).to.throw(/closed/)
+  })
+
+  it('restarts setup ioctls a signal interrupts (KVM_CREATE_VM under a sampling profiler)', async () => {
+    // V8's profiler sends SIGPROF every 50 µs; KVM_CREATE_VM and friends return EINTR when one
+    // lands mid-call, and the VMM must go again rather than fail the boot.
+    const dir = await mkdtemp(join(tmpdir(), 'kvmctl-prof-'))
+    const boots = `import {ProbeMachine} from ${JSON.stringify(join(repo, 'src/vmm/probe-machine.ts'))}
+      for (let i = 0; i < 40; i++) ProbeMachine.boot({device: '/dev/kvm', vcpus: 2, memBytes: ${MEM}, backing: 'anonymous'}).close()
+      console.log('booted 40')`
+    const run = await execa(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '50', '--import', 'tsx', '--input-type=module', '-e', boots], {cwd: repo, reject: false})
+    await rm(dir, {recursive: true, force: true})
+    expect(run.exitCode, String(run.stderr)).to.equal(0)
+    expect(run.stdout).to.equal('booted 40')
   })
 
   it('keeps probeKvm working on the new KVM layer', () => {

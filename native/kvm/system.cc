@@ -4,6 +4,7 @@
 #include <sys/ioctl.h>
 
 #include "cpuid_buffer.h"
+#include "ioctl.h"
 #include "sys_error.h"
 
 namespace kvmctl {
@@ -15,23 +16,23 @@ KvmSystem::KvmSystem(const std::string& device) {
     throw SysError("open(" + device + ")", err);
   }
   fd_ = UniqueFd(fd);
-  api_version_ = static_cast<int>(CheckSys(ioctl(fd, KVM_GET_API_VERSION, 0), "ioctl(KVM_GET_API_VERSION)"));
+  api_version_ = static_cast<int>(CheckSys(RetryIoctl(fd, KVM_GET_API_VERSION, 0), "ioctl(KVM_GET_API_VERSION)"));
   // Any other version means an ABI this code was not written for (KVM has been 12 since 2.6.22).
   if (api_version_ != KVM_API_VERSION) throw SysError("ioctl(KVM_GET_API_VERSION)", EPROTO);
 }
 
 int KvmSystem::CheckExtension(int cap) const {
-  return static_cast<int>(CheckSys(ioctl(fd(), KVM_CHECK_EXTENSION, cap), "ioctl(KVM_CHECK_EXTENSION)"));
+  return static_cast<int>(CheckSys(RetryIoctl(fd(), KVM_CHECK_EXTENSION, cap), "ioctl(KVM_CHECK_EXTENSION)"));
 }
 
 int KvmSystem::VcpuMmapSize() const {
-  return static_cast<int>(CheckSys(ioctl(fd(), KVM_GET_VCPU_MMAP_SIZE, 0), "ioctl(KVM_GET_VCPU_MMAP_SIZE)"));
+  return static_cast<int>(CheckSys(RetryIoctl(fd(), KVM_GET_VCPU_MMAP_SIZE, 0), "ioctl(KVM_GET_VCPU_MMAP_SIZE)"));
 }
 
 std::vector<kvm_cpuid_entry2> KvmSystem::SupportedCpuid() const {
   for (size_t count = 64; count <= 4096; count *= 2) {
     CpuidBuffer buf(count);
-    if (ioctl(fd(), kIoctlGetSupportedCpuid, buf.get()) == 0) {
+    if (RetryIoctl(fd(), kIoctlGetSupportedCpuid, buf.get()) == 0) {
       return std::vector<kvm_cpuid_entry2>(buf.entries(), buf.entries() + buf.header()->nent);
     }
     if (errno != E2BIG) CheckSys(-1, "ioctl(KVM_GET_SUPPORTED_CPUID)");
@@ -40,7 +41,7 @@ std::vector<kvm_cpuid_entry2> KvmSystem::SupportedCpuid() const {
 }
 
 UniqueFd KvmSystem::CreateVm() const {
-  return UniqueFd(static_cast<int>(CheckSys(ioctl(fd(), KVM_CREATE_VM, 0), "ioctl(KVM_CREATE_VM)")));
+  return UniqueFd(static_cast<int>(CheckSys(RetryIoctl(fd(), KVM_CREATE_VM, 0), "ioctl(KVM_CREATE_VM)")));
 }
 
 }  // namespace kvmctl

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "cpuid_buffer.h"
+#include "ioctl.h"
 #include "sys_error.h"
 
 namespace kvmctl {
@@ -27,7 +28,7 @@ const char* ExitKindName(ExitKind kind) {
 
 Vcpu::Vcpu(const KvmSystem& kvm, const Vm& vm, int index)
     : index_(index),
-      fd_(static_cast<int>(CheckSys(ioctl(vm.fd(), KVM_CREATE_VCPU, index), "ioctl(KVM_CREATE_VCPU)"))) {
+      fd_(static_cast<int>(CheckSys(RetryIoctl(vm.fd(), KVM_CREATE_VCPU, index), "ioctl(KVM_CREATE_VCPU)"))) {
   run_size_ = static_cast<size_t>(kvm.VcpuMmapSize());
   void* page = mmap(nullptr, run_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), 0);
   if (page == MAP_FAILED) CheckSys(-1, "mmap(kvm_run)");
@@ -47,22 +48,22 @@ void Vcpu::SetCpuid(const std::vector<kvm_cpuid_entry2>& entries) {
     if (e.function == 1) e.ebx = (e.ebx & 0x00ffffffu) | (static_cast<uint32_t>(index_) << 24);
     if (e.function == 0xb || e.function == 0x1f) e.edx = static_cast<uint32_t>(index_);
   }
-  CheckSys(ioctl(fd_.get(), kIoctlSetCpuid2, buf.get()), "ioctl(KVM_SET_CPUID2)");
+  CheckSys(RetryIoctl(fd_.get(), kIoctlSetCpuid2, buf.get()), "ioctl(KVM_SET_CPUID2)");
 }
 
 void Vcpu::ResetToRealMode(uint64_t entry) {
   kvm_sregs sregs{};
-  CheckSys(ioctl(fd_.get(), KVM_GET_SREGS, &sregs), "ioctl(KVM_GET_SREGS)");
+  CheckSys(RetryIoctl(fd_.get(), KVM_GET_SREGS, &sregs), "ioctl(KVM_GET_SREGS)");
   for (kvm_segment* seg : {&sregs.cs, &sregs.ds, &sregs.es, &sregs.fs, &sregs.gs, &sregs.ss}) {
     seg->base = 0;
     seg->selector = 0;
   }
-  CheckSys(ioctl(fd_.get(), KVM_SET_SREGS, &sregs), "ioctl(KVM_SET_SREGS)");
+  CheckSys(RetryIoctl(fd_.get(), KVM_SET_SREGS, &sregs), "ioctl(KVM_SET_SREGS)");
   kvm_regs regs{};
   regs.rip = entry;
   regs.rflags = 0x2;  // reserved bit 1; IF clear
   regs.rsi = static_cast<uint64_t>(index_);
-  CheckSys(ioctl(fd_.get(), KVM_SET_REGS, &regs), "ioctl(KVM_SET_REGS)");
+  CheckSys(RetryIoctl(fd_.get(), KVM_SET_REGS, &regs), "ioctl(KVM_SET_REGS)");
 }
 
 void Vcpu::SetImmediateExit(bool on) {
