@@ -1,5 +1,5 @@
-// Bundles src/cli.ts (oclif + every command) and src/fast-check.ts into dist/ with esbuild. Lazy imports stay lazy
-// (code splitting), so a command only pays for the modules it really loads.
+// Bundles src/cli.ts (oclif + every command) and src/fast-check.ts into dist/ with esbuild. Lazy
+// imports stay lazy (code splitting), so a command only pays for the modules it really loads.
 import {build} from 'esbuild'
 
 await build({

@@ -14,8 +14,7 @@ export class OperationError extends Error {
 
 /** An error kvmctl expects, as its one-line message and exit code; undefined for anything else (a bug). */
 export function expectedFailure(error: unknown): {message: string; exitCode: 1 | 2} | undefined {
-  if (error instanceof UsageError) return {message: error.message, exitCode: 2}
-  if (error instanceof OperationError) return {message: error.message, exitCode: 1}
+  if (error instanceof UsageError || error instanceof OperationError) return {message: error.message, exitCode: error.exitCode}
   return undefined
 }
 

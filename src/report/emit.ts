@@ -33,7 +33,8 @@ export function resolveReportFormat(flags: ReportFlagValues): ReportFormat {
 
 /**
  * Writes the report as the flags ask: to --output (atomically) or stdout, in --format.
- * With --json and no --output, oclif prints the returned result, so nothing is written here.
+ * With --json and no --output the caller prints the report (oclif from run()'s result, or the
+ * fast check path), so nothing is written here.
  */
 export async function emitReport(
   report: Report,
