@@ -5,7 +5,7 @@
 // hands the argv to the full CLI, so help and usage errors stay oclif's.
 // test/fast-check.test.ts keeps the flag table in step with the Check command and compares the
 // two paths' output.
-import {checkAndReport, type CheckFlagValues} from './checks/command.js'
+import {checkAndReport, type CheckFlagValues} from './report/check-command.js'
 import {expectedFailure, writeFailure} from './lib/errors.js'
 import {useColor} from './lib/style.js'
 import {REPORT_FORMATS} from './report/format.js'

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import type {Backend} from '../src/checks/backend.js'
+import type {Backend} from '../src/host/derived.js'
 import {toJUnit} from '../src/report/junit.js'
 import {isValidLabelName, isValidLabelValue, NFD_NAMESPACE, toNfd} from '../src/report/nfd.js'
 import {toPrometheus} from '../src/report/prometheus.js'

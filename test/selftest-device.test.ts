@@ -8,6 +8,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {devKvmRemedy} from '../src/checks/dev-kvm.js'
+import {devKvmAdvisor} from '../src/checks/run.js'
 import {gatherFacts} from '../src/host/facts.js'
 import {Host} from '../src/host/host.js'
 import {deviceProblem, explainDeviceFailure, needsHostFacts} from '../src/vmm/device-remedy.js'
@@ -18,7 +19,7 @@ const openFailed = (code: string) => ({syscall: 'open(/dev/kvm)', code})
 describe('selftest device errors', () => {
   it('gives /dev/kvm the remedy kvmctl check gives, its steps joined on one line', () => {
     const facts = intelHost({host: {kvm: {open: 'EACCES'}}})
-    const message = deviceProblem('/dev/kvm', openFailed('EACCES'), facts)
+    const message = deviceProblem('/dev/kvm', openFailed('EACCES'), devKvmRemedy(facts, 'EACCES'))
     expect(message).to.equal(`no access to /dev/kvm (EACCES): ${devKvmRemedy(facts, 'EACCES').join('; ')}`)
     expect(message).to.contain('sudo usermod -aG kvm alice; then log out')
     expect(message).not.to.contain('\n')
@@ -26,7 +27,7 @@ describe('selftest device errors', () => {
 
   it('reads the facts through the host layer: a container capture without /dev/kvm', async () => {
     const host = await Host.open('fixtures/container-no-kvm')
-    const message = await explainDeviceFailure('/dev/kvm', openFailed('ENOENT'), host)
+    const message = await explainDeviceFailure('/dev/kvm', openFailed('ENOENT'), devKvmAdvisor(host))
     const steps = devKvmRemedy(await gatherFacts(host), 'ENOENT')
     expect(message).to.equal(`/dev/kvm does not exist: ${steps.join('; ')}`)
     expect(steps).not.to.be.empty

@@ -1,12 +1,13 @@
 // Which KVM implementation serves /dev/kvm: Intel VT-x (kvm_intel), AMD-V (kvm_amd), PVM
 // (kvm_pvm, no hardware extensions) or arm64's built-in KVM.
 import {configValue, isUnknown, type HostFacts} from '../host/facts.js'
-import {describeModule, isPresent, moduleState, VENDOR_MODULES} from '../host/module-state.js'
-import {firmwareRemedy, firmwareDisabled, guestOf} from './cpu.js'
+import {detectBackend, firmwareDisabled, guestOf, vendorModule, type Backend} from '../host/derived.js'
+import {describeModule, moduleState, VENDOR_MODULES} from '../host/module-state.js'
+import {firmwareRemedy} from './cpu.js'
 import {loadModuleRemedy} from './modules.js'
 import {notCaptured, type Check} from './types.js'
 
-export type Backend = 'kvm_intel' | 'kvm_amd' | 'kvm_pvm' | 'arm64'
+export type {Backend}
 
 export const BACKEND_NAMES: Record<Backend, string> = {
   kvm_intel: 'kvm_intel (Intel VT-x)',
@@ -28,25 +29,6 @@ export const PVM_SHORT_CAVEAT = 'it runs only PVM-enabled guest kernels'
 
 export const PVM_CAVEAT =
   'PVM needs no hardware virtualization extensions, but runs only PVM-enabled guest kernels; a stock guest kernel runs its kernel code emulated, far too slowly to boot'
-
-/** The CPU vendor's own module on x86: the one to load when nothing serves /dev/kvm. */
-export function vendorModule(f: HostFacts): 'kvm_intel' | 'kvm_amd' | undefined {
-  const vendor = f.host.cpuid?.vendor ?? f.cpu?.vendor
-  if (vendor === 'GenuineIntel') return 'kvm_intel'
-  if (vendor === 'AuthenticAMD' || vendor === 'HygonGenuine') return 'kvm_amd'
-  return undefined
-}
-
-/** The backend present on this host (hardware first), or undefined when none is. */
-export function detectBackend(f: HostFacts): Backend | undefined {
-  if (f.arch === 'arm64') {
-    return isPresent(moduleState(f, 'kvm')) && firmwareDisabled(f).length === 0 ? 'arm64' : undefined
-  }
-  for (const name of VENDOR_MODULES) {
-    if (isPresent(moduleState(f, name))) return name
-  }
-  return undefined
-}
 
 export function backendChecks(f: HostFacts): Check[] {
   const backend = detectBackend(f)

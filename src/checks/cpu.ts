@@ -3,11 +3,9 @@
 // deletes the vmx/svm flag when firmware disabled it, so a missing flag alone proves nothing: the
 // fix is then one firmware switch, which is what the remedy says.
 import {isUnknown, type HostFacts} from '../host/facts.js'
-import {isPresent, moduleState} from '../host/module-state.js'
+import {detectBackend, firmwareDisabled, guestOf, kvmUsable, vendorModule, virtualizationEnabled} from '../host/derived.js'
+import {matchKernelLog} from '../host/kernel-log.js'
 import {CPUINFO, KMSG} from '../host/paths.js'
-import {detectBackend, vendorModule} from './backend.js'
-import {kvmUsable} from './dev-kvm.js'
-import {matchKernelLog} from './kernel-log.js'
 import {notCaptured, type Check} from './types.js'
 
 /** The firmware setting to switch on, as firmware menus name it. */
@@ -17,47 +15,6 @@ export function firmwareSetting(f: HostFacts): string {
   if (vendor === 'kvm_intel') return 'Intel Virtualization Technology (VT-x)'
   if (vendor === 'kvm_amd') return 'SVM Mode (AMD-V)'
   return 'Intel VT-x or AMD-V (SVM Mode)'
-}
-
-/** Since 5.6 (VMX) and 6.7 (SVM) the kernel clears the flag when firmware left the feature off. */
-function kernelClearsFlag(release: string, flag: 'vmx' | 'svm'): boolean {
-  const [major, minor] = release.split('.').map(Number)
-  const [needMajor, needMinor] = flag === 'vmx' ? [5, 6] : [6, 7]
-  return major > needMajor || (major === needMajor && minor >= needMinor)
-}
-
-/**
- * What shows hardware virtualization switched on, or undefined: kvm_intel/kvm_amd refuse to load
- * while firmware disables it, and a kernel that clears the flag keeps vmx/svm only when it is on.
- * Older kernels keep the flag either way, so there the flag counts only without a kernel-log line
- * saying firmware disabled it.
- */
-export function virtualizationEnabled(f: HostFacts): string | undefined {
-  // arm64 KVM initialises only at EL2, and /dev/kvm appears only then.
-  if (f.arch === 'arm64') return !isUnknown(f, 'kvm') && f.host.kvm.open === 'ok' ? '/dev/kvm opens' : undefined
-  const module = (['kvm_intel', 'kvm_amd'] as const).find((m) => isPresent(moduleState(f, m)))
-  if (module) return `${module} is loaded`
-  const flag = f.cpu?.flags.find((x): x is 'vmx' | 'svm' => x === 'vmx' || x === 'svm')
-  if (flag && (kernelClearsFlag(f.host.uname.release, flag) || matchKernelLog(f.host.dmesg, 'firmware-disabled').length === 0)) {
-    return `/proc/cpuinfo has the ${flag} flag`
-  }
-  return undefined
-}
-
-/**
- * Evidence that firmware disabled virtualization: CPUID against cpuinfo (only when both were
- * captured), and kernel-log lines. None when the CPU shows virtualization on.
- */
-export function firmwareDisabled(f: HostFacts): string[] {
-  if (virtualizationEnabled(f)) return []
-  const evidence: string[] = []
-  if (f.cpu) {
-    const flags = f.cpu.flags
-    if (f.host.cpuid?.vmx && !flags.includes('vmx')) evidence.push('CPUID reports VMX but /proc/cpuinfo has no vmx flag')
-    if (f.host.cpuid?.svm && !flags.includes('svm')) evidence.push('CPUID reports SVM but /proc/cpuinfo has no svm flag')
-  }
-  for (const m of matchKernelLog(f.host.dmesg, 'firmware-disabled')) evidence.push(`kernel log: "${m.line}"`)
-  return evidence
 }
 
 export function firmwareRemedy(f: HostFacts): string[] {
@@ -73,13 +30,6 @@ export function firmwareRemedy(f: HostFacts): string[] {
     'save, then power the machine fully off and on (the setting is latched at power-on)',
     `check again: the ${vendorModule(f) === 'kvm_amd' ? 'svm' : vendorModule(f) === 'kvm_intel' ? 'vmx' : 'vmx/svm'} flag returns to /proc/cpuinfo`,
   ]
-}
-
-/** Whether this host is itself a virtual machine, and under what, from CPUID and the kernel log. */
-export function guestOf(f: HostFacts): {guest: boolean; hypervisor?: string} {
-  const named = matchKernelLog(f.host.dmesg, 'hypervisor')[0]?.groups[0]
-  const guest = Boolean(f.host.cpuid?.hypervisor || named || f.cpu?.flags.includes('hypervisor'))
-  return named ? {guest, hypervisor: named} : {guest}
 }
 
 export function cpuChecks(f: HostFacts): Check[] {

@@ -2,14 +2,13 @@
 // a VM and a vCPU really work (the native probe did each step; errno names come from it). A
 // capture may record only the open; the steps it did not record are skipped, never failed.
 import {isUnknown, type HostFacts} from '../host/facts.js'
+import {detectBackend, firmwareDisabled, KVM_API_VERSION, probeSteps, vendorModule, type Backend} from '../host/derived.js'
 import {moduleState} from '../host/module-state.js'
-import type {KvmProbe} from '../native.js'
-import {detectBackend, vendorModule, type Backend} from './backend.js'
-import {firmwareDisabled, firmwareRemedy} from './cpu.js'
+import {firmwareRemedy} from './cpu.js'
 import {loadModuleRemedy} from './modules.js'
 import {notCaptured, type Check} from './types.js'
 
-export const KVM_API_VERSION = 12
+export {KVM_API_VERSION}
 
 const BUSY_REMEDY = [
   'another hypervisor holds the virtualization extensions (VirtualBox or VMware): stop it, or unload its kernel module, then try again',
@@ -75,25 +74,6 @@ export function devKvmRemedy(f: HostFacts, errno: string): string[] {
   return [`opening /dev/kvm failed with ${errno}: look at sudo dmesg | grep -i kvm for the reason`]
 }
 
-interface ProbeStep {
-  label: string
-  /** What the step gave; undefined when the capture did not record it. */
-  result?: string
-  ok: boolean
-}
-
-/** The probe steps after the open. A step that was not recorded is not a failure. */
-function probeSteps(p: KvmProbe): ProbeStep[] {
-  const done = (result: string | undefined) => result === undefined || result === 'ok'
-  return [
-    p.apiVersionError === undefined
-      ? {label: 'API version', result: p.apiVersion?.toString(), ok: p.apiVersion === undefined || p.apiVersion === KVM_API_VERSION}
-      : {label: 'API version', result: p.apiVersionError, ok: false},
-    {label: 'KVM_CREATE_VM', result: p.createVm, ok: done(p.createVm)},
-    {label: 'KVM_CREATE_VCPU', result: p.vcpu, ok: done(p.vcpu)},
-  ]
-}
-
 export function devKvmChecks(f: HostFacts): Check[] {
   const node = f.host.devices['/dev/kvm']
   const probe = f.host.kvm
@@ -139,12 +119,4 @@ function vmRemedy(errno: string | undefined): string[] {
   if (errno === 'EBUSY') return BUSY_REMEDY
   if (errno === 'ENOMEM') return ['the kernel could not allocate the VM: free memory, or lower vm.nr_hugepages if it holds most of it']
   return [`look at the kernel's reason: sudo dmesg | grep -iE "kvm|vmx|svm" | tail`]
-}
-
-/**
- * True when /dev/kvm opened and no later step failed. Live, the probe always goes on to create a
- * VM and a vCPU; a capture that recorded only the open is judged by the open.
- */
-export function kvmUsable(f: HostFacts): boolean {
-  return !isUnknown(f, 'kvm') && f.host.kvm.open === 'ok' && probeSteps(f.host.kvm).every((step) => step.ok)
 }

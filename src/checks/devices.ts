@@ -1,10 +1,9 @@
 // Host devices guests use, as virt-host-validate checks them: /dev/vhost-net, /dev/net/tun, and
 // IOMMU groups for device passthrough.
+import {guestOf, vendorModule} from '../host/derived.js'
 import {isUnknown, type HostFacts} from '../host/facts.js'
 import {isPresent, MODULE_CONFIG, moduleState} from '../host/module-state.js'
 import {IOMMU_GROUPS} from '../host/paths.js'
-import {vendorModule} from './backend.js'
-import {guestOf} from './cpu.js'
 import {loadModuleRemedy} from './modules.js'
 import {notCaptured, type Check} from './types.js'
 

@@ -1,10 +1,9 @@
 // UEFI firmware for guests: whether a secure-boot build of OVMF (x86) or AAVMF (arm64) is installed.
 import {isUnknown, type HostFacts} from '../host/facts.js'
-import {FIRMWARE_DIRS} from '../host/paths.js'
+import {FIRMWARE_DIRS, FIRMWARE_IMAGE} from '../host/paths.js'
 import {notCaptured, type Check} from './types.js'
 
 const SECURE = /secboot|secure|\.ms\.fd$/i
-export const FIRMWARE_IMAGE = /\.(fd|json)$/i
 
 export function firmwareChecks(f: HostFacts): Check[] {
   const base = {id: 'firmware.secure-boot', area: 'firmware' as const, title: 'secure-boot UEFI firmware for guests'}

@@ -1,9 +1,10 @@
 // The ordered registry of check groups, and the report built from them. A group that throws
 // becomes one 'fail' result carrying the error text, so one bad parser never hides the others.
 import type {HostFacts} from '../host/facts.js'
-import {backendChecks, BACKEND_NAMES, detectBackend, PVM_SHORT_CAVEAT, type Backend} from './backend.js'
+import {detectBackend, kvmUsable, type Backend} from '../host/derived.js'
+import {backendChecks, BACKEND_NAMES, PVM_SHORT_CAVEAT} from './backend.js'
 import {cpuChecks} from './cpu.js'
-import {devKvmChecks, kvmUsable} from './dev-kvm.js'
+import {devKvmChecks} from './dev-kvm.js'
 import {deviceChecks} from './devices.js'
 import {firmwareChecks} from './firmware.js'
 import {hugepageChecks} from './hugepages.js'

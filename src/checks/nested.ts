@@ -2,9 +2,7 @@
 // "nested" parameter), and whether this host is itself a guest.
 import {isUnknown, type HostFacts} from '../host/facts.js'
 import {moduleParamPath} from '../host/paths.js'
-import {detectBackend} from './backend.js'
-import {guestOf} from './cpu.js'
-import {kvmUsable} from './dev-kvm.js'
+import {detectBackend, guestOf, kvmUsable} from '../host/derived.js'
 import {notCaptured, type Check} from './types.js'
 
 export function nestedChecks(f: HostFacts): Check[] {

@@ -1,5 +1,5 @@
 // A check result is data: what was looked at, what was found, and what to run when it is not a pass.
-import type {Status} from '../lib/style.js'
+import type {Status} from '../lib/status.js'
 import type {HostFacts} from '../host/facts.js'
 
 export type {Status}

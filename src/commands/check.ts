@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 
-import {checkAndReport} from '../checks/command.js'
+import {checkAndReport} from '../report/check-command.js'
 import type {CheckReport} from '../checks/report.js'
 import {BaseCommand} from '../lib/base-command.js'
 import {reportFlags} from '../report/flags.js'

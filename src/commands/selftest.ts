@@ -1,5 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 
+import {devKvmAdvisor} from '../checks/run.js'
 import {BaseCommand} from '../lib/base-command.js'
 import {makeChalk} from '../lib/style.js'
 import {emitReport, resolveReportFormat} from '../report/emit.js'
@@ -35,7 +36,7 @@ export default class Selftest extends BaseCommand {
     // gets the whole report at the end, so stdout carries nothing else.
     const live = resolveReportFormat(reportFlagValues) === 'text' && !flags.output
     const renderer = live ? new SelftestRenderer() : undefined
-    const report = await runSelftest(options, renderer)
+    const report = await runSelftest(options, renderer, {adviseDevKvm: devKvmAdvisor()})
     if (renderer) {
       renderer.summary(report)
     } else {

@@ -6,14 +6,14 @@ import {mkdir, mkdtemp, readdir, rename, rm, stat, writeFile} from 'node:fs/prom
 import {basename, dirname, join, resolve} from 'node:path'
 import {gzipSync} from 'node:zlib'
 
-import {FIRMWARE_IMAGE} from '../checks/firmware.js'
-import {filterKernelLog} from '../checks/kernel-log.js'
 import {UsageError} from '../lib/errors.js'
 import {gatherFacts} from './facts.js'
 import type {Host} from './host.js'
+import {filterKernelLog} from './kernel-log.js'
 import {
   CMDLINE,
   CPUINFO,
+  FIRMWARE_IMAGE,
   HUGEPAGE_COUNTERS,
   HUGEPAGES_DIR,
   IOMMU_GROUPS,

@@ -24,6 +24,8 @@ export const GROUP_FILE = '/etc/group'
 
 /** Where distributions put OVMF/AAVMF images and QEMU firmware descriptors. */
 export const FIRMWARE_DIRS = ['/usr/share/OVMF', '/usr/share/edk2/ovmf', '/usr/share/qemu/firmware'] as const
+/** Guest firmware images and descriptors in FIRMWARE_DIRS: looked up by name only. */
+export const FIRMWARE_IMAGE = /\.(fd|json)$/i
 
 /** Kernel config locations, in order of preference: the first one found wins. */
 export function kernelConfigPaths(release: string): string[] {

@@ -2,7 +2,7 @@
 // Live, memory comes from systeminformation (its memory module alone: the package root and its
 // cpu/osInfo/system calls spawn processes and cost more than the whole check); the rest is already
 // in the facts. In replay everything comes from the capture's files.
-import {detectedHypervisor} from '../checks/kernel-log.js'
+import {guestOf} from './derived.js'
 import type {HostFacts} from './facts.js'
 
 export interface HostSummary {
@@ -29,7 +29,7 @@ export async function hostSummary(f: HostFacts): Promise<HostSummary> {
     const {mem} = await import('systeminformation/lib/memory.js')
     memoryBytes = (await mem()).total
   }
-  const hypervisor = detectedHypervisor(f.host.dmesg) ?? null
+  const {guest, hypervisor} = guestOf(f)
   return {
     source: f.live ? 'live' : (f.root ?? 'replay'),
     kernel: f.host.uname.release,
@@ -38,8 +38,8 @@ export async function hostSummary(f: HostFacts): Promise<HostSummary> {
     cpus: f.cpu?.count || null,
     memoryBytes,
     os: f.os,
-    virtual: Boolean(f.host.cpuid?.hypervisor || hypervisor || f.cpu?.flags.includes('hypervisor')),
-    hypervisor,
+    virtual: guest,
+    hypervisor: hypervisor ?? null,
     nested: nestedEnabled(f),
     hugepages: Object.fromEntries(f.hugepages.map((p) => [quantity(p.sizeKb), {total: p.total, free: p.free}])),
   }

@@ -2,7 +2,7 @@
 // piped output and logs stay plain. Every renderer takes its colours from here.
 import {Chalk, type ChalkInstance} from 'chalk'
 
-export type Status = 'pass' | 'warn' | 'fail' | 'skip'
+import type {Status} from './status.js'
 
 export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
   if ('NO_COLOR' in process.env && process.env.NO_COLOR !== '') return false

@@ -1,7 +1,7 @@
 // The result shapes that `check`, `selftest` and `tune` return with --json, and that every report
 // format (JUnit, Prometheus, NFD) is built from. Each carries `schema`, the version of its shape;
 // schemas/*.schema.json pin the same shapes for consumers.
-import type {Status} from '../lib/style.js'
+import type {Status} from '../lib/status.js'
 
 export type CheckStatus = Status
 

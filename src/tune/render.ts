@@ -3,7 +3,8 @@
 import type {ChalkInstance} from 'chalk'
 
 import {formatBytes} from '../lib/size.js'
-import {statusLabel, type Status} from '../lib/style.js'
+import type {Status} from '../lib/status.js'
+import {statusLabel} from '../lib/style.js'
 import type {FileChange} from './file-plan.js'
 import type {HugepagesPlan, HugepagesResult} from './hugepages.js'
 import type {NestedPlan, NestedResult} from './nested.js'

@@ -3,7 +3,7 @@
 import {Host} from '../host/host.js'
 import {OperationError} from '../lib/errors.js'
 import type {MemoryBacking, RunResult} from '../native.js'
-import {explainDeviceFailure} from './device-remedy.js'
+import {type DevKvmAdvisor, explainDeviceFailure} from './device-remedy.js'
 import {readHugepagePool, type HugepagePool} from './hugepages.js'
 import {probeAbi, ProbeMachine} from './probe-machine.js'
 import {describeStop, SEGMENTS, STAGES, type SegmentId, type SelftestCosts, type StageResult, type StageVerdict} from './stages.js'
@@ -72,7 +72,16 @@ interface HugepagePlan {
   problem?: StageVerdict
 }
 
-export async function runSelftest(options: SelftestOptions, events: SelftestEvents = {}, host?: Host): Promise<SelftestReport> {
+/** What the selftest needs from the layers around it. */
+export interface SelftestDeps {
+  /** Where hugepage pools are read (the live host unless given). */
+  host?: Host
+  /** `kvmctl check`'s /dev/kvm advice, for a device that does not open. */
+  adviseDevKvm?: DevKvmAdvisor
+}
+
+export async function runSelftest(options: SelftestOptions, events: SelftestEvents = {}, deps: SelftestDeps = {}): Promise<SelftestReport> {
+  const {host} = deps
   const t0 = process.hrtime.bigint()
   const order = [...STAGES.slice(0, 6), HUGEPAGES, STAGES[6]]
   const results: StageResult[] = []
@@ -83,7 +92,7 @@ export async function runSelftest(options: SelftestOptions, events: SelftestEven
 
   const huge = options.hugepages ? await planHugepages(options, host ?? (await Host.open())) : undefined
   const backing: MemoryBacking = huge && !huge.problem ? 'hugetlb' : 'anonymous'
-  const machine = await bootOrExplain(options, backing, host)
+  const machine = await bootOrExplain(options, backing, deps.adviseDevKvm)
   events.onBooted?.(options, backing)
   if (huge && !huge.problem) huge.during = await readHugepagePool(host ?? (await Host.open()))
 
@@ -197,14 +206,14 @@ function judgeSafely(judge: () => StageVerdict): StageVerdict {
   }
 }
 
-async function bootOrExplain(options: SelftestOptions, backing: MemoryBacking, host: Host | undefined): Promise<ProbeMachine> {
+async function bootOrExplain(options: SelftestOptions, backing: MemoryBacking, advise: DevKvmAdvisor | undefined): Promise<ProbeMachine> {
   try {
     const {device, vcpus, memBytes, variant} = options
     return ProbeMachine.boot({device, vcpus, memBytes, backing, variant})
   } catch (error) {
     const e = error as Error & {syscall?: string; code?: string}
     if (e.syscall?.startsWith('open(') || e.syscall === 'ioctl(KVM_GET_API_VERSION)') {
-      throw new KvmDeviceError(await explainDeviceFailure(options.device, {syscall: e.syscall, code: e.code}, host))
+      throw new KvmDeviceError(await explainDeviceFailure(options.device, {syscall: e.syscall, code: e.code}, advise))
     }
     throw new OperationError(`could not set up the probe VM: ${e.message}`)
   }

@@ -3,7 +3,7 @@
 // each; a stage is judged once all of its segments have run.
 import type {CpuidEntry, RunResult, VcpuRun} from '../native.js'
 import {formatBytes} from '../lib/size.js'
-import type {Status} from '../lib/style.js'
+import type {Status} from '../lib/status.js'
 import type {ProbeMachine} from './probe-machine.js'
 
 export type SegmentId = 'ladder' | 'pio' | 'mmio' | 'cpl0-loop' | 'memory' | 'cpuid' | 'smp' | 'cpl3-costs'

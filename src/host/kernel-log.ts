@@ -88,7 +88,3 @@ export function filterKernelLog(dmesg: string | null): string | null {
     .join('\n')
 }
 
-/** The hypervisor named by "Hypervisor detected: X", if any. */
-export function detectedHypervisor(dmesg: string | null): string | undefined {
-  return matchKernelLog(dmesg, 'hypervisor')[0]?.groups[0]
-}

@@ -1,9 +1,9 @@
 // The body of `kvmctl check`, shared by the oclif command and the fast path (src/fast-check.ts):
 // run the checks, then write the report as the flags ask. With --json and no --output the
 // caller prints the returned report.
-import {emitReport, type ReportFlagValues} from '../report/emit.js'
-import type {CheckReport} from './report.js'
-import {runCheck} from './run.js'
+import type {CheckReport} from '../checks/report.js'
+import {runCheck} from '../checks/run.js'
+import {emitReport, type ReportFlagValues} from './emit.js'
 
 export interface CheckFlagValues extends ReportFlagValues {
   root?: string
@@ -14,7 +14,7 @@ export async function checkAndReport(flags: CheckFlagValues, log: (text: string)
   const report = await runCheck(flags.root)
   // The table needs chalk; JSON and the machine formats do not, so it is loaded only for text.
   const wantsText = !flags.json && (flags.format ?? 'text') === 'text'
-  const render = wantsText ? await Promise.all([import('./render.js'), import('../lib/style.js')]) : undefined
+  const render = wantsText ? await Promise.all([import('../checks/render.js'), import('../lib/style.js')]) : undefined
   await emitReport(report, flags, {
     log,
     renderText: (toTerminal) => {

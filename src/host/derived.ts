@@ -1,0 +1,108 @@
+// Facts derived from the gathered ones, each defined once: which backend serves KVM, the CPU
+// vendor's module, whether virtualization is on or off in firmware, whether this host is itself a
+// VM, and whether KVM is usable. check, tune and selftest all read them from here, so the
+// commands cannot disagree about the same host.
+import {isUnknown, type HostFacts} from './facts.js'
+import {matchKernelLog} from './kernel-log.js'
+import {isPresent, moduleState, VENDOR_MODULES} from './module-state.js'
+import type {KvmProbe} from '../native.js'
+
+export type Backend = 'kvm_intel' | 'kvm_amd' | 'kvm_pvm' | 'arm64'
+
+export type VendorModule = 'kvm_intel' | 'kvm_amd'
+
+export const KVM_API_VERSION = 12
+
+/**
+ * The CPU vendor's own module on x86: the one to load when nothing serves /dev/kvm. Raw CPUID
+ * names the vendor when the capture has it, else /proc/cpuinfo's vendor_id.
+ */
+export function vendorModule(f: HostFacts): VendorModule | undefined {
+  const vendor = f.host.cpuid?.vendor ?? f.cpu?.vendor
+  if (vendor === 'GenuineIntel') return 'kvm_intel'
+  if (vendor === 'AuthenticAMD' || vendor === 'HygonGenuine') return 'kvm_amd'
+  return undefined
+}
+
+/** The backend present on this host (hardware first), or undefined when none is. */
+export function detectBackend(f: HostFacts): Backend | undefined {
+  if (f.arch === 'arm64') {
+    return isPresent(moduleState(f, 'kvm')) && firmwareDisabled(f).length === 0 ? 'arm64' : undefined
+  }
+  return VENDOR_MODULES.find((name) => isPresent(moduleState(f, name)))
+}
+
+/** Since 5.6 (VMX) and 6.7 (SVM) the kernel clears the flag when firmware left the feature off. */
+function kernelClearsFlag(release: string, flag: 'vmx' | 'svm'): boolean {
+  const [major, minor] = release.split('.').map(Number)
+  const [needMajor, needMinor] = flag === 'vmx' ? [5, 6] : [6, 7]
+  return major > needMajor || (major === needMajor && minor >= needMinor)
+}
+
+/**
+ * What shows hardware virtualization switched on, or undefined: kvm_intel/kvm_amd refuse to load
+ * while firmware disables it, and a kernel that clears the flag keeps vmx/svm only when it is on.
+ * Older kernels keep the flag either way, so there the flag counts only without a kernel-log line
+ * saying firmware disabled it.
+ */
+export function virtualizationEnabled(f: HostFacts): string | undefined {
+  // arm64 KVM initialises only at EL2, and /dev/kvm appears only then.
+  if (f.arch === 'arm64') return !isUnknown(f, 'kvm') && f.host.kvm.open === 'ok' ? '/dev/kvm opens' : undefined
+  const module = (['kvm_intel', 'kvm_amd'] as const).find((m) => isPresent(moduleState(f, m)))
+  if (module) return `${module} is loaded`
+  const flag = f.cpu?.flags.find((x): x is 'vmx' | 'svm' => x === 'vmx' || x === 'svm')
+  if (flag && (kernelClearsFlag(f.host.uname.release, flag) || matchKernelLog(f.host.dmesg, 'firmware-disabled').length === 0)) {
+    return `/proc/cpuinfo has the ${flag} flag`
+  }
+  return undefined
+}
+
+/**
+ * Evidence that firmware disabled virtualization: CPUID against cpuinfo (only when both were
+ * captured), and kernel-log lines. None when the CPU shows virtualization on.
+ */
+export function firmwareDisabled(f: HostFacts): string[] {
+  if (virtualizationEnabled(f)) return []
+  const evidence: string[] = []
+  if (f.cpu) {
+    const flags = f.cpu.flags
+    if (f.host.cpuid?.vmx && !flags.includes('vmx')) evidence.push('CPUID reports VMX but /proc/cpuinfo has no vmx flag')
+    if (f.host.cpuid?.svm && !flags.includes('svm')) evidence.push('CPUID reports SVM but /proc/cpuinfo has no svm flag')
+  }
+  for (const m of matchKernelLog(f.host.dmesg, 'firmware-disabled')) evidence.push(`kernel log: "${m.line}"`)
+  return evidence
+}
+
+/** Whether this host is itself a virtual machine, and under what, from CPUID and the kernel log. */
+export function guestOf(f: HostFacts): {guest: boolean; hypervisor?: string} {
+  const named = matchKernelLog(f.host.dmesg, 'hypervisor')[0]?.groups[0]
+  const guest = Boolean(f.host.cpuid?.hypervisor || named || f.cpu?.flags.includes('hypervisor'))
+  return named ? {guest, hypervisor: named} : {guest}
+}
+
+export interface ProbeStep {
+  label: string
+  /** What the step gave; undefined when the capture did not record it. */
+  result?: string
+  ok: boolean
+}
+
+/** The probe steps after the open. A step that was not recorded is not a failure. */
+export function probeSteps(p: KvmProbe): ProbeStep[] {
+  const done = (result: string | undefined) => result === undefined || result === 'ok'
+  return [
+    p.apiVersionError === undefined
+      ? {label: 'API version', result: p.apiVersion?.toString(), ok: p.apiVersion === undefined || p.apiVersion === KVM_API_VERSION}
+      : {label: 'API version', result: p.apiVersionError, ok: false},
+    {label: 'KVM_CREATE_VM', result: p.createVm, ok: done(p.createVm)},
+    {label: 'KVM_CREATE_VCPU', result: p.vcpu, ok: done(p.vcpu)},
+  ]
+}
+
+/**
+ * True when /dev/kvm opened and no later step failed. Live, the probe always goes on to create a
+ * VM and a vCPU; a capture that recorded only the open is judged by the open.
+ */
+export function kvmUsable(f: HostFacts): boolean {
+  return !isUnknown(f, 'kvm') && f.host.kvm.open === 'ok' && probeSteps(f.host.kvm).every((step) => step.ok)
+}
