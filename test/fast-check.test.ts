@@ -11,14 +11,20 @@ import {fixture, runCli, type CliRun} from './support/cli.js'
 
 const OCLIF = {KVMCTL_NO_FAST_PATH: '1'}
 
-/** Output with the run's clock taken out (nfd "# written", prometheus and junit timestamps). */
+/**
+ * Output with the run's clock taken out (nfd "# written", prometheus and junit timestamps). The NFD
+ * expiry becomes its distance from the file's own "# written" time, so two runs compare equal
+ * whichever second each ran in, and a wrong --expires-in still shows.
+ */
 function timeless(run: CliRun): CliRun {
-  const strip = (s: string) =>
-    s
+  const strip = (s: string) => {
+    const written = /^# written (\S+)$/m.exec(s)?.[1]
+    return s
+      .replace(/^# \+expiry-time=(\S+)$/gm, (_, at: string) => `# +expiry-time=written+${(Date.parse(at) - Date.parse(written ?? 'none')) / 1000}s`)
       .replace(/^# written .*$/gm, '# written T')
       .replace(/^(kvmctl_check_last_run_timestamp_seconds) .*$/gm, '$1 T')
       .replace(/timestamp="[^"]*"/g, 'timestamp="T"')
-      .replace(/# expires-at=.*$/gm, '# expires-at=T')
+  }
   return {exitCode: run.exitCode, stdout: strip(run.stdout), stderr: strip(run.stderr)}
 }
 
