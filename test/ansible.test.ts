@@ -90,7 +90,8 @@ describe('examples/ansible', () => {
     expect(record.hosts[1].result).to.equal(null)
   })
 
-  it('install.yml installs the packed tarball into a prefix, and a second run changes nothing', async () => {
+  it('install.yml installs the packed tarball into a prefix, and a second run changes nothing', async function () {
+    this.timeout(600_000) // packs and installs kvmctl, compiling the addon
     const tarball = await packedTarball()
     const prefix = join(dir, 'prefix')
     const vars = ['-e', `kvmctl_hosts=localhost`, '-e', `kvmctl_tarball=${tarball}`, '-e', `kvmctl_prefix=${prefix}`, '-e', `kvmctl_cache_dir=${join(dir, 'cache')}`]

@@ -15,7 +15,9 @@ describe('packaging', () => {
   const validator = (name: string) =>
     new Ajv2020({strict: true}).compile(JSON.parse(readFileSync(join('schemas', `${name}.schema.json`), 'utf8')))
 
-  before(async () => {
+  // npm pack builds the bundle and the install compiles the addon: minutes on a busy 2-core machine.
+  before(async function () {
+    this.timeout(600_000)
     tarball = await packedTarball()
     prefix = scratchDir('kvmctl-prefix-')
   })
@@ -26,7 +28,8 @@ describe('packaging', () => {
     expect(files.filter((f) => /^(build|node_modules|test|src)\//.test(f) || f.endsWith('.node'))).to.deep.equal([])
   })
 
-  it('installs with npm install -g on a clean prefix, building the addon from source', async () => {
+  it('installs with npm install -g on a clean prefix, building the addon from source', async function () {
+    this.timeout(600_000)
     const install = await execa('npm', ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', tarball], {
       reject: false,
       env: {npm_config_loglevel: 'error'},
