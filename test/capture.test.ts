@@ -8,6 +8,7 @@ import {captureHost, sanitise} from '../src/host/capture.js'
 import {Host} from '../src/host/host.js'
 import {UsageError} from '../src/lib/errors.js'
 import {runCli} from './support/cli.js'
+import {takeMachineLock} from './support/machine-lock.js'
 
 const verdicts = (r: Awaited<ReturnType<typeof runCheck>>) => r.checks.map((c) => `${c.id} ${c.status} ${c.detail}`)
 
@@ -58,12 +59,14 @@ describe('kvmctl capture', () => {
     const cli = await runCli(['capture', dir])
     expect(cli.exitCode).to.equal(2)
     expect(cli.stderr.trim()).to.match(/not empty; .*--force/)
-    const forced = await runCli(['capture', dir, '--force', '--json'])
+    // Tests that change the machine (hugepage pools, mounts) wait until the capture and the live check are done.
+    const lock = await takeMachineLock({shared: true})
+    const [forced, live] = await Promise.all([runCli(['capture', dir, '--force', '--json']), runCli(['check', '--json'])]).finally(lock.release)
     expect(forced.exitCode).to.equal(0)
     expect(await readdir(dir)).not.to.include('notes.txt')
     expect(JSON.parse(forced.stdout).files).to.include('host.json')
     // The replay judges the host as the live check does (KVM usable or not, whatever this machine has).
-    const [replay, live] = await Promise.all([runCli(['check', '--root', dir, '--json']), runCli(['check', '--json'])])
+    const replay = await runCli(['check', '--root', dir, '--json'])
     expect(JSON.parse(replay.stdout).verdict).to.deep.equal(JSON.parse(live.stdout).verdict)
   })
 })

@@ -5,6 +5,7 @@ import {join} from 'node:path'
 
 import type {CheckReport} from '../src/checks/report.js'
 import {fixture, runCli} from './support/cli.js'
+import {takeMachineLock} from './support/machine-lock.js'
 
 const ANSI = /\u001b\[/
 
@@ -33,9 +34,11 @@ describe('kvmctl check (the real command)', () => {
   // verdict of a capture of the same machine, and the exit code follows the failures.
   it('judges this machine live as it judges a capture of it, and exits by its failures', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kvmctl-live-'))
-    const captured = await runCli(['capture', join(dir, 'capture')])
+    // Tests that change the machine (hugepage pools, mounts) wait until both reads are done.
+    const lock = await takeMachineLock({shared: true})
+    const [captured, live] = await Promise.all([runCli(['capture', join(dir, 'capture')]), runCli(['check', '--json'])]).finally(lock.release)
     expect(captured.exitCode, captured.stderr).to.equal(0)
-    const [live, replay] = await Promise.all([runCli(['check', '--json']), checkJson(join(dir, 'capture'))])
+    const replay = await checkJson(join(dir, 'capture'))
     const report = JSON.parse(live.stdout) as CheckReport
     expect(report.host.source).to.equal('live')
     expect(report.verdict).to.deep.equal(replay.report.verdict)

@@ -3,32 +3,18 @@
 // restores the host in `after`, even when an assertion failed. Skipped when not root, without
 // hugetlb support, when the host is already tuned, or with KVMCTL_SKIP_REAL_HOST=1.
 import {expect} from 'chai'
-import {execa} from 'execa'
 import {existsSync} from 'node:fs'
 import {readFile, writeFile} from 'node:fs/promises'
 
 import {runCli} from './support/cli.js'
+import {takeMachineLock} from './support/machine-lock.js'
 
-const LOCK = '/tmp/kvmctl-hugepages.lock'
 const POOL = '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages'
 const read = (p: string) => readFile(p, 'utf8').catch(() => undefined)
 /** The real tools and the live host, whatever stand-ins other tests in this process set up. */
-const LIVE = {fromSrc: true, env: {KVMCTL_MOUNT: '', KVMCTL_UMOUNT: '', KVMCTL_MODPROBE: '', KVMCTL_GROUPADD: '', KVMCTL_GROUPDEL: '', KVMCTL_ROOT: ''}}
+const LIVE = {fromSrc: true, env: {KVMCTL_MOUNT: '', KVMCTL_UMOUNT: '', KVMCTL_MODPROBE: '', KVMCTL_GROUPADD: '', KVMCTL_GROUPDEL: '', KVMCTL_ROOT: undefined}}
 
-/** Holds the lock until release(); wrapped because a subprocess is itself a promise (thenable). */
-async function takeLock(): Promise<{release: () => Promise<unknown>}> {
-  const holder = execa('flock', [LOCK, 'sh', '-c', 'echo locked; exec cat'], {stdin: 'pipe', reject: false})
-  await new Promise<void>((resolve, reject) => {
-    holder.stdout!.on('data', (d: Buffer) => d.toString().includes('locked') && resolve())
-    holder.on('exit', () => reject(new Error('flock exited before taking the lock')))
-  })
-  return {
-    release: async () => {
-      holder.stdin!.end()
-      return holder
-    },
-  }
-}
+const takeLock = () => takeMachineLock()
 
 describe('tune hugepages on this machine (real host, under flock)', function () {
   let lock: {release: () => Promise<unknown>} | undefined
