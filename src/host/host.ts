@@ -2,24 +2,59 @@
 // Host.path(), so `--root DIR` (or KVMCTL_ROOT) replays a captured host: file X is read from
 // DIR/X, and the facts that are not files come from DIR/host.json. With a root, nothing live
 // is consulted.
-import {constants as fsc} from 'node:fs'
-import {access, readdir, readFile, stat} from 'node:fs/promises'
-import {join, resolve} from 'node:path'
+import {constants as fsc, lstatSync, readlinkSync, realpathSync} from 'node:fs'
+import {access, open, readdir, readlink, stat} from 'node:fs/promises'
+import {basename, dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
 import {gunzipSync} from 'node:zlib'
 
 import {UsageError} from '../lib/errors.js'
-import {CONTAINER_MARKERS} from './paths.js'
+import {describeValue, printable} from '../lib/printable.js'
+import {CONTAINER_MARKERS, CPUINFO} from './paths.js'
 import {DEVICE_PATHS, type DeviceNode, type HostJson} from './types.js'
 
 /** A bad --root: the one-line message names the value and the fix. Commands exit 2 on it. */
 export class HostRootError extends UsageError {}
 
+/**
+ * A host path that would leave the replay root: through "..", or a symlink in the capture that
+ * points outside it. A replay never reads or writes outside --root.
+ */
+export class RootEscapeError extends UsageError {}
+
+const KiB = 1024
+const MiB = 1024 * KiB
+
+/**
+ * Read size caps per kind of file. A file over its cap is unreadable, never cut into a wrong
+ * value. sysfs attributes are at most one page (4 KiB, 64 KiB on 64K-page arm64), procfs values
+ * as small; the larger text files get room for the biggest real hosts (cpuinfo of 8192 CPUs).
+ */
+export const READ_CAPS = {
+  /** readValue(): a single sysfs/procfs value. */
+  value: 64 * KiB,
+  /** /proc/cpuinfo: about 1.5 KiB per CPU. */
+  cpuinfo: 16 * MiB,
+  /** Any other text file: a kernel config, modules.builtin, /proc/mounts, /etc files. */
+  text: 4 * MiB,
+  /** host.json, whose kernel log a capture keeps only the matching lines of. */
+  hostJson: 4 * MiB,
+} as const
+
+/** Why a file could not be used, for the facts and messages. */
+export type ReadResult = {ok: true; text: string} | {ok: false; absent: boolean; reason: string}
+
 export class Host {
+  /** Host paths that exist but could not be used (too large, binary, a folder, ...), with why. */
+  readonly unreadable = new Map<string, string>()
+  private readonly realRoot: string | undefined
+
   private constructor(
     /** Absolute replay root, or undefined for the live machine. */
     readonly root: string | undefined,
     private readonly replayJson: HostJson | undefined,
-  ) {}
+  ) {
+    this.realRoot = root === undefined ? undefined : realpathSync.native(root)
+  }
 
   get live(): boolean {
     return this.root === undefined
@@ -32,29 +67,69 @@ export class Host {
     const abs = resolve(dir)
     const st = await stat(abs).catch(() => undefined)
     if (!st?.isDirectory()) {
-      throw new HostRootError(`--root ${dir}: no such directory; pass a folder written by \`kvmctl capture DIR\``)
+      throw new HostRootError(`--root ${printable(dir)}: no such directory; pass a folder written by \`kvmctl capture DIR\``)
     }
     return new Host(abs, await readHostJson(abs, dir))
   }
 
-  /** Where host path p really is: p itself live, ROOT/p in replay. */
-  path(p: string): string {
-    return this.root === undefined ? p : join(this.root, p)
+  /**
+   * Where host path p really is: p itself live, ROOT/p in replay. In replay, a path that leads
+   * outside the root, lexically or through a symlink anywhere on the way, throws RootEscapeError.
+   */
+  path(p: string, options: {followLast?: boolean} = {}): string {
+    if (this.root === undefined) return p
+    const full = join(this.root, p)
+    // lstat and readlink look at a final symlink itself, so only its folder must stay inside.
+    const resolved = options.followLast === false ? join(resolveExisting(dirname(full)), basename(full)) : resolveExisting(full)
+    if (!inside(this.root, full) || !inside(this.realRoot!, resolved)) {
+      throw new RootEscapeError(
+        `--root ${printable(this.root)}: ${printable(p)} leads outside the root (".." or a symlink out of it); a replay reads and writes only inside its folder: capture again with \`kvmctl capture DIR\``,
+      )
+    }
+    return full
   }
 
-  /** File text, or undefined when the file is absent or unreadable. */
-  async read(p: string): Promise<string | undefined> {
+  /** File text, or undefined when the file is absent or unreadable (see readResult). */
+  async read(p: string, cap?: number): Promise<string | undefined> {
+    const r = await this.readResult(p, cap)
+    return r.ok ? r.text : undefined
+  }
+
+  /**
+   * A file's text with its size capped (by kind, see READ_CAPS) and checked: a file over its cap,
+   * a folder or device, a path leaving the replay root, NUL bytes or a bad .gz are unreadable
+   * (recorded in `unreadable`), never a silently wrong value. ".gz" files are decompressed.
+   */
+  async readResult(p: string, cap = capFor(p)): Promise<ReadResult> {
+    const result = await readCapped(() => this.path(p), p.endsWith('.gz'), cap)
+    if (!result.ok && !result.absent) this.unreadable.set(p, result.reason)
+    return result
+  }
+
+  /** A single-line file (sysfs, procfs), trimmed; capped at READ_CAPS.value. */
+  async readValue(p: string): Promise<string | undefined> {
+    return (await this.read(p, READ_CAPS.value))?.trim()
+  }
+
+  /**
+   * A number file (a page count, a refcount), through parse (for example parseCounter from
+   * src/lib/parse.ts); undefined when absent, and recorded as unreadable when it is not one.
+   */
+  async readNumber(p: string, parse: (text: string) => number | undefined): Promise<number | undefined> {
+    const text = await this.readValue(p)
+    if (text === undefined) return undefined
+    const n = parse(text)
+    if (n === undefined) this.unreadable.set(p, `not a number: "${printable(text, 20)}"`)
+    return n
+  }
+
+  /** Where symlink p points (as written in it), or undefined; a replay's /proc/PID/fd/N name /dev/kvm. */
+  async readLink(p: string): Promise<string | undefined> {
     try {
-      const buf = await readFile(this.path(p))
-      return p.endsWith('.gz') ? gunzipSync(buf).toString('utf8') : buf.toString('utf8')
+      return await readlink(this.path(p, {followLast: false}))
     } catch {
       return undefined
     }
-  }
-
-  /** A single-line file (sysfs, procfs), trimmed. */
-  async readValue(p: string): Promise<string | undefined> {
-    return (await this.read(p))?.trim()
   }
 
   /**
@@ -66,13 +141,15 @@ export class Host {
   }
 
   async exists(p: string): Promise<boolean> {
-    return access(this.path(p), fsc.F_OK).then(
-      () => true,
-      () => false,
-    )
+    try {
+      await access(this.path(p), fsc.F_OK)
+      return true
+    } catch {
+      return false
+    }
   }
 
-  /** Directory entries, sorted; undefined when the directory is absent. */
+  /** Directory entries, sorted; undefined when the directory is absent (or not a directory). */
   async list(p: string): Promise<string[] | undefined> {
     try {
       return (await readdir(this.path(p))).sort()
@@ -91,6 +168,82 @@ export class Host {
   private liveFacts: Promise<HostJson> | undefined
 }
 
+function capFor(p: string): number {
+  return p === CPUINFO ? READ_CAPS.cpuinfo : READ_CAPS.text
+}
+
+/** Whether path is root or below it (both absolute). */
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path)
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel))
+}
+
+/**
+ * Where path leads once every symlink on it is followed; the part that does not exist yet is
+ * kept as written (a file about to be created), and a dangling symlink is followed to its target.
+ * A loop or an unreadable link yields a path that is never inside a root.
+ */
+function resolveExisting(path: string, depth = 0): string {
+  if (depth > 40) return '/\0loop'
+  try {
+    return realpathSync.native(path)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return '/\0unresolvable'
+  }
+  const parent = dirname(path)
+  try {
+    if (lstatSync(path).isSymbolicLink()) return resolveExisting(resolve(dirname(path), readlinkSync(path)), depth + 1)
+  } catch {
+    // Absent: resolve the folder it would be created in.
+  }
+  if (parent === path) return path
+  return join(resolveExisting(parent, depth + 1), basename(path))
+}
+
+/** Reads at most cap bytes (decompressed); anything else about the file makes it unreadable. */
+async function readCapped(where: () => string, gz: boolean, cap: number): Promise<ReadResult> {
+  let file
+  try {
+    // O_NONBLOCK: a FIFO planted in a capture must not hang the read.
+    file = await open(where(), fsc.O_RDONLY | fsc.O_NONBLOCK)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (error instanceof RootEscapeError) return {ok: false, absent: false, reason: 'leads outside the replay root'}
+    return {ok: false, absent: code === 'ENOENT' || code === 'ENOTDIR', reason: code ?? 'cannot open'}
+  }
+  try {
+    const st = await file.stat()
+    if (!st.isFile()) return {ok: false, absent: false, reason: st.isDirectory() ? 'a folder, not a file' : 'not a regular file'}
+    // procfs reports size 0 and sysfs 4096 whatever the content: read up to cap + 1 to know.
+    const limit = gz ? cap : cap + 1
+    if (st.size > limit) return {ok: false, absent: false, reason: `larger than ${cap} bytes`}
+    const buf = Buffer.alloc(Math.min(limit, Math.max(st.size, 4096) + 1))
+    let length = 0
+    for (;;) {
+      if (length === buf.length) break
+      const {bytesRead} = await file.read(buf, length, buf.length - length, null)
+      if (bytesRead === 0) break
+      length += bytesRead
+    }
+    let data = buf.subarray(0, length)
+    if (length > cap && !gz) return {ok: false, absent: false, reason: `larger than ${cap} bytes`}
+    if (gz) {
+      try {
+        data = gunzipSync(data, {maxOutputLength: cap})
+      } catch {
+        return {ok: false, absent: false, reason: `not gzip data, or larger than ${cap} bytes once decompressed`}
+      }
+    }
+    if (data.includes(0)) return {ok: false, absent: false, reason: 'binary content (NUL bytes)'}
+    return {ok: true, text: data.toString('utf8')}
+  } catch (error) {
+    return {ok: false, absent: false, reason: (error as NodeJS.ErrnoException).code ?? 'read error'}
+  } finally {
+    await file.close()
+  }
+}
+
 /** p is in the list itself, or under one of its folders ("/sys/module/" covers /sys/module/kvm). */
 export function pathCovered(captured: readonly string[] | undefined, p: string): boolean {
   if (captured === undefined) return true
@@ -98,48 +251,80 @@ export function pathCovered(captured: readonly string[] | undefined, p: string):
 }
 
 async function readHostJson(abs: string, given: string): Promise<HostJson> {
-  const file = join(abs, 'host.json')
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch {
-    throw new HostRootError(`--root ${given}: no host.json in it; write the folder with \`kvmctl capture DIR\``)
-  }
+  const name = `--root ${printable(given)}: host.json`
+  const read = await readCapped(() => join(abs, 'host.json'), false, READ_CAPS.hostJson)
+  if (!read.ok && read.absent) throw new HostRootError(`--root ${printable(given)}: no host.json in it; write the folder with \`kvmctl capture DIR\``)
+  if (!read.ok) throw new HostRootError(`${name} is unreadable (${read.reason}); capture again with \`kvmctl capture DIR\``)
   let data: unknown
   try {
-    data = JSON.parse(text)
+    data = JSON.parse(read.text)
   } catch (error) {
-    throw new HostRootError(`--root ${given}: host.json is not valid JSON (${(error as Error).message}); capture again with \`kvmctl capture DIR\``)
+    const at = /position (\d+)/.exec((error as Error).message)?.[1]
+    throw new HostRootError(`${name} is not valid JSON${at ? ` (at character ${at})` : ''}; capture again with \`kvmctl capture DIR\``)
   }
   const problem = validateHostJson(data)
-  if (problem) throw new HostRootError(`--root ${given}: host.json ${problem}; see fixtures/README.md for its fields`)
+  if (problem) throw new HostRootError(`${name} ${problem}; see fixtures/README.md for its fields`)
   return data as HostJson
 }
 
+/**
+ * A kernel release as `uname -r` prints it, usable as one path segment (/boot/config-RELEASE,
+ * /lib/modules/RELEASE/): letters, digits and . _ + ~ -, not starting with a dot. Empty means
+ * "not shown by the source" (fixtures/README.md).
+ */
+const RELEASE = /^(?:[A-Za-z0-9][A-Za-z0-9._+~-]{0,63})?$/
+/** uname -m: x86_64, aarch64, ... */
+const MACHINE = /^[A-Za-z0-9_-]{0,32}$/
+/** An errno name or "ok", as the KVM probe records each step. */
+const STEP = /^(?:ok|E[A-Z0-9]{1,15})$/
+/** The UNIX ids host.json holds: -1 means "not captured". */
+const isId = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= -1 && (v as number) <= 0xffffffff
+const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isShortText = (v: unknown, max = 256) => typeof v === 'string' && v.length <= max && printable(v, max + 1) === v
+
 /** Returns what is wrong with a parsed host.json, or undefined when its shape is right. */
 export function validateHostJson(data: unknown): string | undefined {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'is not an object'
-  const d = data as Record<string, unknown>
-  const isObj = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v)
-  if (!isObj(d.uname) || typeof (d.uname as any).release !== 'string' || typeof (d.uname as any).machine !== 'string')
+  if (!isObj(data)) return 'is not an object'
+  const d = data
+  if (d.schema !== undefined && d.schema !== 1) return `has "schema" ${describeValue(d.schema)}: this kvmctl reads schema 1`
+  if (!isObj(d.uname) || typeof d.uname.release !== 'string' || typeof d.uname.machine !== 'string')
     return 'needs "uname": {release, machine} as strings'
-  const u = d.user as any
-  if (!isObj(u) || typeof u.uid !== 'number' || typeof u.gid !== 'number' || !Array.isArray(u.groups))
-    return 'needs "user": {uid, gid, groups: number[]}'
+  if (!RELEASE.test(d.uname.release))
+    return `has a bad "uname.release" ${describeValue(d.uname.release)}: want a kernel release as \`uname -r\` prints it, such as "6.1.0-13-amd64" (one path segment, no "/" or "..")`
+  if (!MACHINE.test(d.uname.machine)) return `has a bad "uname.machine" ${describeValue(d.uname.machine)}: want \`uname -m\` output such as "x86_64"`
+  const u = d.user
+  if (!isObj(u) || !isId(u.uid) || !isId(u.gid) || !Array.isArray(u.groups) || !u.groups.every(isId))
+    return 'needs "user": {uid, gid, groups: number[]} (whole numbers, -1 for not captured)'
+  if (u.name !== undefined && !isShortText(u.name)) return 'has a bad "user.name": want a user name or no field'
   if (!isObj(d.devices)) return 'needs "devices": {"/dev/kvm": {...} or null, ...}'
-  for (const [name, node] of Object.entries(d.devices as object)) {
-    if (node !== null && (!isObj(node) || typeof node.mode !== 'string' || typeof node.uid !== 'number' || typeof node.gid !== 'number'))
-      return `has a bad devices["${name}"]: want {mode: "0660", uid, gid} or null`
+  for (const [name, node] of Object.entries(d.devices)) {
+    const bad = `has a bad devices[${describeValue(name)}]: want {mode: "0660", uid, gid, group?} or null`
+    if (!isShortText(name)) return bad
+    if (node === null) continue
+    if (!isObj(node) || typeof node.mode !== 'string' || !/^[0-7]{1,4}$/.test(node.mode) || !isId(node.uid) || !isId(node.gid)) return bad
+    if (node.group !== undefined && !isShortText(node.group, 64)) return bad
   }
-  if (!isObj(d.kvm) || typeof (d.kvm as any).open !== 'string') return 'needs "kvm": {open: "ok" or an errno name, ...}'
-  if (d.cpuid !== null && (!isObj(d.cpuid) || typeof (d.cpuid as any).vendor !== 'string'))
-    return 'needs "cpuid": {vendor, vmx, svm, hypervisor} or null'
+  const k = d.kvm
+  if (!isObj(k) || typeof k.open !== 'string') return 'needs "kvm": {open: "ok" or an errno name, ...}'
+  for (const step of ['open', 'createVm', 'vcpu'] as const) {
+    const v = k[step]
+    if (step !== 'open' && v === undefined) continue
+    if (typeof v !== 'string' || !STEP.test(v)) return `has a bad "kvm.${step}" ${describeValue(v)}: want "ok" or an errno name such as "EACCES"`
+  }
+  if (k.apiVersion !== undefined && !(Number.isSafeInteger(k.apiVersion) && k.apiVersion >= 0))
+    return `has a bad "kvm.apiVersion" ${describeValue(k.apiVersion)}: want a whole number such as 12`
+  if (k.apiVersionError !== undefined && !(typeof k.apiVersionError === 'string' && STEP.test(k.apiVersionError)))
+    return `has a bad "kvm.apiVersionError" ${describeValue(k.apiVersionError)}: want an errno name`
+  const c = d.cpuid
+  if (c !== null && (!isObj(c) || !isShortText(c.vendor, 12) || typeof c.vmx !== 'boolean' || typeof c.svm !== 'boolean' || typeof c.hypervisor !== 'boolean'))
+    return 'needs "cpuid": {vendor (12 characters at most), vmx, svm, hypervisor (true or false)} or null'
   if (d.dmesg !== null && typeof d.dmesg !== 'string') return 'needs "dmesg" as a string or null'
-  if (d.container !== undefined && d.container !== null && typeof d.container !== 'string') return 'has a bad "container": want a runtime name or null'
+  if (d.container !== undefined && d.container !== null && !isShortText(d.container, 64)) return 'has a bad "container": want a runtime name or null'
+  if (d.source !== undefined && typeof d.source !== 'string') return 'has a bad "source": want a note as a string'
   if (d.captured !== undefined) {
     if (!Array.isArray(d.captured)) return 'has a bad "captured": want an array of absolute host paths'
-    const bad = d.captured.find((p) => typeof p !== 'string' || !p.startsWith('/'))
-    if (bad !== undefined) return `has a bad "captured" entry ${JSON.stringify(bad)}: want an absolute host path such as "/proc/cpuinfo" or "/sys/module/"`
+    const bad = d.captured.find((p) => !isShortText(p, 4096) || !(p as string).startsWith('/'))
+    if (bad !== undefined) return `has a bad "captured" entry ${describeValue(bad)}: want an absolute host path such as "/proc/cpuinfo" or "/sys/module/"`
   }
   return undefined
 }

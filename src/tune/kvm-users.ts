@@ -1,9 +1,8 @@
 // Who is using KVM right now: the vendor module's reference count and holders in sysfs, and the
 // processes that have /dev/kvm open (from /proc/PID/fd links). All read through the host, so a
 // test tree can hold a fake VM process as a symlink to /dev/kvm.
-import {readlink} from 'node:fs/promises'
-
 import type {Host} from '../host/host.js'
+import {parseCounter} from '../lib/parse.js'
 
 export interface KvmUsers {
   refcnt: number | null
@@ -19,8 +18,7 @@ export async function kvmUsers(host: Host, module: string | null): Promise<KvmUs
   let refcnt: number | null = null
   let holders: string[] = []
   if (module) {
-    const r = await host.readValue(`/sys/module/${module}/refcnt`)
-    refcnt = r === undefined ? null : Number.parseInt(r, 10)
+    refcnt = (await host.readNumber(`/sys/module/${module}/refcnt`, parseCounter)) ?? null
     holders = (await host.list(`/sys/module/${module}/holders`)) ?? []
   }
   const processes: Array<{pid: number; name: string}> = []
@@ -30,7 +28,7 @@ export async function kvmUsers(host: Host, module: string | null): Promise<KvmUs
     if (pid === process.pid && host.live) continue
     const fds = (await host.list(`/proc/${pid}/fd`)) ?? []
     for (const fd of fds) {
-      const target = await readlink(host.path(`/proc/${pid}/fd/${fd}`)).catch(() => undefined)
+      const target = await host.readLink(`/proc/${pid}/fd/${fd}`)
       if (target === '/dev/kvm') {
         processes.push({pid, name: (await host.readValue(`/proc/${pid}/comm`)) ?? '?'})
         break

@@ -39,7 +39,7 @@ export async function groupGid(host: Host, name: string): Promise<number | undef
 /** Mode bits and owner of a host path, or undefined when absent. */
 export async function statAttrs(host: Host, path: string): Promise<{mode: number; uid: number; gid: number; isDir: boolean} | undefined> {
   try {
-    const st = await lstat(host.path(path))
+    const st = await lstat(host.path(path, {followLast: false}))
     return {mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, isDir: st.isDirectory()}
   } catch {
     return undefined
