@@ -1,5 +1,6 @@
 // Gathers everything the checks need from a Host into one plain, JSON-friendly object, so the
 // checks stay pure functions of it. All reads are started together: start-up time matters.
+import {parseCounter, parseKb} from '../lib/parse.js'
 import type {Host} from './host.js'
 import {
   CMDLINE,
@@ -226,7 +227,8 @@ function nameDeviceGroups(devices: HostJson['devices'], groupFile: string): Host
   const names = new Map<number, string>()
   for (const line of groupFile.split('\n')) {
     const [name, , gid] = line.split(':')
-    if (name && gid !== undefined && !names.has(Number(gid))) names.set(Number(gid), name)
+    const id = parseCounter(gid)
+    if (name && id !== undefined && !names.has(id)) names.set(id, name)
   }
   return Object.fromEntries(
     Object.entries(devices).map(([path, node]) => [path, node && node.group === undefined && names.has(node.gid) ? {...node, group: names.get(node.gid)} : node]),
@@ -237,12 +239,19 @@ async function readHugepagePools(host: Host): Promise<HugepagePool[]> {
   const sizes = (await host.list(HUGEPAGES_DIR)) ?? []
   const pools = await Promise.all(
     sizes.map(async (entry) => {
-      const m = /^hugepages-(\d+)kB$/.exec(entry)
-      if (!m) return undefined
-      const [total, free, reserved, surplus] = await Promise.all(
-        HUGEPAGE_COUNTERS.map(async (c) => Number((await host.readValue(`${HUGEPAGES_DIR}/${entry}/${c}`)) ?? 0)),
+      const sizeKb = parseCounter(/^hugepages-(\d+)kB$/.exec(entry)?.[1])
+      if (!sizeKb) return undefined
+      // An absent counter reads 0 (older kernels lack surplus); one that is not a number makes
+      // the pool unreadable (recorded in host.unreadable), never NaN in a report.
+      const counts = await Promise.all(
+        HUGEPAGE_COUNTERS.map(async (c) => {
+          const path = `${HUGEPAGES_DIR}/${entry}/${c}`
+          return (await host.readNumber(path, parseCounter)) ?? (host.unreadable.has(path) ? undefined : 0)
+        }),
       )
-      return {sizeKb: Number(m[1]), total, free, reserved, surplus}
+      if (counts.some((n) => n === undefined)) return undefined
+      const [total, free, reserved, surplus] = counts as number[]
+      return {sizeKb, total, free, reserved, surplus}
     }),
   )
   return pools.filter((p): p is HugepagePool => p !== undefined).sort((a, b) => a.sizeKb - b.sizeKb)
@@ -265,7 +274,8 @@ export function parseKernelConfig(text: string): Record<string, string> {
 }
 
 export function parseCpuinfo(text: string): CpuInfo {
-  const first = text.split(/\n\s*\n/)[0] ?? ''
+  const end = text.search(/\n\s*\n/)
+  const first = end < 0 ? text : text.slice(0, end)
   const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(first)?.[1]?.trim()
   const flags = field('flags') ?? field('Features') ?? ''
   return {
@@ -295,7 +305,8 @@ export function parseMeminfo(text: string): Record<string, number> {
   const values: Record<string, number> = {}
   for (const line of text.split('\n')) {
     const m = /^(\w+(?:\(\w+\))?):\s+(\d+)/.exec(line)
-    if (m) values[m[1]] = Number(m[2])
+    const n = parseKb(m?.[2])
+    if (m && n !== undefined) values[m[1]] = n
   }
   return values
 }

@@ -9,7 +9,7 @@ import {gunzipSync} from 'node:zlib'
 
 import {UsageError} from '../lib/errors.js'
 import {describeValue, printable} from '../lib/printable.js'
-import {CONTAINER_MARKERS, CPUINFO} from './paths.js'
+import {CONTAINER_MARKERS, CPUINFO, MOUNTS} from './paths.js'
 import {DEVICE_PATHS, type DeviceNode, type HostJson} from './types.js'
 
 /** A bad --root: the one-line message names the value and the fix. Commands exit 2 on it. */
@@ -24,21 +24,28 @@ export class RootEscapeError extends UsageError {}
 const KiB = 1024
 const MiB = 1024 * KiB
 
+/** How much of a file kvmctl reads at most: bytes (decompressed for .gz) and lines. */
+export interface ReadCap {
+  bytes: number
+  lines: number
+}
+
 /**
- * Read size caps per kind of file. A file over its cap is unreadable, never cut into a wrong
- * value. sysfs attributes are at most one page (4 KiB, 64 KiB on 64K-page arm64), procfs values
- * as small; the larger text files get room for the biggest real hosts (cpuinfo of 8192 CPUs).
+ * Read caps per kind of file. A file over its cap is unreadable, never cut into a wrong value,
+ * and no parser ever sees millions of lines. sysfs attributes are at most one page (4 KiB, 64 KiB
+ * on 64K-page arm64), procfs values as small; the text files get room for the biggest real hosts
+ * (cpuinfo: about 1.2 KiB and 27 lines per CPU, so over 6000 CPUs; mounts: tens of thousands).
  */
 export const READ_CAPS = {
   /** readValue(): a single sysfs/procfs value. */
-  value: 64 * KiB,
-  /** /proc/cpuinfo: about 1.5 KiB per CPU. */
-  cpuinfo: 16 * MiB,
-  /** Any other text file: a kernel config, modules.builtin, /proc/mounts, /etc files. */
-  text: 4 * MiB,
+  value: {bytes: 64 * KiB, lines: 64},
+  cpuinfo: {bytes: 8 * MiB, lines: 256 * 1024},
+  mounts: {bytes: 4 * MiB, lines: 64 * 1024},
+  /** Any other text file: a kernel config (about 10000 lines), modules.builtin, /etc files. */
+  text: {bytes: 1 * MiB, lines: 32 * 1024},
   /** host.json, whose kernel log a capture keeps only the matching lines of. */
-  hostJson: 4 * MiB,
-} as const
+  hostJson: {bytes: 4 * MiB, lines: 256 * 1024},
+} as const satisfies Record<string, ReadCap>
 
 /** Why a file could not be used, for the facts and messages. */
 export type ReadResult = {ok: true; text: string} | {ok: false; absent: boolean; reason: string}
@@ -90,7 +97,7 @@ export class Host {
   }
 
   /** File text, or undefined when the file is absent or unreadable (see readResult). */
-  async read(p: string, cap?: number): Promise<string | undefined> {
+  async read(p: string, cap?: ReadCap): Promise<string | undefined> {
     const r = await this.readResult(p, cap)
     return r.ok ? r.text : undefined
   }
@@ -100,7 +107,7 @@ export class Host {
    * a folder or device, a path leaving the replay root, NUL bytes or a bad .gz are unreadable
    * (recorded in `unreadable`), never a silently wrong value. ".gz" files are decompressed.
    */
-  async readResult(p: string, cap = capFor(p)): Promise<ReadResult> {
+  async readResult(p: string, cap: ReadCap = capFor(p)): Promise<ReadResult> {
     const result = await readCapped(() => this.path(p), p.endsWith('.gz'), cap)
     if (!result.ok && !result.absent) this.unreadable.set(p, result.reason)
     return result
@@ -168,8 +175,8 @@ export class Host {
   private liveFacts: Promise<HostJson> | undefined
 }
 
-function capFor(p: string): number {
-  return p === CPUINFO ? READ_CAPS.cpuinfo : READ_CAPS.text
+function capFor(p: string): ReadCap {
+  return p === CPUINFO ? READ_CAPS.cpuinfo : p === MOUNTS ? READ_CAPS.mounts : READ_CAPS.text
 }
 
 /** Whether path is root or below it (both absolute). */
@@ -202,7 +209,7 @@ function resolveExisting(path: string, depth = 0): string {
 }
 
 /** Reads at most cap bytes (decompressed); anything else about the file makes it unreadable. */
-async function readCapped(where: () => string, gz: boolean, cap: number): Promise<ReadResult> {
+async function readCapped(where: () => string, gz: boolean, cap: ReadCap): Promise<ReadResult> {
   let file
   try {
     // O_NONBLOCK: a FIFO planted in a capture must not hang the read.
@@ -216,8 +223,9 @@ async function readCapped(where: () => string, gz: boolean, cap: number): Promis
     const st = await file.stat()
     if (!st.isFile()) return {ok: false, absent: false, reason: st.isDirectory() ? 'a folder, not a file' : 'not a regular file'}
     // procfs reports size 0 and sysfs 4096 whatever the content: read up to cap + 1 to know.
-    const limit = gz ? cap : cap + 1
-    if (st.size > limit) return {ok: false, absent: false, reason: `larger than ${cap} bytes`}
+    const limit = gz ? cap.bytes : cap.bytes + 1
+    const tooLarge = {ok: false, absent: false, reason: `larger than ${cap.bytes} bytes`} as const
+    if (st.size > limit) return tooLarge
     const buf = Buffer.alloc(Math.min(limit, Math.max(st.size, 4096) + 1))
     let length = 0
     for (;;) {
@@ -227,21 +235,29 @@ async function readCapped(where: () => string, gz: boolean, cap: number): Promis
       length += bytesRead
     }
     let data = buf.subarray(0, length)
-    if (length > cap && !gz) return {ok: false, absent: false, reason: `larger than ${cap} bytes`}
+    if (length > cap.bytes && !gz) return tooLarge
     if (gz) {
       try {
-        data = gunzipSync(data, {maxOutputLength: cap})
+        data = gunzipSync(data, {maxOutputLength: cap.bytes})
       } catch {
-        return {ok: false, absent: false, reason: `not gzip data, or larger than ${cap} bytes once decompressed`}
+        return {ok: false, absent: false, reason: `not gzip data, or larger than ${cap.bytes} bytes once decompressed`}
       }
     }
     if (data.includes(0)) return {ok: false, absent: false, reason: 'binary content (NUL bytes)'}
+    if (countLines(data, cap.lines) > cap.lines) return {ok: false, absent: false, reason: `more than ${cap.lines} lines`}
     return {ok: true, text: data.toString('utf8')}
   } catch (error) {
     return {ok: false, absent: false, reason: (error as NodeJS.ErrnoException).code ?? 'read error'}
   } finally {
     await file.close()
   }
+}
+
+/** Newlines in data, counting stops past max. */
+function countLines(data: Buffer, max: number): number {
+  let n = 0
+  for (let at = data.indexOf(10); at >= 0 && n <= max; at = data.indexOf(10, at + 1)) n++
+  return n
 }
 
 /** p is in the list itself, or under one of its folders ("/sys/module/" covers /sys/module/kvm). */

@@ -1,11 +1,12 @@
 // File changes under the host root for tuning: snapshots of what a file was, atomic writes that
 // keep its mode and owner (src/lib/atomic-write.ts), removals and new directories.
 import {createHash} from 'node:crypto'
-import {lstat, mkdir, readFile, unlink} from 'node:fs/promises'
+import {lstat, mkdir, unlink} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
 import type {Host} from '../host/host.js'
 import {syncDir, writeFileAtomic} from '../lib/atomic-write.js'
+import {OperationError} from '../lib/errors.js'
 
 export interface FileMeta {
   mode: number
@@ -23,14 +24,11 @@ export const sha256 = (text: string) => createHash('sha256').update(text).digest
 
 /** The current text and mode/owner of host file `path` (content undefined when absent). */
 export async function snapshotFile(host: Host, path: string): Promise<FileSnapshot> {
-  const real = host.path(path)
-  try {
-    const st = await lstat(real)
-    return {path, content: await readFile(real, 'utf8'), meta: {mode: st.mode & 0o7777, uid: st.uid, gid: st.gid}}
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {path, content: undefined, meta: undefined}
-    throw error
-  }
+  const read = await host.readResult(path)
+  if (!read.ok && read.absent) return {path, content: undefined, meta: undefined}
+  if (!read.ok) throw new OperationError(`${path}: cannot plan a change to it: ${read.reason}; fix or remove that file first`)
+  const st = await lstat(host.path(path))
+  return {path, content: read.text, meta: {mode: st.mode & 0o7777, uid: st.uid, gid: st.gid}}
 }
 
 /** Writes host file `path` atomically with the given mode and owner. */

@@ -5,6 +5,9 @@ import {constants as fsc} from 'node:fs'
 import {open} from 'node:fs/promises'
 
 import type {Host} from '../host/host.js'
+import {OperationError} from '../lib/errors.js'
+import {parseCounter} from '../lib/parse.js'
+import {printable} from '../lib/printable.js'
 import {pageSizeDir} from './plan-math.js'
 
 export const COMPACT_PATH = '/proc/sys/vm/compact_memory'
@@ -38,8 +41,8 @@ export class SysfsPool implements PoolBackend {
 
   async read(path: string): Promise<number> {
     const text = await this.host.readValue(path)
-    const n = Number.parseInt(text ?? '', 10)
-    if (!Number.isInteger(n)) throw new Error(`${path}: expected a page count, read ${JSON.stringify(text)}`)
+    const n = parseCounter(text)
+    if (n === undefined) throw new OperationError(`${path}: expected a page count, read "${printable(text ?? '(nothing)', 20)}"`)
     return n
   }
 
@@ -64,7 +67,7 @@ export interface Meminfo {
 export function parseMeminfo(text: string): Meminfo {
   const field = (name: string) => {
     const m = new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text)
-    return m ? Number(m[1]) : undefined
+    return parseCounter(m?.[1])
   }
   return {
     memTotalBytes: (field('MemTotal') ?? 0) * 1024,
@@ -89,16 +92,18 @@ export async function readInventory(host: Host): Promise<PoolInventory> {
   const sizes = ((await host.list('/sys/kernel/mm/hugepages')) ?? [])
     .map((d) => /^hugepages-(\d+)kB$/.exec(d))
     .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]) * 1024)
+    .map((m) => (parseCounter(m[1]) ?? 0) * 1024)
+    .filter((size) => Number.isSafeInteger(size) && size > 0)
     .sort((a, b) => a - b)
   const nodes = ((await host.list('/sys/devices/system/node')) ?? [])
     .map((d) => /^node(\d+)$/.exec(d))
     .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]))
+    .map((m) => parseCounter(m[1]))
+    .filter((n): n is number => n !== undefined)
     .sort((a, b) => a - b)
   const counts = new Map<number, number>()
   for (const size of sizes) {
-    counts.set(size, Number.parseInt((await host.readValue(poolPath(size, null))) ?? '0', 10) || 0)
+    counts.set(size, (await host.readNumber(poolPath(size, null), parseCounter)) ?? 0)
   }
   return {meminfo, sizes, nodes, counts}
 }
@@ -108,7 +113,8 @@ export async function nodeCounts(host: Host, sizeBytes: number, nodes: number[])
   const out: Array<{node: number; count: number}> = []
   for (const node of nodes) {
     const v = await host.readValue(poolPath(sizeBytes, node))
-    if (v !== undefined) out.push({node, count: Number.parseInt(v, 10) || 0})
+    const count = parseCounter(v)
+    if (count !== undefined) out.push({node, count})
   }
   return out
 }
