@@ -159,7 +159,9 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
   const cpu = cpuinfo === undefined ? null : parseCpuinfo(cpuinfo)
   // A fact is unknown when its file is absent and the capture did not cover the path.
   const release = json.uname.release
-  const absentUncovered = (value: unknown, ...paths: string[]) => value === undefined && !paths.every((p) => host.covers(p))
+  // An unreadable file (too large, not a number, a folder, ...) tells nothing either: unknown too.
+  const absentUncovered = (value: unknown, ...paths: string[]) =>
+    value === undefined && (!paths.every((p) => host.covers(p)) || paths.some((p) => host.unreadable.has(p)))
   const unknown: Fact[] = []
   const mark = (fact: Fact, uncovered: boolean) => uncovered && unknown.push(fact)
   mark('cpuinfo', absentUncovered(cpuinfo, CPUINFO))
@@ -167,7 +169,8 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
   mark('procModules', absentUncovered(modules, PROC_MODULES))
   mark('modulesBuiltin', absentUncovered(dependent.builtin, modulesBuiltinPath(release)))
   mark('meminfo', absentUncovered(meminfo, MEMINFO))
-  mark('hugepages', hugepages.length === 0 && !host.covers(HUGEPAGES_DIR))
+  const poolUnreadable = [...host.unreadable.keys()].some((p) => p.startsWith(`${HUGEPAGES_DIR}/`))
+  mark('hugepages', (hugepages.length === 0 && !host.covers(HUGEPAGES_DIR)) || poolUnreadable)
   mark('mounts', absentUncovered(mounts, MOUNTS))
   mark('thp', absentUncovered(thp, THP_ENABLED))
   mark('ksm', absentUncovered(ksm, KSM_RUN))

@@ -24,10 +24,12 @@ export const sha256 = (text: string) => createHash('sha256').update(text).digest
 
 /** The current text and mode/owner of host file `path` (content undefined when absent). */
 export async function snapshotFile(host: Host, path: string): Promise<FileSnapshot> {
+  // A path out of a replay root is a usage error (exit 2) before anything is read.
+  const real = host.path(path)
   const read = await host.readResult(path)
   if (!read.ok && read.absent) return {path, content: undefined, meta: undefined}
   if (!read.ok) throw new OperationError(`${path}: cannot plan a change to it: ${read.reason}; fix or remove that file first`)
-  const st = await lstat(host.path(path))
+  const st = await lstat(real)
   return {path, content: read.text, meta: {mode: st.mode & 0o7777, uid: st.uid, gid: st.gid}}
 }
 

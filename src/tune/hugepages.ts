@@ -4,6 +4,7 @@
 import {chmod, chown} from 'node:fs/promises'
 
 import {UsageError} from '../lib/errors.js'
+import {printable} from '../lib/printable.js'
 import {parseSize} from '../lib/size.js'
 import {requireRoot, type TuneContext} from './context.js'
 import {editFstab, editSysctl, type FstabEntry} from './editors.js'
@@ -135,13 +136,15 @@ export async function planHugepages(ctx: TuneContext, req: HugepagesRequest): Pr
   let mountAction: HugepagesPlan['mount']['action'] = 'mount'
   if (mounted) {
     if (mounted.vfstype !== 'hugetlbfs') {
-      throw new UsageError(`--mount ${target} already has a ${mounted.vfstype} filesystem mounted; pick another directory with --mount`)
+      throw new UsageError(`--mount ${target} already has a ${printable(mounted.vfstype, 20)} filesystem mounted; pick another directory with --mount`)
     }
     const attrs = await statAttrs(host, target)
     mountAction = attrs && attrs.mode === MOUNT_MODE && attrs.gid === gid ? 'none' : 'set-attrs'
     const mountedSize = mounted.options.find((o) => o.startsWith('pagesize='))?.slice('pagesize='.length)
-    if (mountedSize && parseSize(mountedSize, 'pagesize') !== pageSizeBytes) {
-      warnings.push(`${target} is mounted with pagesize=${mountedSize}, not ${label}; VMs using it get ${mountedSize} pages`)
+    // The mount's pagesize comes from /proc/mounts, not from the user: one that does not parse is ignored.
+    const mountedBytes = mountedSize === undefined ? undefined : tryParse(() => parseSize(mountedSize, 'pagesize'))
+    if (mountedSize && mountedBytes !== undefined && mountedBytes !== pageSizeBytes) {
+      warnings.push(`${target} is mounted with pagesize=${printable(mountedSize, 20)}, not ${label}; VMs using it get ${printable(mountedSize, 20)} pages`)
     }
   }
   const createDir = !mounted && !(await host.exists(target))
@@ -374,5 +377,14 @@ async function verify(ctx: TuneContext, plan: HugepagesPlan, result: HugepagesRe
     result.messages.push(`verification failed: ${problems.join('; ')}`)
   } else {
     result.messages.push(`verified: ${result.pool.got} pages of ${plan.pageSize} in ${result.pool.path}, HugePages_Total ${result.hugePagesTotal}, ${plan.mount.target} mounted mode 1770 gid ${plan.group.gid}${plan.files.length ? ', files match the plan' : ''}`)
+  }
+}
+
+function tryParse(parse: () => number): number | undefined {
+  try {
+    const n = parse()
+    return Number.isSafeInteger(n) ? n : undefined
+  } catch {
+    return undefined
   }
 }

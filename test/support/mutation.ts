@@ -169,9 +169,14 @@ export function sweepCases(corpus: Corpus, seed: number): Mutation[] {
 export async function mutatedRoot(corpus: Corpus, c: Mutation, caseDir: string): Promise<string> {
   const root = join(caseDir, 'root')
   await cp(corpus.dirs.get(c.fixture)!, root, {recursive: true, verbatimSymlinks: true})
-  if (c.target === 'host.json') await mutateJson(join(root, 'host.json'), c.m)
-  else await mutateFile(root, c.m, corpus.outside)
+  await applyMutation(root, c, corpus.outside)
   return root
+}
+
+/** Applies one mutation to a root in place; `outside` is where symlink-out points. */
+export async function applyMutation(root: string, c: Mutation, outside: string): Promise<void> {
+  if (c.target === 'host.json') await mutateJson(join(root, 'host.json'), c.m)
+  else await mutateFile(root, c.m, outside)
 }
 
 async function mutateFile(root: string, m: FileMutation, outside: string): Promise<void> {
@@ -244,6 +249,8 @@ async function mutateJson(file: string, m: JsonMutation): Promise<void> {
 
 export interface Output {
   op: string
+  /** Time the command body took. */
+  ms: number
   exitCode: number
   stdout: string
   stderr: string
@@ -264,7 +271,8 @@ export async function runCase(root: string, caseDir: string): Promise<CaseResult
   const outputs: Output[] = []
   const problems: string[] = []
   const op = async (name: string, json: boolean, body: (log: (t: string) => void) => Promise<number>) => {
-    const out: Output = {op: name, exitCode: 0, stdout: '', stderr: ''}
+    const out: Output = {op: name, ms: 0, exitCode: 0, stdout: '', stderr: ''}
+    const opStarted = performance.now()
     const log = (t: string) => (out.stdout += t + '\n')
     try {
       out.exitCode = await body(log)
@@ -282,6 +290,7 @@ export async function runCase(root: string, caseDir: string): Promise<CaseResult
         if (/[\u0000-\u0008\u000b-\u001f\u007f\ufffd]/.test(failure.message)) problems.push(`${name}: raw bytes in the message: ${JSON.stringify(failure.message)}`)
       }
     }
+    out.ms = performance.now() - opStarted
     outputs.push(out)
   }
   await op('check', false, async (log) => ((await checkAndReport({root}, log)).counts.fail > 0 ? 1 : 0))
