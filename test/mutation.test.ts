@@ -25,7 +25,7 @@ import {
 
 /** Generous: a case does about 6 command bodies; the 1 s cap is asserted by the long run. */
 const CASE_TIMEOUT_MS = 8000
-const RANDOM_CASES = Number(process.env.MUTATE_CASES ?? 150)
+const RANDOM_CASES = Number(process.env.MUTATE_CASES ?? 100)
 
 describe('mutation test: corrupted captures', function () {
   this.timeout(600_000)

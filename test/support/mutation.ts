@@ -10,7 +10,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {gunzipSync} from 'node:zlib'
 
-import {checkAndReport} from '../../src/checks/command.js'
+import {checkAndReport} from '../../src/report/check-command.js'
 import {captureHost} from '../../src/host/capture.js'
 import {Host} from '../../src/host/host.js'
 import {expectedFailure, writeFailure} from '../../src/lib/errors.js'
