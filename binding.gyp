@@ -20,6 +20,7 @@
         "native/errors.cc",
         "native/host_probe.cc",
         "native/probe_vm.cc",
+        "native/vm_types.cc",
         "native/kvm/memory.cc",
         "native/kvm/system.cc",
         "native/kvm/vcpu.cc",

@@ -3,12 +3,14 @@
 
 #include "host_probe.h"
 #include "probe_vm.h"
+#include "vm_types.h"
 
 namespace kvmctl {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeKvm", Napi::Function::New(env, ProbeKvm, "probeKvm"));
   exports.Set("cpuid", Napi::Function::New(env, Cpuid, "cpuid"));
+  exports.Set("probeVmTypes", Napi::Function::New(env, ProbeVmTypes, "probeVmTypes"));
   InitProbeVm(env, exports);
   return exports;
 }

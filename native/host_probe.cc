@@ -53,6 +53,17 @@ Napi::Value ProbeKvm(const Napi::CallbackInfo& info) {
   return out;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+static Napi::Object Registers(Napi::Env env, unsigned int eax, unsigned int ebx, unsigned int ecx, unsigned int edx) {
+  Napi::Object regs = Napi::Object::New(env);
+  regs.Set("eax", eax);
+  regs.Set("ebx", ebx);
+  regs.Set("ecx", ecx);
+  regs.Set("edx", edx);
+  return regs;
+}
+#endif
+
 Napi::Value Cpuid(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
 #if defined(__x86_64__) || defined(__i386__)
@@ -79,6 +90,28 @@ Napi::Value Cpuid(const Napi::CallbackInfo& info) {
   out.Set("vmx", vmx);
   out.Set("svm", svm);
   out.Set("hypervisor", hypervisor);
+  // Leaf 0x8000001F: AMD memory encryption (SME, SEV, SEV-ES, SEV-SNP, C-bit, ASIDs), raw; null
+  // when the CPU has no such leaf. Decoded in src/host/confidential.ts.
+  if (max_ext >= 0x8000001F) {
+    __cpuid(0x8000001F, eax, ebx, ecx, edx);
+    out.Set("memEncrypt", Registers(env, eax, ebx, ecx, edx));
+  } else {
+    out.Set("memEncrypt", env.Null());
+  }
+  // Leaf 0x21 spells "IntelTDX    " in EBX, EDX, ECX inside a TDX guest (a host never sees it).
+  unsigned int max_basic = 0;
+  __cpuid(0, max_basic, ebx, ecx, edx);
+  bool tdx_guest = false;
+  if (max_basic >= 0x21) {
+    __cpuid_count(0x21, 0, eax, ebx, ecx, edx);
+    char sig[13];
+    std::memcpy(sig, &ebx, 4);
+    std::memcpy(sig + 4, &edx, 4);
+    std::memcpy(sig + 8, &ecx, 4);
+    sig[12] = 0;
+    tdx_guest = std::strcmp(sig, "IntelTDX    ") == 0;
+  }
+  out.Set("tdxGuest", tdx_guest);
   return out;
 #else
   return env.Null();

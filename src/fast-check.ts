@@ -10,7 +10,7 @@ import {expectedFailure, writeFailure} from './lib/errors.js'
 import {useColor} from './lib/style.js'
 import {REPORT_FORMATS} from './report/format.js'
 
-type FlagName = 'root' | 'quiet' | 'json' | 'format' | 'output' | 'expires-in'
+type FlagName = 'root' | 'quiet' | 'json' | 'format' | 'output' | 'expires-in' | 'passthrough'
 
 /** The Check command's flags: long name, short char, whether it takes a value. */
 export const CHECK_FLAGS: Record<FlagName, {char?: string; value: boolean}> = {
@@ -20,6 +20,7 @@ export const CHECK_FLAGS: Record<FlagName, {char?: string; value: boolean}> = {
   format: {char: 'f', value: true},
   output: {char: 'o', value: true},
   'expires-in': {value: true},
+  passthrough: {value: true},
 }
 
 /** The flag values of a plain `check` argv, or undefined when the full CLI should handle it. */
@@ -51,6 +52,7 @@ export function parseCheckArgv(argv: readonly string[], env: NodeJS.ProcessEnv =
     format,
     output: seen.get('output') as string | undefined,
     'expires-in': seen.get('expires-in') as string | undefined,
+    passthrough: seen.get('passthrough') as string | undefined,
   }
 }
 

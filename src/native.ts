@@ -16,12 +16,34 @@ export interface KvmProbe {
   vcpu?: StepResult
 }
 
+/** One CPUID leaf's output registers, unsigned. */
+export interface CpuidRegisters {
+  eax: number
+  ebx: number
+  ecx: number
+  edx: number
+}
+
 /** Raw CPUID bits, read with the instruction itself rather than from /proc/cpuinfo. */
 export interface CpuidBits {
   vendor: string
   vmx: boolean
   svm: boolean
   hypervisor: boolean
+  /** Leaf 0x8000001F (AMD memory encryption), raw; null without the leaf; absent when not recorded. */
+  memEncrypt?: CpuidRegisters | null
+  /** Leaf 0x21 carries the "IntelTDX" signature: this host is itself a TDX guest. */
+  tdxGuest?: boolean
+}
+
+/** The confidential VM types KVM offers (KVM_CAP_VM_TYPES), each tried with KVM_CREATE_VM. */
+export interface VmTypesProbe {
+  open: StepResult
+  apiVersionError?: string
+  /** The capability's bitmask (bit n: VM type n), or the errno name of KVM_CHECK_EXTENSION. */
+  vmTypes?: number | string
+  /** Confidential type number ("2" SEV ... "5" TDX) to "ok" or the errno name of KVM_CREATE_VM. */
+  created?: Record<string, StepResult>
 }
 
 /** Guest RAM backing: anonymous pages, MAP_HUGETLB, or a file on a hugetlbfs mount. */
@@ -109,6 +131,7 @@ export interface NativeVm {
 export interface NativeBinding {
   probeKvm(path?: string): KvmProbe
   cpuid(): CpuidBits | null
+  probeVmTypes(path?: string): VmTypesProbe
   createVm(options: CreateVmOptions): NativeVm
   /** The numbers of native/guest/probe_abi.h (ports, marks, report keys, layout). */
   probeAbi: Record<string, number>

@@ -40,8 +40,8 @@ std::vector<kvm_cpuid_entry2> KvmSystem::SupportedCpuid() const {
   throw SysError("ioctl(KVM_GET_SUPPORTED_CPUID)", E2BIG);
 }
 
-UniqueFd KvmSystem::CreateVm() const {
-  return UniqueFd(static_cast<int>(CheckSys(RetryIoctl(fd(), KVM_CREATE_VM, 0), "ioctl(KVM_CREATE_VM)")));
+UniqueFd KvmSystem::CreateVm(unsigned long type) const {
+  return UniqueFd(static_cast<int>(CheckSys(RetryIoctl(fd(), KVM_CREATE_VM, type), "ioctl(KVM_CREATE_VM)")));
 }
 
 }  // namespace kvmctl

@@ -21,7 +21,8 @@ class KvmSystem {
   int VcpuMmapSize() const;
   // KVM_GET_SUPPORTED_CPUID, growing the buffer while the kernel answers E2BIG.
   std::vector<kvm_cpuid_entry2> SupportedCpuid() const;
-  UniqueFd CreateVm() const;
+  // KVM_CREATE_VM of the given machine type (0: the default VM).
+  UniqueFd CreateVm(unsigned long type = 0) const;
 
  private:
   UniqueFd fd_;

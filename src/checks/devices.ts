@@ -1,14 +1,12 @@
-// Host devices guests use, as virt-host-validate checks them: /dev/vhost-net, /dev/net/tun, and
-// IOMMU groups for device passthrough.
-import {guestOf, vendorModule} from '../host/derived.js'
-import {isUnknown, type HostFacts} from '../host/facts.js'
+// Host devices guests use, as virt-host-validate checks them: /dev/vhost-net and /dev/net/tun.
+// IOMMU and VFIO readiness are under Device passthrough (passthrough.ts).
+import type {HostFacts} from '../host/facts.js'
 import {isPresent, MODULE_CONFIG, moduleState} from '../host/module-state.js'
-import {IOMMU_GROUPS} from '../host/paths.js'
 import {loadModuleRemedy} from './modules.js'
 import {notCaptured, type Check} from './types.js'
 
 export function deviceChecks(f: HostFacts): Check[] {
-  return [node(f, '/dev/vhost-net', 'vhost_net', 'vhost networking', 238), node(f, '/dev/net/tun', 'tun', 'TAP networking', 200), iommu(f)]
+  return [node(f, '/dev/vhost-net', 'vhost_net', 'vhost networking', 238), node(f, '/dev/net/tun', 'tun', 'TAP networking', 200)]
 }
 
 /** A misc device node (major 10) that its module creates. */
@@ -27,24 +25,4 @@ function node(f: HostFacts, path: string, module: string, what: string, minor: n
       ? [`pass the device into the container: docker run --device ${path} ... (podman: --device ${path})`]
       : [`recreate the node: ${path.startsWith('/dev/net/') ? 'sudo mkdir -p /dev/net && ' : ''}sudo mknod ${path} c 10 ${minor}`]
   return {...base, status: 'warn', detail: `${path} is missing although ${module} is ${state === 'loaded' ? 'loaded' : 'in the kernel'}`, remedy}
-}
-
-function iommu(f: HostFacts): Check {
-  const base = {id: 'devices.iommu', area: 'devices' as const, title: 'IOMMU groups (PCI passthrough)'}
-  if (isUnknown(f, 'iommuGroups')) return notCaptured(base, `${IOMMU_GROUPS}/`)
-  const groups = f.iommuGroups ?? 0
-  if (groups > 0) return {...base, status: 'pass', detail: `${groups} IOMMU group${groups === 1 ? '' : 's'}`}
-  const vendor = f.arch === 'arm64' ? undefined : vendorModule(f)
-  const cmdline = f.cmdline ?? ''
-  const remedy = guestOf(f).guest
-    ? ['this host is a VM: passthrough inside it needs a virtual IOMMU from the outer host (QEMU: -device intel-iommu or virtio-iommu); only needed to pass PCI devices to guests']
-    : vendor === 'kvm_intel'
-      ? [
-          'enable VT-d (Intel Virtualization Technology for Directed I/O) in the firmware setup',
-          `${/\bintel_iommu=on\b/.test(cmdline) ? 'intel_iommu=on is already set; ' : ''}add intel_iommu=on iommu=pt to GRUB_CMDLINE_LINUX in /etc/default/grub, then sudo update-grub and reboot`,
-        ]
-      : vendor === 'kvm_amd'
-        ? ['enable IOMMU (AMD-Vi) in the firmware setup; add iommu=pt to GRUB_CMDLINE_LINUX in /etc/default/grub, then sudo update-grub and reboot']
-        : ['enable the IOMMU (SMMU on arm64) in the firmware; it is needed only to pass PCI devices through to guests']
-  return {...base, status: 'warn', detail: `no IOMMU groups${f.iommuGroups === null ? ' (no /sys/kernel/iommu_groups)' : ''}: PCI devices cannot be passed through to guests`, remedy}
 }

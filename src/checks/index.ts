@@ -3,25 +3,33 @@
 import type {HostFacts} from '../host/facts.js'
 import {detectBackend, kvmUsable, type Backend} from '../host/derived.js'
 import {backendChecks, BACKEND_NAMES, PVM_SHORT_CAVEAT} from './backend.js'
+import {confidentialChecks} from './confidential.js'
 import {cpuChecks} from './cpu.js'
 import {devKvmChecks} from './dev-kvm.js'
 import {deviceChecks} from './devices.js'
 import {firmwareChecks} from './firmware.js'
+import {firmwareLockChecks} from './firmware-lock.js'
 import {hugepageChecks} from './hugepages.js'
+import {hwAssistChecks} from './hw-assist.js'
 import {kernelConfigChecks} from './kernel-config.js'
 import {moduleChecks} from './modules.js'
 import {nestedChecks} from './nested.js'
+import {passthroughChecks} from './passthrough.js'
 import {AREA_TITLES, type Area, type Check, type CheckGroup, type Status} from './types.js'
 
 export const REGISTRY: ReadonlyArray<readonly [Area, CheckGroup]> = [
   ['cpu', cpuChecks],
+  ['cpu', firmwareLockChecks],
   ['backend', backendChecks],
+  ['backend', hwAssistChecks],
   ['kernel-config', kernelConfigChecks],
   ['modules', moduleChecks],
   ['dev-kvm', devKvmChecks],
   ['nested', nestedChecks],
   ['hugepages', hugepageChecks],
   ['devices', deviceChecks],
+  ['passthrough', passthroughChecks],
+  ['confidential', confidentialChecks],
   ['firmware', firmwareChecks],
 ]
 

@@ -2,6 +2,7 @@
 import type {HostFacts} from '../host/facts.js'
 import type {HostSummary} from '../host/summary.js'
 import {countStatuses, runChecks, verdictOf, type Counts, type Verdict} from './index.js'
+import {withDeviceChecks} from './passthrough.js'
 import type {Check} from './types.js'
 
 export const REPORT_SCHEMA = 1
@@ -14,7 +15,7 @@ export interface CheckReport {
   counts: Counts
 }
 
-export function buildReport(facts: HostFacts, host: HostSummary): CheckReport {
-  const checks = runChecks(facts)
+export function buildReport(facts: HostFacts, host: HostSummary, passthrough?: string): CheckReport {
+  const checks = passthrough === undefined ? runChecks(facts) : withDeviceChecks(runChecks(facts), facts, passthrough)
   return {schema: REPORT_SCHEMA, host, verdict: verdictOf(facts, checks), checks, counts: countStatuses(checks)}
 }

@@ -5,10 +5,10 @@ import {hostSummary} from '../host/summary.js'
 import {devKvmRemedy} from './dev-kvm.js'
 import {buildReport, type CheckReport} from './report.js'
 
-export async function runCheck(root?: string): Promise<CheckReport> {
+export async function runCheck(root?: string, passthrough?: string): Promise<CheckReport> {
   const host = await Host.open(root)
   const facts = await gatherFacts(host)
-  return buildReport(facts, await hostSummary(facts))
+  return buildReport(facts, await hostSummary(facts), passthrough)
 }
 
 /**

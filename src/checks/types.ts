@@ -5,7 +5,7 @@ import type {HostFacts} from '../host/facts.js'
 export type {Status}
 
 /** Check areas, in report order. */
-export const AREAS = ['cpu', 'backend', 'kernel-config', 'modules', 'dev-kvm', 'nested', 'hugepages', 'devices', 'firmware'] as const
+export const AREAS = ['cpu', 'backend', 'kernel-config', 'modules', 'dev-kvm', 'nested', 'hugepages', 'devices', 'passthrough', 'confidential', 'firmware'] as const
 export type Area = (typeof AREAS)[number]
 
 export const AREA_TITLES: Record<Area, string> = {
@@ -17,6 +17,8 @@ export const AREA_TITLES: Record<Area, string> = {
   nested: 'Nested virtualization',
   hugepages: 'Memory',
   devices: 'Devices',
+  passthrough: 'Device passthrough',
+  confidential: 'Confidential guests',
   firmware: 'Guest firmware',
 }
 

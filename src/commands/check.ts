@@ -12,6 +12,7 @@ export default class Check extends BaseCommand {
     '<%= config.bin %> check --quiet',
     '<%= config.bin %> check --json',
     '<%= config.bin %> check --root fixtures/intel-vtx-disabled',
+    '<%= config.bin %> check --passthrough 0000:01:00.0',
     '<%= config.bin %> check --format junit --output kvmctl-check.xml',
     '<%= config.bin %> check --format prometheus --output /var/lib/node_exporter/textfile/kvmctl.prom',
     '<%= config.bin %> check --format nfd --expires-in 2h --output /etc/kubernetes/node-feature-discovery/features.d/kvmctl',
@@ -19,6 +20,10 @@ export default class Check extends BaseCommand {
   static override flags = {
     root: Flags.string({description: 'replay a folder written by `kvmctl capture` instead of the live machine', env: 'KVMCTL_ROOT'}),
     quiet: Flags.boolean({char: 'q', description: 'print only failures, warnings and the verdict'}),
+    passthrough: Flags.string({
+      description: 'also check one PCI device for passthrough to a guest: its IOMMU group, driver and the steps to hand it over',
+      helpValue: '0000:01:00.0|VENDOR:DEVICE',
+    }),
     ...reportFlags(),
   }
 

@@ -31,6 +31,7 @@ import {
   WATCHED_PARAMS,
 } from './paths.js'
 import type {HostJson} from './types.js'
+import {platformCaptureFiles, platformHostJson} from './platform.js'
 
 /** An empty file that keeps a directory in git: replay lists the directory, not the marker. */
 export const KEEP = '.keep'
@@ -119,7 +120,8 @@ export async function collectCapture(host: Host, source: string): Promise<Map<st
     if (images.length === 0) keepDir(dir)
     for (const name of images) out.set(`${dir}/${name}`, '')
   }
-  out.set('/host.json', JSON.stringify(sanitiseHostJson(facts.host, source), null, 2) + '\n')
+  for (const [path, text] of platformCaptureFiles(facts)) out.set(path, text)
+  out.set('/host.json', JSON.stringify({...sanitiseHostJson(facts.host, source), ...platformHostJson(facts)}, null, 2) + '\n')
   return out
 }
 

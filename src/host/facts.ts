@@ -25,6 +25,7 @@ import {
   WATCHED_PARAMS,
 } from './paths.js'
 import type {HostJson} from './types.js'
+import {gatherPlatform, type PlatformFacts} from './platform.js'
 
 /** A kernel config option: built in, a module, or not set (absent counts as not set). */
 export type ConfigValue = 'y' | 'm' | 'unset'
@@ -91,7 +92,7 @@ export type Fact =
 /** 'unknown' when neither uname nor the CPU facts were captured. */
 export type Arch = 'x86' | 'arm64' | 'other' | 'unknown'
 
-export interface HostFacts {
+export interface HostFacts extends PlatformFacts {
   /** True on the live machine, false when replaying a capture. */
   live: boolean
   root?: string
@@ -137,6 +138,7 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
     ])
     return {config: configs.find(([, text]) => text !== undefined), builtin}
   })
+  const platform = gatherPlatform(host)
   const [json, dependent, cpuinfo, modules, sysModules, params, meminfo, hugepages, mounts, thp, ksm, iommu, cmdline, firmware, osRelease, groupFile] =
     await Promise.all([
       hostJsonRead,
@@ -206,6 +208,7 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
     cmdline: cmdline ?? null,
     firmware: firmware.filter((f): f is FirmwareDir => f.files !== undefined),
     os: osRelease === undefined ? null : (parseOsRelease(osRelease).PRETTY_NAME ?? null),
+    ...(await platform),
   }
 }
 

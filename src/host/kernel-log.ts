@@ -14,6 +14,10 @@ export type LogKind =
   /** arm64 exception level and KVM mode at boot. */
   | 'hyp'
   | 'secure-boot'
+  /** SEV/TDX and IOMMU lines (src/host/confidential.ts, src/host/iommu.ts parse them). */
+  | 'platform'
+
+import {PLATFORM_LOG_PATTERNS} from './platform.js'
 
 export interface LogPattern {
   id: string
@@ -39,6 +43,7 @@ export const LOG_PATTERNS: readonly LogPattern[] = [
   {id: 'iommu-enabled', kind: 'iommu', re: /(?:DMAR|AMD-Vi|IOMMU).*\benabled\b/i},
   {id: 'arm64-el', kind: 'hyp', vendor: 'arm64', re: /CPU: All CPU\(s\) started at EL[12]|(?:Hyp|VHE|nVHE|protected) mode initialized successfully/},
   {id: 'secure-boot', kind: 'secure-boot', re: /Secure boot (?:enabled|disabled|could not be determined)/i},
+  ...PLATFORM_LOG_PATTERNS.map((re) => ({id: 'platform', kind: 'platform' as const, re})),
 ]
 
 export interface LogMatch {

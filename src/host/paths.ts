@@ -36,6 +36,20 @@ export function modulesBuiltinPath(release: string): string {
   return `/lib/modules/${release}/modules.builtin`
 }
 
+/** Module parameters: confidential guest support, and the hardware assists KVM uses. */
+export const CONFIDENTIAL_PARAMS: ReadonlyArray<readonly [module: string, param: string]> = [
+  ['kvm_amd', 'sev'],
+  ['kvm_amd', 'sev_es'],
+  ['kvm_amd', 'sev_snp'],
+  ['kvm_amd', 'npt'],
+  ['kvm_amd', 'avic'],
+  ['kvm_intel', 'tdx'],
+  ['kvm_intel', 'ept'],
+  ['kvm_intel', 'unrestricted_guest'],
+  ['kvm_intel', 'enable_shadow_vmcs'],
+  ['kvm_intel', 'enable_apicv'],
+]
+
 /** The modules whose /sys/module entry and parameters the checks look at. */
 export const WATCHED_MODULES = [
   'kvm',
@@ -51,16 +65,33 @@ export const WATCHED_MODULES = [
   'virtio_scsi',
   'virtio_console',
   'virtio_balloon',
+  'vfio_pci',
 ] as const
 
 /** Module parameters the checks read: /sys/module/NAME/parameters/PARAM. */
 export const WATCHED_PARAMS: ReadonlyArray<readonly [module: string, param: string]> = [
   ['kvm_intel', 'nested'],
   ['kvm_amd', 'nested'],
+  ...CONFIDENTIAL_PARAMS,
 ]
 
 export function moduleParamPath(module: string, param: string): string {
   return `${SYS_MODULE}/${module}/parameters/${param}`
 }
+
+// Confidential guests and device passthrough (src/host/confidential.ts, src/host/iommu.ts).
+/** The misc cgroup controller's capacity: SEV and SEV-ES ASIDs ("sev 410", "sev_es 99"). */
+export const MISC_CAPACITY = '/sys/fs/cgroup/misc.capacity'
+/** CPU 0's model-specific registers (the msr driver); in a capture's `captured` list it stands for host.json msr. */
+export const MSR_DEVICE = '/dev/cpu/0/msr'
+/** ACPI tables: DMAR (Intel VT-d) and IVRS (AMD-Vi) announce an IOMMU. */
+export const ACPI_TABLES = '/sys/firmware/acpi/tables'
+export const IOMMU_ACPI_TABLES = ['DMAR', 'IVRS'] as const
+/** IOMMU units the kernel registered (dmar0, ivhd0, ...). */
+export const CLASS_IOMMU = '/sys/class/iommu'
+/** PCI devices: each one's uevent names its driver, class and vendor:device id. */
+export const PCI_DEVICES = '/sys/bus/pci/devices'
+/** Resource limits of the process: RLIMIT_MEMLOCK bounds what VFIO may pin. */
+export const PROC_LIMITS = '/proc/self/limits'
 
 export const HUGEPAGE_COUNTERS = ['nr_hugepages', 'free_hugepages', 'resv_hugepages', 'surplus_hugepages'] as const

@@ -2,6 +2,7 @@
 // DIR/host.json so a replay (--root DIR) sees exactly what the captured machine saw.
 // The field names and meanings are a stable contract, documented in fixtures/README.md.
 import type {CpuidBits, KvmProbe} from '../native.js'
+import type {MsrProbe} from './msr.js'
 
 export interface DeviceNode {
   /** Octal permission bits as text, e.g. "0660". */
@@ -34,8 +35,10 @@ export interface HostJson {
    * "/dev/vhost-net", "/dev/net/tun", and "/dev/kmsg" (dmesg).
    */
   captured?: string[]
+  /** CPU 0's MSRs as read through /dev/cpu/0/msr (src/host/confidential.ts); absent when not recorded. */
+  msr?: MsrProbe
   /** Free-form note on where the capture came from (kvmctl version, or cited public sources). */
   source?: string
 }
 
-export const DEVICE_PATHS = ['/dev/kvm', '/dev/vhost-net', '/dev/net/tun'] as const
+export const DEVICE_PATHS = ['/dev/kvm', '/dev/vhost-net', '/dev/net/tun', '/dev/sev', '/dev/vfio/vfio'] as const

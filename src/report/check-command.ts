@@ -8,10 +8,12 @@ import {emitReport, type ReportFlagValues} from './emit.js'
 export interface CheckFlagValues extends ReportFlagValues {
   root?: string
   quiet?: boolean
+  /** A PCI address or vendor:device id to check for passthrough. */
+  passthrough?: string
 }
 
 export async function checkAndReport(flags: CheckFlagValues, log: (text: string) => void): Promise<CheckReport> {
-  const report = await runCheck(flags.root)
+  const report = await runCheck(flags.root, flags.passthrough)
   // The table needs chalk; JSON and the machine formats do not, so it is loaded only for text.
   const wantsText = !flags.json && (flags.format ?? 'text') === 'text'
   const render = wantsText ? await Promise.all([import('../checks/render.js'), import('../lib/style.js')]) : undefined

@@ -1,0 +1,199 @@
+// IOMMU and VFIO readiness: the firmware's ACPI tables (DMAR for VT-d, IVRS for AMD-Vi), the
+// IOMMU units and groups the kernel made, each PCI device's driver, class and id (from its
+// uevent), RLIMIT_MEMLOCK, and what the kernel log and command line say about remapping and
+// passthrough. The group analysis for `kvmctl check --passthrough DEVICE` is a pure function of it.
+import {scanLog, type LogHit} from './confidential.js'
+import {isUnknown, type HostFacts} from './facts.js'
+import type {Host} from './host.js'
+import {ACPI_TABLES, CLASS_IOMMU, IOMMU_ACPI_TABLES, IOMMU_GROUPS, PCI_DEVICES, PROC_LIMITS} from './paths.js'
+
+export interface PciDevice {
+  /** Domain:bus:slot.function, e.g. "0000:01:00.0". */
+  address: string
+  /** "10de:1b80", lower case. */
+  id: string
+  /** Class and subclass as 4 hex digits ("0300" VGA, "0604" PCI bridge). */
+  classCode: string
+  /** The bound driver ("vfio-pci", "nvidia"); null when none is bound. */
+  driver: string | null
+}
+
+/** RLIMIT_MEMLOCK in bytes; null means unlimited. */
+export interface Memlock {
+  soft: number | null
+  hard: number | null
+}
+
+/** Each field is undefined when the capture did not cover it. */
+export interface IommuFacts {
+  /** DMAR / IVRS when the firmware published them. */
+  acpiTables?: string[]
+  /** /sys/class/iommu entries (dmar0, ivhd0, ...). */
+  units?: string[]
+  /** IOMMU group number to the PCI addresses in it. */
+  groups?: Record<string, string[]>
+  pci?: PciDevice[]
+  memlock?: Memlock | null
+}
+
+const visible = (names: string[] | undefined) => names?.filter((n) => !n.startsWith('.'))
+
+export async function gatherIommu(host: Host): Promise<IommuFacts> {
+  const [tables, units, groupNames, pciNames, limits] = await Promise.all([
+    host.list(ACPI_TABLES),
+    host.list(CLASS_IOMMU),
+    host.list(IOMMU_GROUPS),
+    host.list(PCI_DEVICES),
+    host.read(PROC_LIMITS),
+  ])
+  const numbered = (visible(groupNames) ?? []).filter((g) => /^\d+$/.test(g))
+  const [members, uevents] = await Promise.all([
+    Promise.all(numbered.map(async (g) => [g, visible(await host.list(`${IOMMU_GROUPS}/${g}/devices`)) ?? []] as const)),
+    Promise.all((visible(pciNames) ?? []).map(async (a) => [a, await host.read(`${PCI_DEVICES}/${a}/uevent`)] as const)),
+  ])
+  const covered = (value: unknown, dir: string) => value !== undefined || host.covers(`${dir}/`)
+  const facts: IommuFacts = {}
+  if (covered(tables, ACPI_TABLES)) facts.acpiTables = (tables ?? []).filter((t) => (IOMMU_ACPI_TABLES as readonly string[]).includes(t))
+  if (covered(units, CLASS_IOMMU)) facts.units = visible(units) ?? []
+  if (covered(groupNames, IOMMU_GROUPS)) facts.groups = Object.fromEntries(members.map(([g, devices]) => [g, [...devices].sort()]))
+  if (covered(pciNames, PCI_DEVICES)) {
+    facts.pci = uevents.flatMap(([address, text]) => (text === undefined ? [] : [parseUevent(address, text)])).sort((a, b) => a.address.localeCompare(b.address))
+  }
+  if (limits !== undefined) facts.memlock = parseMemlock(limits)
+  else if (host.covers(PROC_LIMITS)) facts.memlock = null
+  return facts
+}
+
+/** A PCI device's uevent ("DRIVER=vfio-pci", "PCI_CLASS=30000", "PCI_ID=10DE:1B80"). */
+export function parseUevent(address: string, text: string): PciDevice {
+  const field = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(text)?.[1]?.trim()
+  const cls = (field('PCI_CLASS') ?? '').toLowerCase()
+  // The kernel writes class, subclass and programming interface (6 hex digits, leading zero dropped).
+  const classCode = cls.length > 4 ? cls.padStart(6, '0').slice(0, 4) : cls.padStart(4, '0')
+  return {address, id: (field('PCI_ID') ?? '').toLowerCase(), classCode, driver: field('DRIVER') || null}
+}
+
+/** The "Max locked memory" line of /proc/PID/limits. */
+export function parseMemlock(text: string): Memlock | null {
+  const m = /^Max locked memory\s+(\S+)\s+(\S+)/m.exec(text)
+  if (!m) return null
+  const value = (v: string) => (v === 'unlimited' ? null : Number(v))
+  return {soft: value(m[1]), hard: value(m[2])}
+}
+
+export const IOMMU_LOG = {
+  'dmar-enabled': /DMAR: IOMMU enabled/,
+  'dmar-vtd': /DMAR: Intel\(R\) Virtualization Technology for Directed I\/O/,
+  'amd-vi-found': /AMD-Vi: Found IOMMU/,
+  'dmar-ir': /DMAR-IR: Enabled IRQ remapping in (\S+) mode/,
+  'amd-vi-ir': /AMD-Vi: Interrupt remapping enabled/,
+  'no-ir': /No interrupt remapping support|IRQ remapping was not enabled|interrupt remapping disabled/i,
+  'default-domain': /iommu: Default domain type: (\w+)/,
+  rmrr: /(\S+): Device is ineligible for IOMMU domain attach due to platform RMRR requirement/,
+} as const satisfies Record<string, RegExp>
+
+export type IommuLogId = keyof typeof IOMMU_LOG
+
+/** What the facts say about the IOMMU, derived once. Each field is null when unknown. */
+export interface IommuState {
+  /** The kernel made IOMMU groups (the IOMMU is on); null when not captured. */
+  enabled: boolean | null
+  groups: number | null
+  /** The firmware published DMAR or IVRS. */
+  firmwareTable: string | null
+  interruptRemapping: boolean | null
+  /** "Translated", "Passthrough" or "Lazy" from the kernel log; iommu=pt counts as Passthrough. */
+  defaultDomain: string | null
+  /** vfio-pci is loaded or built in. */
+  vfio: boolean | null
+  /** The kernel command line's IOMMU and VFIO settings. */
+  cmdline: {iommu: string[]; vfioIds: string[]; acsOverride: string | null}
+  log: Partial<Record<IommuLogId, LogHit>>
+}
+
+export function iommuState(f: HostFacts): IommuState {
+  const io = f.iommu
+  const log = scanLog(f.host.dmesg, IOMMU_LOG)
+  const groups = io?.groups ? Object.keys(io.groups).length : isUnknown(f, 'iommuGroups') ? null : (f.iommuGroups ?? 0)
+  const cmdline = f.cmdline ?? ''
+  const words = cmdline.split(/\s+/)
+  const iommu = words.filter((w) => /^(intel_iommu|amd_iommu|iommu)=/.test(w))
+  const vfioIds = words.flatMap((w) => /^vfio[-_]pci\.ids=(.*)$/.exec(w)?.[1]?.split(',') ?? []).filter(Boolean)
+  const acsOverride = words.find((w) => w.startsWith('pcie_acs_override=')) ?? null
+  let interruptRemapping: boolean | null = null
+  if (log['dmar-ir'] || log['amd-vi-ir']) interruptRemapping = true
+  else if (log['no-ir']) interruptRemapping = false
+  const passthrough = iommu.includes('iommu=pt') ? 'Passthrough' : null
+  const vfioKnown = !isUnknown(f, 'module:vfio_pci')
+  return {
+    enabled: groups === null ? null : groups > 0,
+    groups,
+    firmwareTable: io?.acpiTables?.[0] ?? null,
+    interruptRemapping,
+    defaultDomain: log['default-domain']?.groups[0] ?? passthrough,
+    vfio: vfioKnown ? Boolean(f.sysModules?.includes('vfio_pci') || f.loadedModules?.includes('vfio_pci')) : null,
+    cmdline: {iommu, vfioIds, acsOverride},
+    log,
+  }
+}
+
+/** "0000:01:00.0", "01:00.0" (domain 0000) or "10de:1b80"; anything else is not a PCI device spec. */
+export type PciSpec = {address: string} | {id: string}
+
+export function parsePciSpec(text: string): PciSpec | undefined {
+  const t = text.trim().toLowerCase()
+  const address = /^(?:([0-9a-f]{4}):)?([0-9a-f]{2}):([0-1][0-9a-f])\.([0-7])$/.exec(t)
+  if (address) return {address: `${address[1] ?? '0000'}:${address[2]}:${address[3]}.${address[4]}`}
+  if (/^[0-9a-f]{4}:[0-9a-f]{4}$/.test(t)) return {id: t}
+  return undefined
+}
+
+/** The PCI devices a spec names, by address order. */
+export function findPciDevices(f: HostFacts, spec: PciSpec): PciDevice[] {
+  return (f.iommu?.pci ?? []).filter((d) => ('address' in spec ? d.address === spec.address : d.id === spec.id))
+}
+
+/** Class 06xx: host, PCI and other bridges. Sharing a group with one does not block passthrough. */
+export function isBridge(d: PciDevice): boolean {
+  return d.classCode.startsWith('06')
+}
+
+/** Another function of the same physical device ("0000:01:00.1" beside "0000:01:00.0"). */
+export function sameSlot(a: PciDevice, b: PciDevice): boolean {
+  return a.address.slice(0, -2) === b.address.slice(0, -2)
+}
+
+export interface GroupAnalysis {
+  /** The device's IOMMU group number; null when it is in none. */
+  group: string | null
+  bridges: PciDevice[]
+  /** The device's other functions (its audio function beside a GPU): they go to the guest with it. */
+  functions: PciDevice[]
+  /** Other endpoints: these must go to the guest too, which is rarely wanted. */
+  endpoints: PciDevice[]
+}
+
+export function analyseGroup(f: HostFacts, device: PciDevice): GroupAnalysis {
+  const groups = f.iommu?.groups ?? {}
+  const group = Object.keys(groups).find((g) => groups[g].includes(device.address)) ?? null
+  const byAddress = new Map((f.iommu?.pci ?? []).map((d) => [d.address, d]))
+  const others = (group === null ? [] : groups[group])
+    .filter((a) => a !== device.address)
+    .map((a) => byAddress.get(a) ?? {address: a, id: '', classCode: '', driver: null})
+  return {
+    group,
+    bridges: others.filter(isBridge),
+    functions: others.filter((d) => !isBridge(d) && sameSlot(d, device)),
+    endpoints: others.filter((d) => !isBridge(d) && !sameSlot(d, device)),
+  }
+}
+
+/** Groups that hold more than one endpoint device (bridges and a device's own functions aside). */
+export function sharedGroups(f: HostFacts): Array<{group: string; devices: string[]}> {
+  const byAddress = new Map((f.iommu?.pci ?? []).map((d) => [d.address, d]))
+  return Object.entries(f.iommu?.groups ?? {}).flatMap(([group, addresses]) => {
+    const endpoints = addresses.map((a) => byAddress.get(a)).filter((d): d is PciDevice => d !== undefined && !isBridge(d))
+    const slots = new Set(endpoints.map((d) => d.address.slice(0, -2)))
+    return slots.size > 1 ? [{group, devices: endpoints.map((d) => d.address)}] : []
+  })
+}

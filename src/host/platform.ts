@@ -1,0 +1,66 @@
+// The confidential-guest and IOMMU facts as one unit: gathered beside the others (one hook in
+// facts.ts), copied by `kvmctl capture` (one hook in capture.ts), each cut to what the checks read.
+import {CONFIDENTIAL_LOG, gatherConfidential, type ConfidentialFacts} from './confidential.js'
+import type {HostFacts} from './facts.js'
+import type {Host} from './host.js'
+import {gatherIommu, IOMMU_LOG, type IommuFacts} from './iommu.js'
+import type {MsrProbe} from './msr.js'
+import {ACPI_TABLES, CLASS_IOMMU, IOMMU_GROUPS, MISC_CAPACITY, PCI_DEVICES, PROC_LIMITS} from './paths.js'
+
+export interface PlatformFacts {
+  /** SEV/TDX facts; absent when not gathered. */
+  confidential?: ConfidentialFacts
+  /** IOMMU and PCI facts; absent when not gathered. */
+  iommu?: IommuFacts
+}
+
+export async function gatherPlatform(host: Host): Promise<PlatformFacts> {
+  const [confidential, iommu] = await Promise.all([gatherConfidential(host), gatherIommu(host)])
+  return {confidential, iommu}
+}
+
+/** Kernel-log lines the platform checks read, for the capture's log filter. */
+export const PLATFORM_LOG_PATTERNS: readonly RegExp[] = [...Object.values(CONFIDENTIAL_LOG), ...Object.values(IOMMU_LOG)]
+
+/** host.json fields beyond the shared ones: the MSR values. */
+export function platformHostJson(f: HostFacts): {msr?: MsrProbe} {
+  return f.confidential?.msr ? {msr: f.confidential.msr} : {}
+}
+
+const KEEP = '.keep'
+
+/** The files a capture keeps for these facts, path to content; sysfs links become empty files. */
+export function platformCaptureFiles(f: HostFacts): Map<string, string> {
+  const out = new Map<string, string>()
+  const {confidential, iommu} = f
+  const capacity = confidential?.miscCapacity
+  if (capacity) out.set(MISC_CAPACITY, Object.entries(capacity).map(([k, v]) => `${k} ${v}\n`).join(''))
+  if (iommu?.acpiTables) {
+    for (const table of iommu.acpiTables) out.set(`${ACPI_TABLES}/${table}`, '')
+    if (iommu.acpiTables.length === 0) out.set(`${ACPI_TABLES}/${KEEP}`, '')
+  }
+  if (iommu?.units) {
+    for (const unit of iommu.units) out.set(`${CLASS_IOMMU}/${unit}/${KEEP}`, '')
+    if (iommu.units.length === 0) out.set(`${CLASS_IOMMU}/${KEEP}`, '')
+  }
+  for (const [group, devices] of Object.entries(iommu?.groups ?? {})) {
+    for (const address of devices) out.set(`${IOMMU_GROUPS}/${group}/devices/${address}`, '')
+  }
+  if (iommu?.pci) {
+    for (const d of iommu.pci) out.set(`${PCI_DEVICES}/${d.address}/uevent`, uevent(d))
+    if (iommu.pci.length === 0) out.set(`${PCI_DEVICES}/${KEEP}`, '')
+  }
+  const memlock = iommu?.memlock
+  if (memlock) {
+    const v = (n: number | null) => (n === null ? 'unlimited' : String(n))
+    out.set(PROC_LIMITS, `Max locked memory         ${v(memlock.soft)}  ${v(memlock.hard)}  bytes\n`)
+  }
+  return out
+}
+
+/** Only the fields the checks read: driver, class, id and address. */
+function uevent(d: PciDevice): string {
+  return `${d.driver ? `DRIVER=${d.driver}\n` : ''}PCI_CLASS=${d.classCode}00\nPCI_ID=${d.id.toUpperCase()}\nPCI_SLOT_NAME=${d.address}\n`
+}
+
+type PciDevice = NonNullable<IommuFacts['pci']>[number]
