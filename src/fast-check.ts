@@ -52,7 +52,7 @@ export function parseCheckArgv(argv: readonly string[], env: NodeJS.ProcessEnv =
     format,
     output: seen.get('output') as string | undefined,
     'expires-in': seen.get('expires-in') as string | undefined,
-    passthrough: seen.get('passthrough') as string | undefined,
+    ...(seen.has('passthrough') ? {passthrough: seen.get('passthrough') as string} : {}),
   }
 }
 

@@ -140,7 +140,7 @@ describe('kvmctl check (the real command)', () => {
     expect(notCaptured).to.include.members([
       'cpu.kernel-log', 'kernel-config.found', 'modules.virtio', 'modules.vhost-net', 'modules.tun',
       'hugepages.pools', 'hugepages.hugetlbfs', 'hugepages.thp', 'hugepages.ksm',
-      'devices.vhost-net', 'devices.tun', 'devices.iommu', 'firmware.secure-boot',
+      'devices.vhost-net', 'devices.tun', 'passthrough.iommu', 'firmware.secure-boot',
     ])
     // What was captured is still judged: the cpuinfo flags, and /dev/kvm with its probe.
     expect(notCaptured).not.to.include.members(['cpu.flag', 'cpu.cpuid', 'dev-kvm.exists', 'dev-kvm.open', 'dev-kvm.vm'])

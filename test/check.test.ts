@@ -11,6 +11,7 @@ import {kernelConfigChecks} from '../src/checks/kernel-config.js'
 import {filterKernelLog, matchKernelLog} from '../src/host/kernel-log.js'
 import {moduleChecks} from '../src/checks/modules.js'
 import {nestedChecks} from '../src/checks/nested.js'
+import {passthroughChecks} from '../src/checks/passthrough.js'
 import type {Check} from '../src/checks/types.js'
 import {detectBackend} from '../src/host/derived.js'
 import type {Fact} from '../src/host/facts.js'
@@ -242,14 +243,16 @@ describe('checks: nested, memory, devices, firmware, config', () => {
     expect(byId(hugepageChecks(intelHost()), 'hugepages.hugetlbfs').detail).to.contain('/dev/hugepages')
   })
 
-  it('warns about missing vhost-net and IOMMU groups, with remedies', () => {
+  it('warns about missing vhost-net and tun nodes, with remedies; no IOMMU is optional, under Device passthrough', () => {
     const f = intelHost({iommuGroups: 0, host: {devices: {'/dev/kvm': {mode: '0660', uid: 0, gid: 108}, '/dev/vhost-net': null, '/dev/net/tun': null}}})
     const checks = deviceChecks(f)
-    expect(checks.map((c) => c.status)).to.deep.equal(['warn', 'warn', 'warn'])
+    expect(checks.map((c) => c.status)).to.deep.equal(['warn', 'warn'])
     // vhost_net and tun are loaded here, so the nodes themselves are gone.
     expect(byId(checks, 'devices.vhost-net').remedy?.[0]).to.equal('recreate the node: sudo mknod /dev/vhost-net c 10 238')
     expect(byId(checks, 'devices.tun').remedy?.[0]).to.equal('recreate the node: sudo mkdir -p /dev/net && sudo mknod /dev/net/tun c 10 200')
-    expect(remedyText(byId(checks, 'devices.iommu'))).to.contain('intel_iommu=on')
+    const iommu = byId(passthroughChecks(f), 'passthrough.iommu')
+    expect(iommu.status).not.to.equal('warn')
+    expect(remedyText(iommu)).to.contain('intel_iommu=on')
   })
 
   it('reports a node missing for want of its module once, under the module or the kernel config', () => {

@@ -64,6 +64,7 @@ function iommuCheck(f: HostFacts, s: IommuState): Check {
 
 function remappingCheck(s: IommuState): Check {
   const b = base('interrupt-remapping', 'IOMMU interrupt remapping')
+  if (s.enabled === null) return notCaptured(b, `${IOMMU_GROUPS}/`)
   if (!s.enabled) return {...b, status: 'skip', detail: 'no IOMMU in use'}
   if (s.interruptRemapping === true) {
     const hit = s.log['dmar-ir'] ?? s.log['amd-vi-ir']
@@ -116,8 +117,13 @@ function describe(d: PciDevice): string {
   return `${d.address}${d.id ? ` (${d.id}${d.driver ? `, ${d.driver}` : ''})` : ''}`
 }
 
+function driverText(d: PciDevice): string {
+  return d.driver === undefined ? 'driver not in this capture' : `driver ${d.driver ?? 'none'}`
+}
+
 function groupsCheck(f: HostFacts, s: IommuState): Check {
   const b = base('groups', 'IOMMU group isolation')
+  if (s.enabled === null) return notCaptured(b, `${IOMMU_GROUPS}/`)
   if (!s.enabled) return {...b, status: 'skip', detail: 'no IOMMU groups'}
   if (!f.iommu?.pci) return notCaptured(b, `${PCI_DEVICES}/`)
   const shared = sharedGroups(f)
@@ -143,6 +149,7 @@ export function passthroughDeviceChecks(f: HostFacts, specText: string): Check[]
   if (!f.iommu?.pci) return [notCaptured(b, `${PCI_DEVICES}/`)]
   const devices = findPciDevices(f, spec)
   if (devices.length === 0) {
+    if (!f.iommu.pciComplete) return [notCaptured(b, `${PCI_DEVICES}/ (the capture lists only some PCI devices)`)]
     throw new UsageError(`--passthrough ${specText}: no such PCI device on this host; list them with lspci -Dnn`)
   }
   const [device, ...twins] = devices
@@ -172,7 +179,7 @@ function deviceCheck(f: HostFacts, device: PciDevice, twins: PciDevice[]): Check
   }
   const together = [...g.functions, ...g.bridges]
   const alongside = together.length ? `; with it: ${together.map(describe).join(', ')} (${g.functions.length ? 'its own functions go to the guest too' : ''}${g.functions.length && g.bridges.length ? '; ' : ''}${g.bridges.length ? 'bridges stay on the host' : ''})` : ''
-  const head = `IOMMU group ${g.group}; driver ${device.driver ?? 'none'}${alongside}${twinText}`
+  const head = `IOMMU group ${g.group}; ${driverText(device)}${alongside}${twinText}`
   if (g.endpoints.length > 0) {
     return {
       ...b,
@@ -198,7 +205,7 @@ function handOverSteps(f: HostFacts, members: PciDevice[], twins: PciDevice[]): 
   const now = members.map((d) =>
     [
       `echo vfio-pci | sudo tee ${sysfs(d)}/driver_override`,
-      ...(d.driver ? [`echo ${d.address} | sudo tee ${sysfs(d)}/driver/unbind`] : []),
+      ...(d.driver !== null ? [`echo ${d.address} | sudo tee ${sysfs(d)}/driver/unbind${d.driver === undefined ? ' (if a driver is bound)' : ''}`] : []),
       `echo ${d.address} | sudo tee /sys/bus/pci/drivers_probe`,
     ].join(' && '),
   )
@@ -207,7 +214,9 @@ function handOverSteps(f: HostFacts, members: PciDevice[], twins: PciDevice[]): 
     `now, until the next boot: ${now.join('; ')}`,
   ]
   if (twins.length === 0) {
-    steps.push(`at every boot: add vfio-pci.ids=${ids} to GRUB_CMDLINE_LINUX in /etc/default/grub, ${GRUB_THEN} (when the host driver loads first, also add ${members.map((d) => d.driver).filter(Boolean).map((d) => `softdep ${d} pre: vfio-pci`).join(', ') || 'nothing'} to /etc/modprobe.d/vfio.conf)`)
+    const softdeps = [...new Set(members.map((d) => d.driver).filter((d): d is string => Boolean(d) && d !== 'vfio-pci'))]
+    const early = softdeps.length ? ` (${softdeps.map((d) => `softdep ${d} pre: vfio-pci`).join(', ')} in /etc/modprobe.d/vfio.conf makes vfio-pci load before the host driver)` : ''
+    steps.push(`at every boot: add vfio-pci.ids=${ids} to GRUB_CMDLINE_LINUX in /etc/default/grub, ${GRUB_THEN}${early}`)
   } else {
     steps.push(`at every boot: vfio-pci.ids=${ids} would also take ${twins.map((t) => t.address).join(', ')}; set driver_override from a boot script (udev rule) for ${members.map((d) => d.address).join(', ')} instead`)
   }

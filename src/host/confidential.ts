@@ -4,10 +4,13 @@
 // level is derived once here as usable, disabled in firmware, disabled by a module parameter,
 // blocked by another setting, not offered by the CPU, or unknown; checks and reports read that.
 import type {CpuidRegisters} from '../native.js'
-import {isUnknown, type HostFacts} from './facts.js'
+// Type-only: facts.ts gathers through this file, so a value import would be a cycle.
+import type {Fact, HostFacts} from './facts.js'
 import type {Host} from './host.js'
 import {msrBit, readMsrs, type MsrName, type MsrProbe} from './msr.js'
 import {MISC_CAPACITY, MSR_DEVICE} from './paths.js'
+
+const uncovered = (f: HostFacts, fact: Fact) => f.unknown.includes(fact)
 
 /** CPUID Fn8000_001F decoded (AMD64 APM vol. 2, 15.34.1 and 7.10.1). */
 export interface MemEncryptCpu {
@@ -105,7 +108,7 @@ const VENDOR_MSRS: Record<string, MsrName[]> = {
 
 export async function gatherConfidential(host: Host): Promise<ConfidentialFacts> {
   const [json, capacity] = await Promise.all([host.facts(), host.read(MISC_CAPACITY)])
-  let msr: MsrProbe | undefined = json.msr
+  let msr = validMsrProbe(json.msr)
   if (host.live) {
     const names = VENDOR_MSRS[json.cpuid?.vendor ?? ''] ?? []
     msr = names.length > 0 ? readMsrs(names) : undefined
@@ -114,6 +117,15 @@ export async function gatherConfidential(host: Host): Promise<ConfidentialFacts>
   }
   const miscCapacity = capacity === undefined ? (host.covers(MISC_CAPACITY) ? null : undefined) : parseMiscCapacity(capacity)
   return {...(miscCapacity === undefined ? {} : {miscCapacity}), ...(msr ? {msr} : {})}
+}
+
+/** host.json msr as recorded, or undefined when it is not {device: string, values: {name: string}}. */
+function validMsrProbe(value: unknown): MsrProbe | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  const {device, values} = value as Record<string, unknown>
+  if (typeof device !== 'string' || typeof values !== 'object' || values === null || Array.isArray(values)) return undefined
+  if (!Object.values(values).every((v) => typeof v === 'string')) return undefined
+  return {device, values: values as MsrProbe['values']}
 }
 
 /** "sev 410\nsev_es 99\n" -> {sev: 410, sev_es: 99}; lines that are not "name number" are skipped. */
@@ -182,8 +194,11 @@ export function paramOn(value: string | undefined): boolean | undefined {
 /** CPUID 0x8000001F decoded: null when the CPU has no such leaf, undefined when not recorded. */
 export function memEncryptCpu(f: HostFacts): MemEncryptCpu | null | undefined {
   const regs = f.host.cpuid?.memEncrypt
-  if (regs === undefined) return undefined
-  return regs === null ? null : decodeMemEncrypt(regs)
+  if (regs === null) return null
+  // A capture's value is checked where it enters: anything but four 32-bit registers is unknown.
+  const valid = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff
+  if (typeof regs !== 'object' || !(['eax', 'ebx', 'ecx', 'edx'] as const).every((r) => valid(regs[r]))) return undefined
+  return decodeMemEncrypt(regs)
 }
 
 export function cpuVendor(f: HostFacts): 'amd' | 'intel' | undefined {
@@ -198,7 +213,7 @@ const span = (hit: LogHit | undefined) => (hit ? Math.max(0, Number(hit.groups[2
 /** Every level, in order: SEV, SEV-ES, SEV-SNP (AMD) and TDX (Intel). */
 export function confidentialLevels(f: HostFacts): Level[] {
   const log = scanLog(f.host.dmesg, CONFIDENTIAL_LOG)
-  const logKnown = !isUnknown(f, 'dmesg') && f.host.dmesg !== null
+  const logKnown = !uncovered(f, 'dmesg') && f.host.dmesg !== null
   const vendor = cpuVendor(f)
   const sev = sevLevel(f, log, logKnown, vendor)
   return [sev, sevEsLevel(f, log, logKnown, vendor, sev), sevSnpLevel(f, log, logKnown, vendor, sev), tdxLevel(f, log, logKnown, vendor)]
@@ -209,7 +224,7 @@ type Log = Partial<Record<ConfidentialLogId, LogHit>>
 function param(f: HostFacts, id: LevelId): {on: boolean | undefined; unknown: boolean; text?: string} {
   const [module, name] = LEVEL_PARAMS[id]
   const value = f.moduleParams[`${module}.${name}`]
-  return {on: paramOn(value), unknown: isUnknown(f, `param:${module}.${name}`), ...(value === undefined ? {} : {text: `${module}.${name}=${value}`})}
+  return {on: paramOn(value), unknown: uncovered(f, `param:${module}.${name}`), ...(value === undefined ? {} : {text: `${module}.${name}=${value}`})}
 }
 
 function logEvidence(hit: LogHit | undefined): string[] {
@@ -222,7 +237,7 @@ function memoryEncryptionOff(f: HostFacts, log: Log, cpu: MemEncryptCpu | null |
   // SYSCFG bit 23 (MemEncryptionModEn) is set by firmware; while clear, no SME or SEV.
   if (msrBit(f.confidential?.msr, 'syscfg', 23) === false) evidence.push('MSR SYSCFG (0xC0010010) bit 23 MemEncryptionModEn is 0')
   // The kernel clears the sev flag when firmware left memory encryption off.
-  if (cpu?.sev && f.cpu && !isUnknown(f, 'cpuinfo') && !f.cpu.flags.includes('sev') && f.cpu.flags.length > 0) {
+  if (cpu?.sev && f.cpu && !uncovered(f, 'cpuinfo') && !f.cpu.flags.includes('sev') && f.cpu.flags.length > 0) {
     evidence.push('CPUID reports SEV but /proc/cpuinfo has no sev flag')
   }
   return evidence
@@ -245,7 +260,7 @@ function sevLevel(f: HostFacts, log: Log, logKnown: boolean, vendor: string | un
   if (p.on === false) return {...base, state: 'module-disabled', cause: 'param-off', evidence: [p.text!, ...logEvidence(kvm)]}
   if (kvm?.groups[0] === 'unusable') return {...base, state: 'firmware-disabled', cause: 'no-sev-asids', evidence: logEvidence(kvm)}
   if (p.on === true) return {...base, state: 'usable', capacity: f.confidential?.miscCapacity?.sev ?? null, evidence: [p.text!, ...cpuText]}
-  if (!p.unknown && !f.sysModules?.includes('kvm_amd') && !isUnknown(f, 'module:kvm_amd')) {
+  if (!p.unknown && !f.sysModules?.includes('kvm_amd') && !uncovered(f, 'module:kvm_amd')) {
     return {...base, state: 'blocked', cause: 'kvm-module-missing', evidence: ['kvm_amd is not loaded', ...cpuText]}
   }
   return {...base, state: 'unknown', evidence: [...cpuText, ...(logKnown ? ['the kernel log has no SEV line'] : [])]}

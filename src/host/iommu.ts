@@ -3,9 +3,12 @@
 // uevent), RLIMIT_MEMLOCK, and what the kernel log and command line say about remapping and
 // passthrough. The group analysis for `kvmctl check --passthrough DEVICE` is a pure function of it.
 import {scanLog, type LogHit} from './confidential.js'
-import {isUnknown, type HostFacts} from './facts.js'
+// Type-only: facts.ts gathers through this file, so a value import would be a cycle.
+import type {Fact, HostFacts} from './facts.js'
 import type {Host} from './host.js'
-import {ACPI_TABLES, CLASS_IOMMU, IOMMU_ACPI_TABLES, IOMMU_GROUPS, PCI_DEVICES, PROC_LIMITS} from './paths.js'
+import {ACPI_TABLES, CLASS_IOMMU, IOMMU_ACPI_TABLES, IOMMU_GROUPS, PCI_DEVICES, PCI_DRIVERS, PROC_LIMITS} from './paths.js'
+
+const uncovered = (f: HostFacts, fact: Fact) => f.unknown.includes(fact)
 
 export interface PciDevice {
   /** Domain:bus:slot.function, e.g. "0000:01:00.0". */
@@ -14,8 +17,8 @@ export interface PciDevice {
   id: string
   /** Class and subclass as 4 hex digits ("0300" VGA, "0604" PCI bridge). */
   classCode: string
-  /** The bound driver ("vfio-pci", "nvidia"); null when none is bound. */
-  driver: string | null
+  /** The bound driver ("vfio-pci", "nvidia"); null when none is bound; undefined when not captured. */
+  driver?: string | null
 }
 
 /** RLIMIT_MEMLOCK in bytes; null means unlimited. */
@@ -33,6 +36,8 @@ export interface IommuFacts {
   /** IOMMU group number to the PCI addresses in it. */
   groups?: Record<string, string[]>
   pci?: PciDevice[]
+  /** pci lists every PCI device of the host (false: a capture holding only some). */
+  pciComplete?: boolean
   memlock?: Memlock | null
 }
 
@@ -57,7 +62,12 @@ export async function gatherIommu(host: Host): Promise<IommuFacts> {
   if (covered(units, CLASS_IOMMU)) facts.units = visible(units) ?? []
   if (covered(groupNames, IOMMU_GROUPS)) facts.groups = Object.fromEntries(members.map(([g, devices]) => [g, [...devices].sort()]))
   if (covered(pciNames, PCI_DEVICES)) {
-    facts.pci = uevents.flatMap(([address, text]) => (text === undefined ? [] : [parseUevent(address, text)])).sort((a, b) => a.address.localeCompare(b.address))
+    const all = host.covers(`${PCI_DRIVERS}/`)
+    facts.pci = uevents
+      .flatMap(([address, text]) => (text === undefined ? [] : [parseUevent(address, text)]))
+      .map((d) => (all || (d.driver && host.covers(`${PCI_DRIVERS}/${d.driver}/${d.address}`)) ? d : {...d, driver: undefined}))
+      .sort((a, b) => a.address.localeCompare(b.address))
+    facts.pciComplete = host.covers(`${PCI_DEVICES}/`)
   }
   if (limits !== undefined) facts.memlock = parseMemlock(limits)
   else if (host.covers(PROC_LIMITS)) facts.memlock = null
@@ -77,6 +87,7 @@ export function parseUevent(address: string, text: string): PciDevice {
 export function parseMemlock(text: string): Memlock | null {
   const m = /^Max locked memory\s+(\S+)\s+(\S+)/m.exec(text)
   if (!m) return null
+  if (![m[1], m[2]].every((v) => v === 'unlimited' || /^\d{1,20}$/.test(v))) return null
   const value = (v: string) => (v === 'unlimited' ? null : Number(v))
   return {soft: value(m[1]), hard: value(m[2])}
 }
@@ -114,7 +125,7 @@ export interface IommuState {
 export function iommuState(f: HostFacts): IommuState {
   const io = f.iommu
   const log = scanLog(f.host.dmesg, IOMMU_LOG)
-  const groups = io?.groups ? Object.keys(io.groups).length : isUnknown(f, 'iommuGroups') ? null : (f.iommuGroups ?? 0)
+  const groups = io?.groups ? Object.keys(io.groups).length : uncovered(f, 'iommuGroups') ? null : (f.iommuGroups ?? 0)
   const cmdline = f.cmdline ?? ''
   const words = cmdline.split(/\s+/)
   const iommu = words.filter((w) => /^(intel_iommu|amd_iommu|iommu)=/.test(w))
@@ -124,7 +135,7 @@ export function iommuState(f: HostFacts): IommuState {
   if (log['dmar-ir'] || log['amd-vi-ir']) interruptRemapping = true
   else if (log['no-ir']) interruptRemapping = false
   const passthrough = iommu.includes('iommu=pt') ? 'Passthrough' : null
-  const vfioKnown = !isUnknown(f, 'module:vfio_pci')
+  const vfioKnown = !uncovered(f, 'module:vfio_pci')
   return {
     enabled: groups === null ? null : groups > 0,
     groups,
@@ -179,7 +190,7 @@ export function analyseGroup(f: HostFacts, device: PciDevice): GroupAnalysis {
   const byAddress = new Map((f.iommu?.pci ?? []).map((d) => [d.address, d]))
   const others = (group === null ? [] : groups[group])
     .filter((a) => a !== device.address)
-    .map((a) => byAddress.get(a) ?? {address: a, id: '', classCode: '', driver: null})
+    .map((a) => byAddress.get(a) ?? {address: a, id: '', classCode: ''})
   return {
     group,
     bridges: others.filter(isBridge),

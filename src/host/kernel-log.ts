@@ -2,6 +2,8 @@
 // match against it and `kvmctl capture` keeps only the lines it matches, so a capture holds what
 // a replay needs and nothing else.
 
+import {platformLogPatterns} from './platform.js'
+
 export type LogKind =
   /** Firmware (BIOS/UEFI) turned hardware virtualization off, or arm64 booted below EL2. */
   | 'firmware-disabled'
@@ -16,8 +18,6 @@ export type LogKind =
   | 'secure-boot'
   /** SEV/TDX and IOMMU lines (src/host/confidential.ts, src/host/iommu.ts parse them). */
   | 'platform'
-
-import {PLATFORM_LOG_PATTERNS} from './platform.js'
 
 export interface LogPattern {
   id: string
@@ -43,7 +43,7 @@ export const LOG_PATTERNS: readonly LogPattern[] = [
   {id: 'iommu-enabled', kind: 'iommu', re: /(?:DMAR|AMD-Vi|IOMMU).*\benabled\b/i},
   {id: 'arm64-el', kind: 'hyp', vendor: 'arm64', re: /CPU: All CPU\(s\) started at EL[12]|(?:Hyp|VHE|nVHE|protected) mode initialized successfully/},
   {id: 'secure-boot', kind: 'secure-boot', re: /Secure boot (?:enabled|disabled|could not be determined)/i},
-  ...PLATFORM_LOG_PATTERNS.map((re) => ({id: 'platform', kind: 'platform' as const, re})),
+  ...platformLogPatterns().map((re) => ({id: 'platform', kind: 'platform' as const, re})),
 ]
 
 export interface LogMatch {

@@ -91,6 +91,8 @@ export const IOMMU_ACPI_TABLES = ['DMAR', 'IVRS'] as const
 export const CLASS_IOMMU = '/sys/class/iommu'
 /** PCI devices: each one's uevent names its driver, class and vendor:device id. */
 export const PCI_DEVICES = '/sys/bus/pci/devices'
+/** PCI drivers; in a `captured` list, PCI_DRIVERS/NAME/ADDRESS says the capture knows ADDRESS's driver. */
+export const PCI_DRIVERS = '/sys/bus/pci/drivers'
 /** Resource limits of the process: RLIMIT_MEMLOCK bounds what VFIO may pin. */
 export const PROC_LIMITS = '/proc/self/limits'
 

@@ -1,9 +1,9 @@
 // The confidential-guest and IOMMU facts as one unit: gathered beside the others (one hook in
 // facts.ts), copied by `kvmctl capture` (one hook in capture.ts), each cut to what the checks read.
-import {CONFIDENTIAL_LOG, gatherConfidential, type ConfidentialFacts} from './confidential.js'
+import {CONFIDENTIAL_LOG, confidentialLevels, gatherConfidential, type ConfidentialFacts, type LevelId, type LevelState} from './confidential.js'
 import type {HostFacts} from './facts.js'
 import type {Host} from './host.js'
-import {gatherIommu, IOMMU_LOG, type IommuFacts} from './iommu.js'
+import {gatherIommu, IOMMU_LOG, iommuState, type IommuFacts} from './iommu.js'
 import type {MsrProbe} from './msr.js'
 import {ACPI_TABLES, CLASS_IOMMU, IOMMU_GROUPS, MISC_CAPACITY, PCI_DEVICES, PROC_LIMITS} from './paths.js'
 
@@ -20,11 +20,29 @@ export async function gatherPlatform(host: Host): Promise<PlatformFacts> {
 }
 
 /** Kernel-log lines the platform checks read, for the capture's log filter. */
-export const PLATFORM_LOG_PATTERNS: readonly RegExp[] = [...Object.values(CONFIDENTIAL_LOG), ...Object.values(IOMMU_LOG)]
+export function platformLogPatterns(): RegExp[] {
+  return [...Object.values(CONFIDENTIAL_LOG), ...Object.values(IOMMU_LOG)]
+}
 
 /** host.json fields beyond the shared ones: the MSR values. */
 export function platformHostJson(f: HostFacts): {msr?: MsrProbe} {
   return f.confidential?.msr ? {msr: f.confidential.msr} : {}
+}
+
+/** The platform facts in `kvmctl check --json` (host.confidential, host.iommu). */
+export interface PlatformSummary {
+  /** Each confidential guest type: its state and how many such guests can run at once (null: unknown). */
+  confidential: Record<LevelId, {state: LevelState; capacity: number | null}>
+  iommu: {enabled: boolean | null; groups: number | null; interruptRemapping: boolean | null; vfio: boolean | null}
+}
+
+export function platformSummary(f: HostFacts): PlatformSummary {
+  const levels = confidentialLevels(f)
+  const io = iommuState(f)
+  return {
+    confidential: Object.fromEntries(levels.map((l) => [l.id, {state: l.state, capacity: l.capacity}])) as PlatformSummary['confidential'],
+    iommu: {enabled: io.enabled, groups: io.groups, interruptRemapping: io.interruptRemapping, vfio: io.vfio},
+  }
 }
 
 const KEEP = '.keep'

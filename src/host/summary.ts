@@ -4,8 +4,9 @@
 // in the facts. In replay everything comes from the capture's files.
 import {guestOf} from './derived.js'
 import type {HostFacts} from './facts.js'
+import {platformSummary, type PlatformSummary} from './platform.js'
 
-export interface HostSummary {
+export interface HostSummary extends Partial<PlatformSummary> {
   /** "live" or the replayed folder. */
   source: string
   kernel: string
@@ -42,6 +43,7 @@ export async function hostSummary(f: HostFacts): Promise<HostSummary> {
     hypervisor: hypervisor ?? null,
     nested: nestedEnabled(f),
     hugepages: Object.fromEntries(f.hugepages.map((p) => [quantity(p.sizeKb), {total: p.total, free: p.free}])),
+    ...platformSummary(f),
   }
 }
 

@@ -6,6 +6,7 @@
 //   kubernetes.io namespaces are reserved, so ours is kvmctl.io;
 // - a file over 64 KiB is ignored whole; dot files are ignored (our atomic writer's temp file).
 import {backendLabel} from '../checks/backend.js'
+import {platformLabels} from './platform.js'
 import type {CheckReport} from './types.js'
 
 export const NFD_NAMESPACE = 'kvmctl.io'
@@ -49,6 +50,7 @@ export function nfdLabels(report: CheckReport): Array<[string, string]> {
   for (const [size, pool] of Object.entries(report.host.hugepages ?? {})) {
     labels.push([`hugepages-${toLabelPart(size)}-free`, String(pool.free)], [`hugepages-${toLabelPart(size)}-reserved`, String(pool.total)])
   }
+  labels.push(...platformLabels(report.host))
   // One label per check, so a NodeFeatureRule can select on any single outcome.
   for (const check of report.checks) labels.push([toLabelPart(`check.${check.id}`), check.status])
   return labels.map(([name, value]) => {

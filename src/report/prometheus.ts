@@ -3,6 +3,7 @@
 // 1 for the one it has) so an alert can match `kvmctl_check_status{status="fail"} == 1`.
 // Durations are in seconds, the Prometheus base unit.
 import {backendLabel} from '../checks/backend.js'
+import {platformSamples} from './platform.js'
 import {type CheckReport, type CheckStatus, isCheckReport, type Report, type SelftestReport} from './types.js'
 
 const STATUSES: readonly CheckStatus[] = ['pass', 'warn', 'fail', 'skip']
@@ -77,6 +78,7 @@ function checkMetrics(report: CheckReport): string[] {
       STATUSES.map((s) => ({labels: {status: s}, value: report.counts[s] ?? 0})),
     ),
   ]
+  out.push(...platformSamples(report.host).map((m) => family(m.name, m.help, m.samples)))
   const pools = report.host.hugepages ?? {}
   if (Object.keys(pools).length > 0) {
     const entries = Object.entries(pools)

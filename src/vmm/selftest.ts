@@ -2,11 +2,12 @@
 // judges each stage as soon as its segments have run, so a renderer can show them live.
 import {Host} from '../host/host.js'
 import {OperationError} from '../lib/errors.js'
-import type {MemoryBacking, RunResult} from '../native.js'
+import {loadNative, type MemoryBacking, type RunResult} from '../native.js'
 import {type DevKvmAdvisor, explainDeviceFailure} from './device-remedy.js'
 import {readHugepagePool, type HugepagePool} from './hugepages.js'
 import {probeAbi, ProbeMachine} from './probe-machine.js'
 import {describeStop, SEGMENTS, STAGES, type SegmentId, type SelftestCosts, type StageResult, type StageVerdict} from './stages.js'
+import {judgeVmTypes, VM_TYPES_STAGE} from './vm-types.js'
 
 export interface SelftestOptions {
   device: string
@@ -46,7 +47,7 @@ export interface SelftestReport {
   backing: MemoryBacking
   /** The platform's costs from stage h; null when h did not run or could not measure. */
   costs: SelftestCosts | null
-  /** Stages a..h, always all of them, in this order. */
+  /** Stages a..i, always all of them, in this order. */
   stages: StageResult[]
   phases: SelftestPhases
 }
@@ -83,7 +84,7 @@ export interface SelftestDeps {
 export async function runSelftest(options: SelftestOptions, events: SelftestEvents = {}, deps: SelftestDeps = {}): Promise<SelftestReport> {
   const {host} = deps
   const t0 = process.hrtime.bigint()
-  const order = [...STAGES.slice(0, 6), HUGEPAGES, STAGES[6]]
+  const order = [...STAGES.slice(0, 6), HUGEPAGES, STAGES[6], VM_TYPES_STAGE]
   const results: StageResult[] = []
   const emit = (result: StageResult) => {
     results.push(result)
@@ -103,12 +104,19 @@ export async function runSelftest(options: SelftestOptions, events: SelftestEven
   let next = 0
   let announced = -1
   let hugepagesResult: StageResult | undefined // judged after teardown
+  let vmTypesResult: StageResult | undefined // tried after teardown, on VMs of its own
   let costs: SelftestCosts | null = null
 
   // Judges, in order, every stage whose segments have all run (or can no longer run).
   const emitReady = (final: boolean) => {
     while (next < order.length) {
       const spec = order[next]
+      if (spec === VM_TYPES_STAGE) {
+        if (!vmTypesResult) return
+        emit(vmTypesResult)
+        next++
+        continue
+      }
       if (spec === HUGEPAGES) {
         if (!options.hugepages) {
           emit(stageResult(HUGEPAGES, {status: 'skip', detail: 'not asked: --hugepages backs guest RAM with reserved hugepages and checks it'}, 0))
@@ -166,6 +174,9 @@ export async function runSelftest(options: SelftestOptions, events: SelftestEven
     const after = huge.problem ? undefined : await readHugepagePool(host ?? (await Host.open()))
     hugepagesResult = stageResult(HUGEPAGES, judgeHugepages(huge, after), Number(process.hrtime.bigint() - t0))
   }
+  const tTypes = process.hrtime.bigint()
+  const typesVerdict = judgeSafely(() => judgeVmTypes(loadNative().probeVmTypes(options.device), options.device))
+  vmTypesResult = stageResult(VM_TYPES_STAGE, typesVerdict, Number(process.hrtime.bigint() - tTypes))
   emitReady(true)
 
   const ladder = runs.get('ladder')
