@@ -9,7 +9,8 @@ import {join} from 'node:path'
 import {confidentialChecks} from '../src/checks/confidential.js'
 import {passthroughChecks, passthroughDeviceChecks} from '../src/checks/passthrough.js'
 import {captureHost} from '../src/host/capture.js'
-import {confidentialLevels, decodeMemEncrypt, type LevelId} from '../src/host/confidential.js'
+import {decodeMemEncrypt} from '../src/host/confidential.js'
+import {confidentialLevels, type LevelId} from '../src/host/confidential-levels.js'
 import {gatherFacts, type HostFacts} from '../src/host/facts.js'
 import {Host} from '../src/host/host.js'
 import {parseMemlock, parsePciSpec, parseUevent} from '../src/host/iommu.js'
@@ -103,7 +104,7 @@ describe('confidential guests: derivation', () => {
   })
 
   it('treats a malformed capture value as unknown, never as a number', () => {
-    const f = amdHost({eax: 'x', ebx: -1, ecx: 1.5, edx: null} as never, '')
+    const f = amdHost({eax: 'x', ebx: -1, ecx: 1.5, edx: null} as never, '', {sysModules: ['kvm', 'kvm_amd']})
     expect(state(f, 'sev').state).to.equal('unknown')
     expect(JSON.stringify(confidentialChecks(f))).not.to.match(/NaN|undefined/)
     expect(parseMemlock('Max locked memory         lots  8388608  bytes')).to.equal(null)

@@ -9,7 +9,7 @@ import {
   memEncryptCpu,
   type Level,
   type LevelCause,
-} from '../host/confidential.js'
+} from '../host/confidential-levels.js'
 import {isUnknown, type HostFacts} from '../host/facts.js'
 import {moduleState} from '../host/module-state.js'
 import {guestOf} from '../host/derived.js'

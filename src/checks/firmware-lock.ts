@@ -2,7 +2,7 @@
 // IA32_FEATURE_CONTROL (0x3A: bit 0 lock, bit 2 VMX outside SMX) and AMD VM_CR (0xC0010114: bit 4
 // SVMDIS). It finds a firmware-disabled host even when the kernel log has wrapped.
 import {isUnknown, type HostFacts} from '../host/facts.js'
-import {cpuVendor} from '../host/confidential.js'
+import {cpuVendor} from '../host/confidential-levels.js'
 import {msrBit, msrValue} from '../host/msr.js'
 import {MSR_DEVICE} from '../host/paths.js'
 import {guestOf} from '../host/derived.js'

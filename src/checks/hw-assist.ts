@@ -2,7 +2,7 @@
 // documents name them): Intel EPT, unrestricted guest, shadow VMCS, APICv; AMD NPT, AVIC. Only
 // two-dimensional paging off costs a typical VM much; the others are reported, not warned about.
 import type {HostFacts} from '../host/facts.js'
-import {paramOn} from '../host/confidential.js'
+import {paramOn} from '../host/confidential-levels.js'
 import type {Check} from './types.js'
 
 const ASSISTS: Record<'kvm_intel' | 'kvm_amd', Array<{param: string; name: string; paging?: boolean}>> = {

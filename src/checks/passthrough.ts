@@ -3,15 +3,8 @@
 // missing IOMMU; `kvmctl check --passthrough DEVICE` adds the one device's group analysis and the
 // exact steps to hand it to a guest.
 import {isUnknown, type HostFacts} from '../host/facts.js'
-import {
-  analyseGroup,
-  findPciDevices,
-  iommuState,
-  parsePciSpec,
-  sharedGroups,
-  type IommuState,
-  type PciDevice,
-} from '../host/iommu.js'
+import {parsePciSpec, type PciDevice} from '../host/iommu.js'
+import {analyseGroup, findPciDevices, iommuState, sharedGroups, type IommuState} from '../host/iommu-state.js'
 import {IOMMU_GROUPS, PCI_DEVICES} from '../host/paths.js'
 import {UsageError} from '../lib/errors.js'
 import {guestOf, vendorModule} from '../host/derived.js'

@@ -21,8 +21,8 @@ export default class Check extends BaseCommand {
     root: Flags.string({description: 'replay a folder written by `kvmctl capture` instead of the live machine', env: 'KVMCTL_ROOT'}),
     quiet: Flags.boolean({char: 'q', description: 'print only failures, warnings and the verdict'}),
     passthrough: Flags.string({
-      description: 'also check one PCI device for passthrough to a guest: its IOMMU group, driver and the steps to hand it over',
-      helpValue: '0000:01:00.0|VENDOR:DEVICE',
+      description: 'also check one PCI device (address 0000:01:00.0 or id 10de:1b80) for passthrough: IOMMU group, driver, steps',
+      helpValue: 'DEVICE',
     }),
     ...reportFlags(),
   }

@@ -31,7 +31,7 @@ import {
   WATCHED_PARAMS,
 } from './paths.js'
 import type {HostJson} from './types.js'
-import {platformCaptureFiles, platformHostJson} from './platform.js'
+import {platformCaptureFiles, platformHostJson} from './platform-summary.js'
 
 /** An empty file that keeps a directory in git: replay lists the directory, not the marker. */
 export const KEEP = '.keep'

@@ -4,7 +4,7 @@
 // in the facts. In replay everything comes from the capture's files.
 import {guestOf} from './derived.js'
 import type {HostFacts} from './facts.js'
-import {platformSummary, type PlatformSummary} from './platform.js'
+import {platformSummary, type PlatformSummary} from './platform-summary.js'
 
 export interface HostSummary extends Partial<PlatformSummary> {
   /** "live" or the replayed folder. */
