@@ -4,6 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import type {CheckReport} from '../src/checks/report.js'
+import {remedyLines} from '../src/lib/remedy.js'
 import {fixture, runCli} from './support/cli.js'
 import {takeMachineLock} from './support/machine-lock.js'
 
@@ -14,20 +15,22 @@ async function checkJson(root: string) {
   return {code: run.exitCode, report: JSON.parse(run.stdout) as CheckReport}
 }
 
-const remedies = (r: CheckReport) => r.checks.filter((c) => c.status === 'fail').flatMap((c) => c.remedy ?? []).join('\n')
+const remedies = (r: CheckReport) => r.checks.filter((c) => c.status === 'fail').flatMap((c) => remedyLines(c.remedy)).join('\n')
 
 describe('kvmctl check (the real command)', () => {
   it('replays fixtures/pvm-guest: exit 0, KVM usable through kvm_pvm, PVM caveat as a warning', async () => {
     const {code, report} = await checkJson(fixture('pvm-guest'))
     expect(code).to.equal(0)
-    expect(report.schema).to.equal(1)
+    expect(report.schema).to.equal(2)
     expect(report.verdict).to.include({kvmUsable: true, backend: 'kvm_pvm'})
     expect(report.counts.fail).to.equal(0)
     const backend = report.checks.find((c) => c.id === 'backend.kvm')
     expect(backend?.status).to.equal('warn')
     expect(backend?.detail).to.match(/PVM-enabled guest kernels/)
     expect(report.host).to.include({kernel: '6.18.44-fc-v657', arch: 'x86_64', virtual: true})
-    expect(report.counts.pass + report.counts.warn + report.counts.fail + report.counts.skip).to.equal(report.checks.length)
+    expect(report.counts.pass + report.counts.info + report.counts.warn + report.counts.fail + report.counts.skip).to.equal(report.checks.length)
+    // Only the real warnings: no VT-x/AMD-V from its host, and PVM's guest-kernel limit.
+    expect(report.checks.filter((c) => c.status === 'warn').map((c) => c.id)).to.deep.equal(['cpu.flag', 'backend.kvm'])
   })
 
   // What holds on any machine, KVM or not (this session's has no /dev/kvm): the live verdict is the
@@ -50,7 +53,7 @@ describe('kvmctl check (the real command)', () => {
     }
     // Each problem once: no remedy printed twice, at most one vhost-net warning, and the device
     // check points to the kernel config when that is the cause.
-    const remedies = report.checks.filter((c) => c.remedy?.length).map((c) => JSON.stringify(c.remedy))
+    const remedies = report.checks.filter((c) => c.remedy).map((c) => JSON.stringify(c.remedy))
     expect(new Set(remedies).size).to.equal(remedies.length)
     expect(report.checks.filter((c) => c.status === 'warn' && /vhost/i.test(`${c.title} ${c.detail}`))).to.have.length.at.most(1)
     const byId = (id: string) => report.checks.find((c) => c.id === id)
@@ -62,7 +65,7 @@ describe('kvmctl check (the real command)', () => {
   // The fixtures assembled from public captures are sparse: each host.json lists what its sources
   // showed in `captured`, and every check that needs only something else skips.
   const byId = (r: CheckReport, id: string) => r.checks.find((c) => c.id === id)
-  const allText = (r: CheckReport) => r.checks.map((c) => [c.detail, ...(c.remedy ?? [])].join('\n')).join('\n')
+  const allText = (r: CheckReport) => r.checks.map((c) => [c.detail, ...remedyLines(c.remedy)].join('\n')).join('\n')
   const firmwareAdvice = /in the firmware/
   const expected: Array<[string, (code: number, r: CheckReport) => void]> = [
     ['intel-vtx', (code, r) => {
@@ -81,7 +84,7 @@ describe('kvmctl check (the real command)', () => {
       expect(remedies(r)).to.contain('enable "Intel Virtualization Technology (VT-x)" in the firmware')
       expect(JSON.stringify(r.checks)).not.to.match(/cannot support|does not support/i)
       // One cause, one remedy: the other checks that see it point to the first.
-      expect(r.checks.filter((c) => firmwareAdvice.test((c.remedy ?? []).join('\n')))).to.have.length(1)
+      expect(r.checks.filter((c) => firmwareAdvice.test(remedyLines(c.remedy).join('\n')))).to.have.length(1)
       expect(byId(r, 'modules.kvm')?.detail).to.match(/^not in this capture/)
     }],
     ['amd-svm', (code, r) => {

@@ -14,6 +14,7 @@ import {nestedChecks} from '../src/checks/nested.js'
 import {passthroughChecks} from '../src/checks/passthrough.js'
 import type {Check} from '../src/checks/types.js'
 import {detectBackend} from '../src/host/derived.js'
+import {remedyLines} from '../src/lib/remedy.js'
 import type {Fact} from '../src/host/facts.js'
 import {moduleFact, moduleState} from '../src/host/module-state.js'
 import {parseCpuinfo, parseKernelConfig, parseModulesBuiltin, selectedMode} from '../src/host/facts.js'
@@ -24,7 +25,7 @@ const byId = (checks: Check[], id: string) => {
   if (!found) throw new Error(`no check ${id} in ${checks.map((c) => c.id).join(', ')}`)
   return found
 }
-const remedyText = (c: Check) => (c.remedy ?? []).join('\n')
+const remedyText = (c: Check) => remedyLines(c.remedy).join('\n')
 
 /** Intel with VT-x switched off in firmware on a modern kernel: flag gone, CPUID still has VMX. */
 const vtxDisabled = (line: string) =>
@@ -126,7 +127,7 @@ describe('checks: KVM backend', () => {
     const f = intelHost({loadedModules: ['kvm'], sysModules: ['kvm']})
     const [check] = backendChecks(f)
     expect(check.status).to.equal('fail')
-    expect(check.remedy).to.include('sudo modprobe kvm_intel')
+    expect(check.remedy?.steps).to.include('sudo modprobe kvm_intel')
   })
 })
 
@@ -135,7 +136,7 @@ describe('checks: /dev/kvm', () => {
     const f = intelHost({host: {kvm: {open: 'EACCES'}, user: {uid: 1000, gid: 1000, groups: [1000], name: 'alice'}}})
     const open = byId(devKvmChecks(f), 'dev-kvm.open')
     expect(open.status).to.equal('fail')
-    expect(open.remedy).to.deep.equal(['sudo usermod -aG kvm alice', 'then log out and log in again (or run `newgrp kvm`) so the new group applies'])
+    expect(open.remedy?.steps).to.deep.equal(['sudo usermod -aG kvm alice', 'then log out and log in again (or run `newgrp kvm`) so the new group applies'])
   })
 
   it('says to pass the device into the container when KVM is loaded but the node is missing', () => {
@@ -149,23 +150,23 @@ describe('checks: /dev/kvm', () => {
   it('on ENOENT with the vendor module loaded: pass the device in a container, recreate the node outside one', () => {
     const missing = {kvm: {open: 'ENOENT'}, devices: {'/dev/kvm': null}} as const
     const inDocker = devKvmRemedy(intelHost({host: {...missing, container: 'docker'}}), 'ENOENT')
-    expect(inDocker.join('\n')).to.contain('docker run --device /dev/kvm').and.contain('Kubernetes: a KVM device plugin')
-    expect(inDocker.join('\n')).not.to.contain('mknod')
+    expect(inDocker.steps.join('\n')).to.contain('docker run --device /dev/kvm').and.contain('Kubernetes: a KVM device plugin')
+    expect(inDocker.steps.join('\n')).not.to.contain('mknod')
     const onHost = devKvmRemedy(intelHost({host: {...missing, container: null}}), 'ENOENT')
-    expect(onHost).to.have.length(1)
-    expect(onHost[0]).to.contain('sudo modprobe -r kvm_intel && sudo modprobe kvm_intel').and.contain('sudo mknod /dev/kvm c 10 232')
+    expect(onHost.steps).to.have.length(1)
+    expect(onHost.steps[0]).to.contain('sudo modprobe -r kvm_intel && sudo modprobe kvm_intel').and.contain('sudo mknod /dev/kvm c 10 232')
     // Built in: nothing to reload, so udev or mknod.
     const builtin = devKvmRemedy(intelHost({loadedModules: [], builtinModules: ['kvm', 'kvm_intel'], host: {...missing, container: null}}), 'ENOENT')
-    expect(builtin[0]).to.contain('udevadm trigger').and.not.contain('modprobe -r')
+    expect(builtin.steps[0]).to.contain('udevadm trigger').and.not.contain('modprobe -r')
     // Not known whether this is a container: both, the container first.
     const unsure = devKvmRemedy(intelHost({host: missing}), 'ENOENT')
-    expect(unsure[0]).to.match(/^pass the device into the container/)
-    expect(unsure.at(-1)).to.match(/^outside a container: recreate the node/)
+    expect(unsure.steps[0]).to.match(/^pass the device into the container/)
+    expect(unsure.steps.at(-1)).to.match(/^outside a container: recreate the node/)
   })
 
   it('on EACCES names the group that owns /dev/kvm', () => {
     const f = intelHost({host: {kvm: {open: 'EACCES'}, devices: {'/dev/kvm': {mode: '0660', uid: 0, gid: 993, group: 'hvusers'}}, user: {uid: 1000, gid: 1000, groups: [1000], name: 'bob'}}})
-    expect(devKvmRemedy(f, 'EACCES')).to.deep.equal(['sudo usermod -aG hvusers bob', 'then log out and log in again (or run `newgrp hvusers`) so the new group applies'])
+    expect(devKvmRemedy(f, 'EACCES').steps).to.deep.equal(['sudo usermod -aG hvusers bob', 'then log out and log in again (or run `newgrp hvusers`) so the new group applies'])
   })
 
   it('never asks to enable VT-x/SVM in firmware when the CPU shows it on', () => {
@@ -178,7 +179,7 @@ describe('checks: /dev/kvm', () => {
       intelHost({cpu: {vendor: 'AuthenticAMD', flags: ['fpu', 'svm'], count: 4}, loadedModules: [], sysModules: [], host: {...missing, cpuid: amd, uname: {release: '6.11.0-19-generic', machine: 'x86_64'}}}),
     ]
     for (const f of cases) {
-      const text = runChecks(f).flatMap((c) => [c.detail, ...(c.remedy ?? [])]).join('\n')
+      const text = runChecks(f).flatMap((c) => [c.detail, ...remedyLines(c.remedy)]).join('\n')
       expect(text).not.to.match(/in the firmware|SVM Mode/)
     }
     // Before 5.6 the flag stays when firmware disabled VT-x: the log line then decides.
@@ -206,7 +207,7 @@ describe('checks: /dev/kvm', () => {
 
   it('says modprobe when no KVM module is loaded', () => {
     const f = intelHost({loadedModules: [], sysModules: [], host: {kvm: {open: 'ENOENT'}, devices: {'/dev/kvm': null}}})
-    expect(devKvmRemedy(f, 'ENOENT')[0]).to.equal('sudo modprobe kvm_intel')
+    expect(devKvmRemedy(f, 'ENOENT').steps[0]).to.equal('sudo modprobe kvm_intel')
   })
 
   it('fails when a VM cannot be created', () => {
@@ -219,15 +220,24 @@ describe('checks: /dev/kvm', () => {
 })
 
 describe('checks: nested, memory, devices, firmware, config', () => {
-  it('reads the nested parameter as Y/N or 1/0', () => {
+  it('reads the nested parameter as Y/N or 1/0; off is optional tuning, fixed by `tune nested`', () => {
     expect(byId(nestedChecks(intelHost({moduleParams: {'kvm_intel.nested': '1'}})), 'nested.param').status).to.equal('pass')
     const off = byId(nestedChecks(intelHost({moduleParams: {'kvm_intel.nested': 'N'}})), 'nested.param')
-    expect(off.status).to.equal('warn')
-    expect(off.remedy?.[0]).to.equal('echo "options kvm_intel nested=1" | sudo tee /etc/modprobe.d/kvm-nested.conf')
+    expect(off.status).to.equal('info')
+    // The file and line `kvmctl tune nested` writes (src/tune/nested.ts: MODULE.conf).
+    expect(off.remedy).to.deep.equal({
+      kvmctl: ['tune', 'nested'],
+      steps: ['echo "options kvm_intel nested=1" | sudo tee /etc/modprobe.d/kvm_intel.conf', 'with every VM stopped: sudo modprobe -r kvm_intel && sudo modprobe kvm_intel'],
+    })
+    expect(remedyLines(off.remedy)[0]).to.equal('sudo kvmctl tune nested')
+    // Built in: no reload and no tune command, the kernel command line.
+    const builtin = byId(nestedChecks(intelHost({moduleParams: {'kvm_intel.nested': 'N'}, loadedModules: [], builtinModules: ['kvm', 'kvm_intel']})), 'nested.param')
+    expect(builtin.remedy?.kvmctl).to.equal(undefined)
+    expect(remedyText(builtin)).to.contain('kvm_intel.nested=1 to the kernel command line')
     expect(byId(nestedChecks(intelHost()), 'nested.host-is-guest').detail).to.match(/^bare metal/)
   })
 
-  it('reports every hugepage size, and warns once when none is reserved', () => {
+  it('reports every hugepage size, and notes once (info) when none is reserved', () => {
     const f = intelHost({
       hugepages: [
         {sizeKb: 2048, total: 0, free: 0, reserved: 0, surplus: 0},
@@ -237,7 +247,7 @@ describe('checks: nested, memory, devices, firmware, config', () => {
       thp: 'never',
     })
     const checks = hugepageChecks(f)
-    expect(byId(checks, 'hugepages.2048kB').status).to.equal('warn')
+    expect(byId(checks, 'hugepages.2048kB').status).to.equal('info')
     expect(byId(checks, 'hugepages.1048576kB').status).to.equal('skip')
     expect(byId(checks, 'hugepages.thp').status).to.equal('warn')
     expect(byId(hugepageChecks(intelHost()), 'hugepages.hugetlbfs').detail).to.contain('/dev/hugepages')
@@ -248,8 +258,8 @@ describe('checks: nested, memory, devices, firmware, config', () => {
     const checks = deviceChecks(f)
     expect(checks.map((c) => c.status)).to.deep.equal(['warn', 'warn'])
     // vhost_net and tun are loaded here, so the nodes themselves are gone.
-    expect(byId(checks, 'devices.vhost-net').remedy?.[0]).to.equal('recreate the node: sudo mknod /dev/vhost-net c 10 238')
-    expect(byId(checks, 'devices.tun').remedy?.[0]).to.equal('recreate the node: sudo mkdir -p /dev/net && sudo mknod /dev/net/tun c 10 200')
+    expect(byId(checks, 'devices.vhost-net').remedy?.steps[0]).to.equal('recreate the node: sudo mknod /dev/vhost-net c 10 238')
+    expect(byId(checks, 'devices.tun').remedy?.steps[0]).to.equal('recreate the node: sudo mkdir -p /dev/net && sudo mknod /dev/net/tun c 10 200')
     const iommu = byId(passthroughChecks(f), 'passthrough.iommu')
     expect(iommu.status).not.to.equal('warn')
     expect(remedyText(iommu)).to.contain('intel_iommu=on')
@@ -260,23 +270,24 @@ describe('checks: nested, memory, devices, firmware, config', () => {
     const unloaded = intelHost({loadedModules: ['kvm', 'kvm_intel'], sysModules: ['kvm', 'kvm_intel'], host: {devices}})
     const checks = runChecks(unloaded)
     expect(byId(checks, 'modules.vhost-net')).to.include({status: 'warn'})
-    expect(byId(checks, 'modules.vhost-net').remedy?.[0]).to.equal('sudo modprobe vhost_net')
+    expect(byId(checks, 'modules.vhost-net').remedy?.steps[0]).to.equal('sudo modprobe vhost_net')
     expect(byId(checks, 'devices.vhost-net')).to.deep.include({status: 'skip', detail: '/dev/vhost-net is missing: vhost_net is not loaded (reported under Modules)'})
     const options = {...unloaded.kernelConfig!.options}
     delete options.VHOST_NET
     const noConfig = runChecks({...unloaded, kernelConfig: {source: '/proc/config.gz', options}})
-    expect(byId(noConfig, 'kernel-config.vhost-net').status).to.equal('warn')
+    expect(byId(noConfig, 'kernel-config.vhost-net').status).to.equal('info')
     expect(byId(noConfig, 'modules.vhost-net')).to.include({status: 'skip'})
     expect(byId(noConfig, 'modules.vhost-net').remedy).to.equal(undefined)
     expect(byId(noConfig, 'devices.vhost-net').detail).to.contain('reported under Kernel config')
-    expect(noConfig.filter((c) => c.status === 'warn' && /vhost/i.test(c.title))).to.have.length(1)
+    expect(noConfig.filter((c) => c.status !== 'pass' && c.status !== 'skip' && /vhost/i.test(c.title))).to.have.length(1)
   })
 
   it('finds secure-boot OVMF, or names the Debian package ovmf', () => {
     expect(firmwareChecks(intelHost())[0].status).to.equal('pass')
+    // A typical guest boots with legacy BIOS: UEFI images are optional.
     const none = firmwareChecks(intelHost({firmware: []}))[0]
-    expect(none.status).to.equal('warn')
-    expect(none.remedy?.[0]).to.match(/^sudo apt-get install ovmf /)
+    expect(none.status).to.equal('info')
+    expect(none.remedy?.steps[0]).to.match(/^sudo apt-get install ovmf /)
   })
 
   it('reads kernel config values as y / m / unset, and skips clearly without a config', () => {

@@ -57,7 +57,7 @@ describe('confidential guests: derivation', () => {
     for (const id of ['sev', 'sev-es', 'sev-snp'] as const) expect(state(f, id)).to.include({state: 'firmware-disabled', cause: 'memory-encryption-off'})
     const [sev] = confidentialChecks(f)
     expect(sev.status).not.to.equal('warn')
-    expect(sev.remedy?.[0]).to.contain('SMEE')
+    expect(sev.remedy?.steps[0]).to.contain('SMEE')
   })
 
   it('finds TDX usable on the TDX host, with its private KeyIDs', async () => {
@@ -71,14 +71,14 @@ describe('confidential guests: derivation', () => {
     const f = amdHost({...EPYC_7313, edx: 1}, '[   12.005457] SEV supported: 509 ASIDs', {moduleParams: {'kvm_amd.sev': 'Y', 'kvm_amd.sev_es': 'N'}})
     expect(state(f, 'sev')).to.include({state: 'usable', capacity: 509})
     expect(state(f, 'sev-es')).to.include({state: 'firmware-disabled', cause: 'no-es-asids'})
-    expect(confidentialChecks(f)[1].remedy?.[0]).to.contain('SEV-ES ASID Space Limit')
+    expect(confidentialChecks(f)[1].remedy?.steps[0]).to.contain('SEV-ES ASID Space Limit')
   })
 
   it('says SEV-SNP is blocked by iommu=pt (AMDESE/AMDSEV#113 and #88), and the fix removes it', () => {
     const log = '[   32.381854] AMD-Vi: SNP: IOMMU is disabled or configured in passthrough mode, SNP cannot be supported'
     const f = amdHost(EPYC_7313, log, {cmdline: 'BOOT_IMAGE=/boot/vmlinuz ro iommu=pt mem_encrypt=on kvm_amd.sev=1', moduleParams: {'kvm_amd.sev': 'Y', 'kvm_amd.sev_snp': 'N'}})
     expect(state(f, 'sev-snp')).to.include({state: 'blocked', cause: 'iommu-passthrough'})
-    expect(confidentialChecks(f)[2].remedy?.[0]).to.contain('remove iommu=pt')
+    expect(confidentialChecks(f)[2].remedy?.steps[0]).to.contain('remove iommu=pt')
   })
 
   it('says the RMP table was not reserved by firmware (AMDESE/AMDSEV#197)', () => {
@@ -90,7 +90,7 @@ describe('confidential guests: derivation', () => {
     for (const off of ['N', '0']) {
       const f = amdHost(EPYC_7313, '', {moduleParams: {'kvm_amd.sev': off}, loadedModules: ['kvm', 'kvm_amd'], sysModules: ['kvm', 'kvm_amd']})
       expect(state(f, 'sev')).to.include({state: 'module-disabled'})
-      expect(confidentialChecks(f)[0].remedy?.[0]).to.equal('echo "options kvm_amd sev=1" | sudo tee -a /etc/modprobe.d/kvm_amd.conf')
+      expect(confidentialChecks(f)[0].remedy?.steps[0]).to.equal('echo "options kvm_amd sev=1" | sudo tee -a /etc/modprobe.d/kvm_amd.conf')
     }
   })
 
@@ -100,7 +100,7 @@ describe('confidential guests: derivation', () => {
     expect(tdx('virt/tdx: BIOS enabled: private KeyID range [1, 64)\nvirt/tdx: module not loaded')).to.include({state: 'firmware-disabled', cause: 'tdx-module-not-loaded'})
     expect(tdx('virt/tdx: initialization failed: Hibernation support is enabled')).to.include({state: 'blocked', cause: 'tdx-hibernation'})
     const hibernation = confidentialChecks(intelHost({host: {dmesg: 'virt/tdx: initialization failed: Hibernation support is enabled'}}))[0]
-    expect(hibernation.remedy?.[0]).to.contain('nohibernate')
+    expect(hibernation.remedy?.steps[0]).to.contain('nohibernate')
   })
 
   it('treats a malformed capture value as unknown, never as a number', () => {
@@ -124,7 +124,7 @@ describe('device passthrough: derivation', () => {
     const f = await facts('no-iommu')
     const iommu = passthroughChecks(f).find((c) => c.id === 'passthrough.iommu')!
     expect(iommu.status).not.to.be.oneOf(['warn', 'fail'])
-    expect(iommu.remedy?.[0]).to.contain('IOMMU')
+    expect(iommu.remedy?.steps[0]).to.contain('IOMMU')
     expect(passthroughDeviceChecks(f, '00:11.0')[0]).to.include({status: 'fail'})
     // The capture lists only some devices: an address it lacks is unknown, not absent.
     expect(passthroughDeviceChecks(f, '00:19.0')[0].detail).to.match(/^not in this capture/)

@@ -30,6 +30,11 @@ describe('report formats', () => {
       expect(text).to.contain('kvmctl_kvm_usable 1\n')
       expect(text).to.contain('kvmctl_kvm_backend_info{backend="pvm"} 1\n')
       expect(text).to.contain('kvmctl_checks{status="warn"} 1\n')
+      // info is a status of its own: a series in every state set, and a count.
+      expect(text).to.contain('kvmctl_checks{status="info"} 1\n')
+      expect(text).to.contain('kvmctl_check_status{id="hugepages.ksm",area="hugepages",status="info"} 1\n')
+      expect(text).to.contain('kvmctl_check_status{id="hugepages.ksm",area="hugepages",status="warn"} 0\n')
+      expect(text).to.contain('kvmctl_check_status{id="dev-kvm.open",area="dev-kvm",status="info"} 0\n')
       expect(text).to.contain('kvmctl_hugepages_free{size="2Mi"} 550\n')
       expect(text).not.to.contain('last_run_timestamp')
     })
@@ -78,8 +83,8 @@ describe('report formats', () => {
       const xml = toJUnit(sampleCheckReport(), {now, hostname: 'node-7'})
       const result = await runTool('xmllint', 'libxml2-utils', ['--noout', '-'], xml)
       expect(result.exitCode, result.stderr).to.equal(0)
-      expect(xml.match(/<testcase /g)).to.have.length(5)
-      expect(xml).to.contain('<testsuite name="kvmctl check" tests="5" failures="1" errors="0" skipped="1"')
+      expect(xml.match(/<testcase /g)).to.have.length(6)
+      expect(xml).to.contain('<testsuite name="kvmctl check" tests="6" failures="1" errors="0" skipped="1"')
       expect(xml).to.contain('hostname="node-7" timestamp="2026-11-22T08:00:00"')
     })
 
@@ -89,6 +94,10 @@ describe('report formats', () => {
       expect(xml).to.match(/<failure [^>]*>[^<]*To fix:\n {2}sudo usermod -aG kvm ci\n {2}log out and back in<\/failure>/)
       expect(xml).to.match(/<testcase name="nested.param: guests can run their own VMs"[^>]*>\s*<skipped /)
       expect(xml).to.contain('<system-out>WARN: C:\\path &quot;quoted&quot;\nsecond line')
+      // A remedy kvmctl can apply shows the command first, then the same by hand.
+      expect(xml).to.contain('To fix:\n  sudo kvmctl tune hugepages --vm-mem 1G\n  or by hand: echo 550 | sudo tee')
+      // An info passes, marked as such.
+      expect(xml).to.match(/<testcase name="hugepages.ksm: KSM \(same-page merging\)"[^>]*>\s*<system-out>INFO: off: guest pages are not merged\nTo fix:\n {2}echo 1/)
     })
 
     it('gives one testcase per selftest stage, timed in seconds, and drops characters XML cannot carry', async () => {
@@ -125,6 +134,7 @@ describe('report formats', () => {
         'kvmctl.io/hugepages-2Mi-free=550',
         'kvmctl.io/hugepages-2Mi-reserved=550',
         'kvmctl.io/check.dev-kvm.open=fail',
+        'kvmctl.io/check.hugepages.ksm=info',
       ])
     })
 

@@ -33,8 +33,9 @@ describe('JSON schemas', () => {
       'tune-nested.schema.json',
       'tune-undo.schema.json',
     ])
+    // check is at version 2 (the info status, structured remedies); the others at 1.
     for (const f of schemaFiles.filter((f) => f !== 'error.schema.json')) {
-      expect(JSON.parse(readFileSync(join('schemas', f), 'utf8')).properties.schema.const, f).to.equal(1)
+      expect(JSON.parse(readFileSync(join('schemas', f), 'utf8')).properties.schema.const, f).to.equal(f === 'check.schema.json' ? 2 : 1)
     }
   })
 
@@ -56,8 +57,15 @@ describe('JSON schemas', () => {
       const badId = sampleCheckReport() as any
       badId.checks[0].id = 'KVM Device'
       expect(problems('check', badId)).to.contain('/checks/0/id must match pattern')
-      const newerVersion = {...sampleCheckReport(), schema: 2}
+      const newerVersion = {...sampleCheckReport(), schema: 3}
       expect(problems('check', newerVersion)).to.contain('/schema must be equal to constant')
+      // Version 1's remedy, a list of strings, is not version 2's.
+      const listRemedy = sampleCheckReport() as any
+      listRemedy.checks[2].remedy = ['sudo usermod -aG kvm ci']
+      expect(problems('check', listRemedy)).to.contain('/checks/2/remedy must be object')
+      const noInfo = sampleCheckReport() as any
+      delete noInfo.counts.info
+      expect(problems('check', noInfo)).to.contain("must have required property 'info'")
     })
 
     it('accepts the report built from this live host', async () => {
@@ -69,7 +77,7 @@ describe('JSON schemas', () => {
       expect([0, 1]).to.include(result.exitCode)
       const report = JSON.parse(result.stdout)
       expect(problems('check', report)).to.equal('')
-      for (const status of ['pass', 'warn', 'fail', 'skip']) {
+      for (const status of ['pass', 'info', 'warn', 'fail', 'skip']) {
         expect(report.counts[status], status).to.equal(report.checks.filter((c: {status: string}) => c.status === status).length)
       }
       expect(result.exitCode).to.equal(report.verdict.kvmUsable ? 0 : 1)

@@ -19,8 +19,8 @@ const openFailed = (code: string) => ({syscall: 'open(/dev/kvm)', code})
 describe('selftest device errors', () => {
   it('gives /dev/kvm the remedy kvmctl check gives, its steps joined on one line', () => {
     const facts = intelHost({host: {kvm: {open: 'EACCES'}}})
-    const message = deviceProblem('/dev/kvm', openFailed('EACCES'), devKvmRemedy(facts, 'EACCES'))
-    expect(message).to.equal(`no access to /dev/kvm (EACCES): ${devKvmRemedy(facts, 'EACCES').join('; ')}`)
+    const message = deviceProblem('/dev/kvm', openFailed('EACCES'), devKvmRemedy(facts, 'EACCES').steps)
+    expect(message).to.equal(`no access to /dev/kvm (EACCES): ${devKvmRemedy(facts, 'EACCES').steps.join('; ')}`)
     expect(message).to.contain('sudo usermod -aG kvm alice; then log out')
     expect(message).not.to.contain('\n')
   })
@@ -28,7 +28,7 @@ describe('selftest device errors', () => {
   it('reads the facts through the host layer: a container capture without /dev/kvm', async () => {
     const host = await Host.open('fixtures/container-no-kvm')
     const message = await explainDeviceFailure('/dev/kvm', openFailed('ENOENT'), devKvmAdvisor(host))
-    const steps = devKvmRemedy(await gatherFacts(host), 'ENOENT')
+    const steps = devKvmRemedy(await gatherFacts(host), 'ENOENT').steps
     expect(message).to.equal(`/dev/kvm does not exist: ${steps.join('; ')}`)
     expect(steps).not.to.be.empty
     expect(message).not.to.contain('\n')

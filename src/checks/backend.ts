@@ -1,11 +1,11 @@
 // Which KVM implementation serves /dev/kvm: Intel VT-x (kvm_intel), AMD-V (kvm_amd), PVM
 // (kvm_pvm, no hardware extensions) or arm64's built-in KVM.
 import {configValue, isUnknown, type HostFacts} from '../host/facts.js'
-import {detectBackend, firmwareDisabled, guestOf, vendorModule, type Backend} from '../host/derived.js'
+import {detectBackend, firmwareDisabled, guestOf, pvmGuestRefusal, unboundBackends, vendorModule, type Backend} from '../host/derived.js'
 import {describeModule, moduleState, VENDOR_MODULES} from '../host/module-state.js'
+import {loadModuleRemedy, OUTER_HOST_REMEDY} from '../plan/remedies.js'
 import {firmwareRemedy} from './cpu.js'
-import {loadModuleRemedy} from './modules.js'
-import {notCaptured, type Check} from './types.js'
+import {manual, notCaptured, type Check} from './types.js'
 
 export type {Backend}
 
@@ -41,12 +41,12 @@ export function backendChecks(f: HostFacts): Check[] {
         ...base,
         status: 'warn',
         detail: `${BACKEND_NAMES.kvm_pvm}: ${describeModule(f, 'kvm_pvm').replace(/^kvm_pvm: /, '')}. ${PVM_CAVEAT}`,
-        remedy: [
+        remedy: manual(
           'boot guests with a PVM-enabled kernel (one built from the PVM patch series with its guest support)',
           cpuCheckAdvises
             ? 'to run stock guest kernels, this VM needs VT-x or AMD-V from its host: see "vmx/svm flag in /proc/cpuinfo" above'
             : 'to run stock guest kernels, use a host whose CPU exposes Intel VT-x or AMD-V (on a cloud VM: enable nested virtualization on the outer host)',
-        ],
+        ),
       },
     ]
   }
@@ -56,6 +56,19 @@ export function backendChecks(f: HostFacts): Check[] {
   }
   const candidates = f.arch === 'arm64' ? ['kvm'] : [...VENDOR_MODULES]
   const seen = candidates.map((m) => describeModule(f, m)).join(', ')
+  const unbound = unboundBackends(f)
+  if (unbound.length > 0) {
+    const [{name, why}] = unbound
+    const pvmGuest = name === 'kvm_pvm' && pvmGuestRefusal(f) !== undefined
+    return [
+      {
+        ...base,
+        status: 'fail',
+        detail: `${name} is ${describeModule(f, name).replace(/^\w+: /, '')} but serves no /dev/kvm: ${why}; ${candidates.filter((m) => m !== name).map((m) => describeModule(f, m)).join(', ')}`,
+        remedy: pvmGuest ? OUTER_HOST_REMEDY : manual(`look at the kernel's reason: sudo dmesg | grep -iE "kvm|vmx|svm"`),
+      },
+    ]
+  }
   const disabled = firmwareDisabled(f)
   if (disabled.length > 0) {
     return [{...base, status: 'fail', detail: `no KVM backend can run: virtualization is off in firmware (${seen})`, remedy: firmwareRemedy(f)}]
@@ -71,7 +84,7 @@ export function backendChecks(f: HostFacts): Check[] {
       ...base,
       status: 'fail',
       detail: `no KVM backend is loaded (${seen})${configValue(f.kernelConfig, 'KVM') === 'unset' ? '; the kernel is built without CONFIG_KVM' : ''}`,
-      remedy: vendor ? loadModuleRemedy(f, vendor) : ['sudo modprobe kvm_intel (Intel) or sudo modprobe kvm_amd (AMD)'],
+      remedy: vendor ? loadModuleRemedy(f, vendor) : manual('sudo modprobe kvm_intel (Intel) or sudo modprobe kvm_amd (AMD)'),
     },
   ]
 }

@@ -14,7 +14,7 @@ import {isUnknown, type HostFacts} from '../host/facts.js'
 import {moduleState} from '../host/module-state.js'
 import {guestOf} from '../host/derived.js'
 import {OPTIONAL} from './optional.js'
-import {NOT_CAPTURED, type Check} from './types.js'
+import {manual, NOT_CAPTURED, type Check} from './types.js'
 
 const GRUB = (what: string) => `${what} GRUB_CMDLINE_LINUX in /etc/default/grub, then sudo update-grub (Fedora/RHEL: sudo grub2-mkconfig -o /boot/grub2/grub.cfg) and reboot`
 
@@ -107,7 +107,7 @@ function levelCheck(f: HostFacts, level: Level): Check {
       return {...base, status: 'skip', detail: `${uncaptured ? `${NOT_CAPTURED}: ` : ''}cannot tell whether ${name} guests can run${why}`}
     }
     default: {
-      const remedy = level.cause ? REMEDIES[level.cause](f, level) : undefined
+      const remedy = level.cause ? manual(...REMEDIES[level.cause](f, level)) : undefined
       return {...base, status: OPTIONAL, detail: `${name} is ${STATE_TEXT[level.state]}${why}`, ...(remedy ? {remedy} : {})}
     }
   }

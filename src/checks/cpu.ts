@@ -3,10 +3,11 @@
 // deletes the vmx/svm flag when firmware disabled it, so a missing flag alone proves nothing: the
 // fix is then one firmware switch, which is what the remedy says.
 import {isUnknown, type HostFacts} from '../host/facts.js'
-import {detectBackend, firmwareDisabled, guestOf, kvmUsable, vendorModule, virtualizationEnabled} from '../host/derived.js'
+import {detectBackend, firmwareDisabled, guestOf, kvmUsable, pvmGuestRefusal, vendorModule, virtualizationEnabled} from '../host/derived.js'
 import {matchKernelLog} from '../host/kernel-log.js'
 import {CPUINFO, KMSG} from '../host/paths.js'
-import {notCaptured, type Check} from './types.js'
+import {OUTER_HOST_REMEDY} from '../plan/remedies.js'
+import {manual, notCaptured, type Check, type Remedy} from './types.js'
 
 /** The firmware setting to switch on, as firmware menus name it. */
 export function firmwareSetting(f: HostFacts): string {
@@ -17,19 +18,19 @@ export function firmwareSetting(f: HostFacts): string {
   return 'Intel VT-x or AMD-V (SVM Mode)'
 }
 
-export function firmwareRemedy(f: HostFacts): string[] {
+export function firmwareRemedy(f: HostFacts): Remedy {
   if (f.arch === 'arm64') {
-    return [
+    return manual(
       'the kernel was started at EL1, so KVM cannot use the virtualization extensions: enable virtualization (EL2) in the firmware, or boot the kernel directly from a firmware/boot loader that hands over at EL2',
       'then reboot and check again: the kernel log should say "CPU: All CPU(s) started at EL2"',
-    ]
+    )
   }
   const setting = firmwareSetting(f)
-  return [
+  return manual(
     `enable "${setting}" in the firmware (BIOS/UEFI) setup: reboot, enter setup (usually Del, F2 or F10), find it under CPU / Advanced / Security settings`,
     'save, then power the machine fully off and on (the setting is latched at power-on)',
     `check again: the ${vendorModule(f) === 'kvm_amd' ? 'svm' : vendorModule(f) === 'kvm_intel' ? 'vmx' : 'vmx/svm'} flag returns to /proc/cpuinfo`,
-  ]
+  )
 }
 
 export function cpuChecks(f: HostFacts): Check[] {
@@ -57,14 +58,19 @@ function cpuFlag(f: HostFacts): Check {
     const pvm = detectBackend(f) === 'kvm_pvm'
     const usable = pvm || kvmUsable(f)
     const instead = pvm ? '; KVM works here through PVM instead' : usable ? '; yet /dev/kvm works, through a backend that needs neither' : ''
+    // Under PVM the outer hypervisor has no VT-x/AMD-V to pass on: only running elsewhere helps.
+    const underPvm = hypervisor === 'PVM' || pvmGuestRefusal(f) !== undefined
     return {
       ...base,
       status: usable ? 'warn' : 'fail',
       detail: `no vmx/svm flag: this host is a virtual machine${hypervisor ? ` (${hypervisor})` : ''} whose hypervisor does not pass VT-x/AMD-V through${instead}`,
-      remedy: [
-        'on the outer host, enable nested virtualization (e.g. options kvm_intel nested=1, or kvm_amd nested=1) and give this VM the host CPU model (-cpu host, or "host-passthrough" in libvirt)',
-        'on a cloud VM, pick an instance type that offers nested virtualization',
-      ],
+      remedy:
+        underPvm && !usable
+          ? OUTER_HOST_REMEDY
+          : manual(
+              'on the outer host, enable nested virtualization (e.g. options kvm_intel nested=1, or kvm_amd nested=1) and give this VM the host CPU model (-cpu host, or "host-passthrough" in libvirt)',
+              'on a cloud VM, pick an instance type that offers nested virtualization',
+            ),
     }
   }
   const enabled = virtualizationEnabled(f)
@@ -73,8 +79,8 @@ function cpuFlag(f: HostFacts): Check {
     status: 'fail',
     detail: `no vmx/svm flag, and ${f.host.cpuid ? 'CPUID reports neither VMX nor SVM' : 'no raw CPUID in this capture'}${enabled ? `, yet ${enabled}` : ''}`,
     remedy: enabled
-      ? ['look at the kernel log for why the flag is hidden: sudo dmesg | grep -iE "vmx|svm|kvm"']
-      : [...firmwareRemedy(f), 'if the firmware has no such setting, the virtualization extensions are locked off on this board: KVM needs a machine that offers VT-x or AMD-V'],
+      ? manual('look at the kernel log for why the flag is hidden: sudo dmesg | grep -iE "vmx|svm|kvm"')
+      : manual(...firmwareRemedy(f).steps, 'if the firmware has no such setting, the virtualization extensions are locked off on this board: KVM needs a machine that offers VT-x or AMD-V'),
   }
 }
 
@@ -101,7 +107,7 @@ function kernelLog(f: HostFacts): Check {
   const base = {id: 'cpu.kernel-log', area: 'cpu' as const, title: 'firmware-disabled messages in kernel log'}
   if (isUnknown(f, 'dmesg')) return notCaptured(base, `the kernel log (${KMSG})`)
   if (f.host.dmesg === null) {
-    return {...base, status: 'skip', detail: 'the kernel log is unreadable', remedy: ['run kvmctl check as root, or allow it: sudo sysctl kernel.dmesg_restrict=0']}
+    return {...base, status: 'skip', detail: 'the kernel log is unreadable', remedy: manual('run kvmctl check as root, or allow it: sudo sysctl kernel.dmesg_restrict=0')}
   }
   const lines = matchKernelLog(f.host.dmesg, 'firmware-disabled')
   if (lines.length === 0) return {...base, status: 'pass', detail: 'no firmware-disabled message'}
@@ -119,5 +125,5 @@ function arm64Level(f: HostFacts): Check {
   if (hyp.length > 0) return {...base, status: 'pass', detail: hyp.map((m) => `"${m.line}"`).join('; ')}
   if (!isUnknown(f, 'kvm') && f.host.kvm.open === 'ok') return {...base, status: 'pass', detail: '/dev/kvm opens, so KVM initialised at EL2'}
   if (isUnknown(f, 'dmesg')) return notCaptured(base, `the kernel log (${KMSG})`)
-  return {...base, status: 'warn', detail: 'no kernel-log line tells the boot exception level', remedy: ['look for "started at EL2" or "HYP mode not available": sudo dmesg | grep -iE "EL2|HYP mode"']}
+  return {...base, status: 'warn', detail: 'no kernel-log line tells the boot exception level', remedy: manual('look for "started at EL2" or "HYP mode not available": sudo dmesg | grep -iE "EL2|HYP mode"')}
 }

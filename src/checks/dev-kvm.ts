@@ -2,17 +2,17 @@
 // a VM and a vCPU really work (the native probe did each step; errno names come from it). A
 // capture may record only the open; the steps it did not record are skipped, never failed.
 import {isUnknown, type HostFacts} from '../host/facts.js'
-import {detectBackend, firmwareDisabled, KVM_API_VERSION, probeSteps, vendorModule, type Backend} from '../host/derived.js'
+import {detectBackend, firmwareDisabled, KVM_API_VERSION, probeSteps, pvmGuestRefusal, unboundBackends, vendorModule, type Backend} from '../host/derived.js'
 import {moduleState} from '../host/module-state.js'
 import {firmwareRemedy} from './cpu.js'
-import {loadModuleRemedy} from './modules.js'
-import {notCaptured, type Check} from './types.js'
+import {loadModuleRemedy, OUTER_HOST_REMEDY} from '../plan/remedies.js'
+import {manual, notCaptured, type Check, type Remedy} from './types.js'
 
 export {KVM_API_VERSION}
 
-const BUSY_REMEDY = [
+const BUSY_REMEDY = manual(
   'another hypervisor holds the virtualization extensions (VirtualBox or VMware): stop it, or unload its kernel module, then try again',
-]
+)
 
 const PASS_DEVICE = [
   'pass the device into the container: docker run --device /dev/kvm ... (podman: --device /dev/kvm; Kubernetes: a KVM device plugin such as kubevirt\'s that offers devices.kubevirt.io/kvm, or a privileged pod with a hostPath /dev/kvm)',
@@ -35,43 +35,55 @@ function recreateNode(f: HostFacts, backend: Backend): string[] {
  * What to do when opening /dev/kvm failed with this errno name. Shared with `kvmctl selftest`,
  * so both commands give the same advice.
  */
-export function devKvmRemedy(f: HostFacts, errno: string): string[] {
+export function devKvmRemedy(f: HostFacts, errno: string): Remedy {
   if (errno === 'EACCES' || errno === 'EPERM') {
     const node = f.host.devices['/dev/kvm']
     const user = f.host.user.name ?? '"$USER"'
     const group = node?.group ?? (node && node.gid > 0 ? `the group with gid ${node.gid}` : undefined)
     if (!group || group === 'root') {
-      return [
-        'give /dev/kvm to the kvm group: sudo groupadd -f -r kvm && sudo chgrp kvm /dev/kvm && sudo chmod 0660 /dev/kvm',
+      return manual(
+        // The group tune creates (and undoes) for the hugetlbfs mount: one kvm group for both.
+        'give /dev/kvm to the kvm group: (getent group kvm || sudo groupadd --system kvm) && sudo chgrp kvm /dev/kvm && sudo chmod 0660 /dev/kvm',
         'keep it across reboots with a udev rule: echo \'KERNEL=="kvm", GROUP="kvm", MODE="0660"\' | sudo tee /etc/udev/rules.d/65-kvm.rules',
         `sudo usermod -aG kvm ${user}`,
         'then log out and log in again (or run `newgrp kvm`) so the new group applies',
-      ]
+      )
     }
     const name = /^[a-z_][\w-]*$/.test(group) ? group : 'kvm'
-    return [`sudo usermod -aG ${name} ${user}`, `then log out and log in again (or run \`newgrp ${name}\`) so the new group applies`]
+    return manual(`sudo usermod -aG ${name} ${user}`, `then log out and log in again (or run \`newgrp ${name}\`) so the new group applies`)
   }
   if (errno === 'ENOENT' || errno === 'ENXIO' || errno === 'ENODEV') {
     if (firmwareDisabled(f).length > 0) return firmwareRemedy(f)
+    // A backend in the kernel that did not bind: no node to pass in or recreate.
+    if (pvmGuestRefusal(f) !== undefined) return OUTER_HOST_REMEDY
+    if (unboundBackends(f).length > 0) return manual(`look at the kernel's reason: sudo dmesg | grep -iE "kvm|vmx|svm"`)
     const backend = detectBackend(f)
     if (backend) {
       // KVM is in the kernel but the node is not here: a container that was not given it, or a
       // node deleted on the host.
       const container = f.host.container
-      if (typeof container === 'string') return PASS_DEVICE
+      if (typeof container === 'string') return manual(...PASS_DEVICE)
       const outside = recreateNode(f, backend)
-      return container === null ? outside : [...PASS_DEVICE, `outside a container: ${outside[0]}`]
+      return container === null ? manual(...outside) : manual(...PASS_DEVICE, `outside a container: ${outside[0]}`)
     }
     const vendor = f.arch === 'arm64' ? 'kvm' : vendorModule(f)
     if (vendor && moduleState(f, vendor) !== 'unknown') return loadModuleRemedy(f, vendor)
     // Nothing in the capture says which modules are loaded.
-    return [
+    return manual(
       vendor ? `load the KVM module: sudo modprobe ${vendor}` : 'load the KVM module: sudo modprobe kvm_intel (Intel) or sudo modprobe kvm_amd (AMD)',
       `in a container: ${PASS_DEVICE[0]}`,
-    ]
+    )
   }
   if (errno === 'EBUSY') return BUSY_REMEDY
-  return [`opening /dev/kvm failed with ${errno}: look at sudo dmesg | grep -i kvm for the reason`]
+  return manual(`opening /dev/kvm failed with ${errno}: look at sudo dmesg | grep -i kvm for the reason`)
+}
+
+/** Why /dev/kvm is missing, when the facts say more than that it is. */
+function missingReason(f: HostFacts): string {
+  if (firmwareDisabled(f).length > 0) return ': virtualization is off in firmware'
+  const [unbound] = unboundBackends(f)
+  if (unbound) return `: ${unbound.name} is in the kernel but did not bind (${unbound.why.replace(/ \(kernel log: .*\)$/, '')})`
+  return ''
 }
 
 export function devKvmChecks(f: HostFacts): Check[] {
@@ -83,7 +95,7 @@ export function devKvmChecks(f: HostFacts): Check[] {
   if (isUnknown(f, 'kvm')) return [notCaptured(exists, '/dev/kvm'), notCaptured(open, '/dev/kvm'), notCaptured(vm, '/dev/kvm')]
   const checks: Check[] = []
   if (node === null) {
-    checks.push({...exists, status: 'fail', detail: '/dev/kvm is missing', remedy: devKvmRemedy(f, 'ENOENT')})
+    checks.push({...exists, status: 'fail', detail: `/dev/kvm is missing${missingReason(f)}`, remedy: devKvmRemedy(f, 'ENOENT')})
   } else if (node === undefined) {
     checks.push(probe.open === 'ok' ? {...exists, status: 'pass', detail: 'it opens (mode and owner not in this capture)'} : notCaptured(exists, 'the /dev/kvm node'))
   } else {
@@ -115,8 +127,8 @@ export function devKvmChecks(f: HostFacts): Check[] {
   return checks
 }
 
-function vmRemedy(errno: string | undefined): string[] {
+function vmRemedy(errno: string | undefined): Remedy {
   if (errno === 'EBUSY') return BUSY_REMEDY
-  if (errno === 'ENOMEM') return ['the kernel could not allocate the VM: free memory, or lower vm.nr_hugepages if it holds most of it']
-  return [`look at the kernel's reason: sudo dmesg | grep -iE "kvm|vmx|svm" | tail`]
+  if (errno === 'ENOMEM') return manual('the kernel could not allocate the VM: free memory, or lower vm.nr_hugepages if it holds most of it')
+  return manual(`look at the kernel's reason: sudo dmesg | grep -iE "kvm|vmx|svm" | tail`)
 }

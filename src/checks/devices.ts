@@ -2,8 +2,8 @@
 // IOMMU and VFIO readiness are under Device passthrough (passthrough.ts).
 import type {HostFacts} from '../host/facts.js'
 import {isPresent, MODULE_CONFIG, moduleState} from '../host/module-state.js'
-import {loadModuleRemedy} from './modules.js'
-import {notCaptured, type Check} from './types.js'
+import {loadModuleRemedy} from '../plan/remedies.js'
+import {manual, notCaptured, type Check} from './types.js'
 
 export function deviceChecks(f: HostFacts): Check[] {
   return [node(f, '/dev/vhost-net', 'vhost_net', 'vhost networking', 238), node(f, '/dev/net/tun', 'tun', 'TAP networking', 200)]
@@ -22,7 +22,7 @@ function node(f: HostFacts, path: string, module: string, what: string, minor: n
   if (!isPresent(state)) return {...base, status: 'warn', detail: `${path} is missing`, remedy: loadModuleRemedy(f, module)}
   const remedy =
     typeof f.host.container === 'string'
-      ? [`pass the device into the container: docker run --device ${path} ... (podman: --device ${path})`]
-      : [`recreate the node: ${path.startsWith('/dev/net/') ? 'sudo mkdir -p /dev/net && ' : ''}sudo mknod ${path} c 10 ${minor}`]
+      ? manual(`pass the device into the container: docker run --device ${path} ... (podman: --device ${path})`)
+      : manual(`recreate the node: ${path.startsWith('/dev/net/') ? 'sudo mkdir -p /dev/net && ' : ''}sudo mknod ${path} c 10 ${minor}`)
   return {...base, status: 'warn', detail: `${path} is missing although ${module} is ${state === 'loaded' ? 'loaded' : 'in the kernel'}`, remedy}
 }

@@ -2,7 +2,8 @@
 import {isUnknown, type HostFacts} from '../host/facts.js'
 import {HUGEPAGES_DIR, KSM_RUN, MOUNTS, THP_ENABLED} from '../host/paths.js'
 import {formatBytes} from '../lib/size.js'
-import {notCaptured, type Check} from './types.js'
+import {hugepagesRemedy, mountRemedy, poolSize} from '../plan/remedies.js'
+import {manual, notCaptured, type Check} from './types.js'
 
 export function hugepageChecks(f: HostFacts): Check[] {
   return [...pools(f), mounts(f), thp(f), ksm(f)]
@@ -21,18 +22,9 @@ function pools(f: HostFacts): Check[] {
     const detail = `${p.total} total, ${p.free} free, ${p.reserved} reserved${p.surplus ? `, ${p.surplus} surplus` : ''}${isDefault ? ' (default size)' : ''}`
     const base = {id: `hugepages.${p.sizeKb}kB`, area: 'hugepages' as const, title: `${size} hugepages`}
     if (p.total > 0) return {...base, status: 'pass' as const, detail}
-    // One warning for the whole host, on the default size, when no pool holds any page.
+    // Optional tuning, noted once for the whole host, on the default size, when no pool holds any page.
     if (isDefault && !anyReserved) {
-      const pages = Math.max(1, Math.round(2 ** 30 / (p.sizeKb * 1024)))
-      return {
-        ...base,
-        status: 'warn' as const,
-        detail: `${detail}: guests get ordinary pages`,
-        remedy: [
-          `reserve 1 GiB now: echo ${pages} | sudo tee /sys/kernel/mm/hugepages/hugepages-${p.sizeKb}kB/nr_hugepages`,
-          `keep it across reboots: echo "vm.nr_hugepages = ${pages}" | sudo tee /etc/sysctl.d/80-hugepages.conf`,
-        ],
-      }
+      return {...base, status: 'info' as const, detail: `${detail}: guests get ordinary pages (hugepages are optional tuning)`, remedy: hugepagesRemedy(f)}
     }
     return {...base, status: 'skip' as const, detail: `${detail}: none reserved`}
   })
@@ -43,16 +35,16 @@ function mounts(f: HostFacts): Check {
   if (isUnknown(f, 'mounts')) return notCaptured(base, MOUNTS)
   const found = f.mounts.filter((m) => m.fstype === 'hugetlbfs')
   if (found.length > 0) return {...base, status: 'pass', detail: found.map((m) => `${m.target} (${m.options})`).join(', ')}
-  const remedy = [
-    'sudo mkdir -p /dev/hugepages && sudo mount -t hugetlbfs -o mode=01770,gid=kvm hugetlbfs /dev/hugepages',
-    'keep it across reboots: echo "hugetlbfs /dev/hugepages hugetlbfs mode=01770,gid=kvm 0 0" | sudo tee -a /etc/fstab',
-  ]
-  const reserved = f.hugepages.some((p) => p.total > 0)
+  // Reserved pages nobody can map are memory taken from the host for nothing.
+  const reserved = f.hugepages.filter((p) => p.total > 0)
+  if (reserved.length === 0) {
+    return {...base, status: 'skip', detail: 'no hugetlbfs mount, and no hugepages reserved for one (kvmctl tune hugepages mounts one with the pool)'}
+  }
   return {
     ...base,
-    status: reserved ? 'warn' : 'skip',
-    detail: reserved ? 'hugepages are reserved but no hugetlbfs is mounted (QEMU -mem-path needs one)' : 'no hugetlbfs mount (needed by QEMU -mem-path once hugepages are reserved)',
-    remedy,
+    status: 'warn',
+    detail: `${reserved.map((p) => `${poolSize(p)} of ${formatBytes(p.sizeKb * 1024)}`).join(', ')} reserved, but no hugetlbfs is mounted: QEMU -mem-path and libvirt need one, so the pages sit unused`,
+    remedy: mountRemedy(f, reserved[0]),
   }
 }
 
@@ -65,7 +57,7 @@ function thp(f: HostFacts): Check {
       ...base,
       status: 'warn',
       detail: 'never: guest memory is never backed by transparent hugepages',
-      remedy: ['echo madvise | sudo tee /sys/kernel/mm/transparent_hugepage/enabled (QEMU and kvmctl madvise guest RAM)'],
+      remedy: manual('echo madvise | sudo tee /sys/kernel/mm/transparent_hugepage/enabled (QEMU and kvmctl madvise guest RAM)'),
     }
   }
   return {...base, status: 'pass', detail: f.thp}
@@ -75,8 +67,15 @@ function ksm(f: HostFacts): Check {
   const base = {id: 'hugepages.ksm', area: 'hugepages' as const, title: 'KSM (same-page merging)'}
   if (isUnknown(f, 'ksm')) return notCaptured(base, KSM_RUN)
   if (f.ksm === null) return {...base, status: 'skip', detail: 'no KSM in this kernel'}
+  if (f.ksm === '0') {
+    return {
+      ...base,
+      status: 'info',
+      detail: 'off: guest pages are not merged (optional: merging trades CPU time for memory when many similar guests run)',
+      remedy: manual('echo 1 | sudo tee /sys/kernel/mm/ksm/run'),
+    }
+  }
   const state: Record<string, string> = {
-    '0': 'off: guest pages are not merged (turn on with echo 1 | sudo tee /sys/kernel/mm/ksm/run to trade CPU for memory with many similar guests)',
     '1': 'running: identical guest pages are merged',
     '2': 'unmerging: merged pages are being split and KSM stops',
   }

@@ -3,7 +3,7 @@
 // two-dimensional paging off costs a typical VM much; the others are reported, not warned about.
 import type {HostFacts} from '../host/facts.js'
 import {paramOn} from '../host/confidential-levels.js'
-import type {Check} from './types.js'
+import {manual, type Check} from './types.js'
 
 const ASSISTS: Record<'kvm_intel' | 'kvm_amd', Array<{param: string; name: string; paging?: boolean}>> = {
   kvm_intel: [
@@ -31,10 +31,10 @@ export function hwAssistChecks(f: HostFacts): Check[] {
           ...base,
           status: 'warn',
           detail: `${detail}: without ${paging.name} KVM shadows every guest page table, which slows memory-heavy guests several times`,
-          remedy: [
+          remedy: manual(
             `remove ${module}.${paging.param}=0 from the kernel command line and "${paging.param}=0" from /etc/modprobe.d/*.conf, then reload ${module} or reboot`,
             `if neither sets it, the CPU (or the hypervisor of this VM) lacks ${paging.name}`,
-          ],
+          ),
         },
       ]
     }

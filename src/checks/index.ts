@@ -15,6 +15,7 @@ import {kernelConfigChecks} from './kernel-config.js'
 import {moduleChecks} from './modules.js'
 import {nestedChecks} from './nested.js'
 import {passthroughChecks} from './passthrough.js'
+import {STATUSES} from '../lib/status.js'
 import {AREA_TITLES, type Area, type Check, type CheckGroup, type Status} from './types.js'
 
 export const REGISTRY: ReadonlyArray<readonly [Area, CheckGroup]> = [
@@ -49,10 +50,12 @@ export function runChecks(facts: HostFacts, registry = REGISTRY): Check[] {
  * backend from loading and leaves no /dev/kvm). Its remedy is printed once, under the first check
  * that found it; the later ones point there instead of repeating it.
  */
+const REMEDY_UNDER = / \(remedy under "[^"]*"\)$/
+
 export function mergeRepeatedRemedies(checks: Check[]): Check[] {
   const firstWith = new Map<string, Check>()
   return checks.map((check) => {
-    if (check.status === 'pass' || !check.remedy?.length) return check
+    if (check.status === 'pass' || !check.remedy) return check
     const key = JSON.stringify(check.remedy)
     const first = firstWith.get(key)
     if (!first) {
@@ -74,23 +77,31 @@ export interface Verdict {
 export type Counts = Record<Status, number>
 
 export function countStatuses(checks: Check[]): Counts {
-  const counts: Counts = {pass: 0, warn: 0, fail: 0, skip: 0}
+  const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Counts
   for (const c of checks) counts[c.status]++
   return counts
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
+
+/** "1 failed, 2 warnings, 3 notes": what a reader acts on first. */
+export function tallyText(counts: Counts): string {
+  return `${counts.fail} failed, ${plural(counts.warn, 'warning')}, ${plural(counts.info, 'note')}`
 }
 
 export function verdictOf(facts: HostFacts, checks: Check[]): Verdict {
   const backend = detectBackend(facts) ?? null
   const usable = kvmUsable(facts)
   const counts = countStatuses(checks)
-  const tally = `${counts.fail} failed, ${counts.warn} warning${counts.warn === 1 ? '' : 's'}`
+  const tally = tallyText(counts)
   let summary: string
   if (usable) {
     const caveat = backend === 'kvm_pvm' ? `; ${PVM_SHORT_CAVEAT}` : ''
     summary = `KVM is usable through ${backend ? BACKEND_NAMES[backend] : 'an unidentified backend'}${caveat}; ${tally}`
   } else {
-    const firstFail = checks.find((c) => c.status === 'fail')
-    summary = `KVM is not usable${firstFail ? `: ${firstFail.detail}` : ''}; ${tally}`
+    // The backend is what serves /dev/kvm: when it fails, its finding is the verdict's reason.
+    const firstFail = checks.find((c) => c.status === 'fail' && c.area === 'backend') ?? checks.find((c) => c.status === 'fail')
+    summary = `KVM is not usable${firstFail ? `: ${firstFail.detail.replace(REMEDY_UNDER, '')}` : ''}; ${tally}`
   }
   return {kvmUsable: usable, backend, summary}
 }

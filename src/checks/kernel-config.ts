@@ -1,8 +1,10 @@
 // Kernel config options KVM hosts need, as y / m / unset, from whichever config file exists.
 import {kernelConfigPaths} from '../host/paths.js'
 import {configValue, isUnknown, type ConfigValue, type HostFacts} from '../host/facts.js'
-import {notCaptured, type Check, type Status} from './types.js'
+import {kernelChangeSteps} from '../plan/remedies.js'
+import {manual, notCaptured, type Check, type Remedy, type Status} from './types.js'
 
+/** The virtio drivers a typical guest uses: what a guest booting this same kernel would have. */
 const VIRTIO_OPTIONS = ['VIRTIO', 'VIRTIO_PCI', 'VIRTIO_NET', 'VIRTIO_BLK', 'SCSI_VIRTIO', 'VIRTIO_CONSOLE', 'VIRTIO_BALLOON']
 
 /** The hardware/backend options that make sense for this architecture. */
@@ -22,14 +24,14 @@ export function kernelConfigChecks(f: HostFacts): Check[] {
         title: 'kernel config',
         status: 'skip',
         detail: `no kernel config: looked for ${kernelConfigPaths(f.host.uname.release).join(', ')}`,
-        remedy: ['sudo modprobe configs (provides /proc/config.gz), or install the package with /boot/config-RELEASE for the running kernel'],
+        remedy: manual('sudo modprobe configs (provides /proc/config.gz), or install the package with /boot/config-RELEASE for the running kernel'),
       },
     ]
   }
   const value = (name: string) => configValue(config, name) as ConfigValue
   const list = (names: string[]) => names.map((n) => `${n}=${value(n)}`).join(' ')
   const from = `(from ${config.source})`
-  const row = (id: string, title: string, status: Status, detail: string, remedy?: string[]): Check => ({
+  const row = (id: string, title: string, status: Status, detail: string, remedy?: Remedy): Check => ({
     id: `kernel-config.${id}`,
     area: 'kernel-config',
     title,
@@ -37,9 +39,8 @@ export function kernelConfigChecks(f: HostFacts): Check[] {
     detail: `${detail} ${from}`,
     ...(remedy && status !== 'pass' ? {remedy} : {}),
   })
-  const install = (opt: string) => [
-    `use a kernel with CONFIG_${opt}=y or =m: a distribution kernel has it (Debian: sudo apt-get install linux-image-${f.arch === 'arm64' ? 'arm64' : 'amd64'}), then reboot into it`,
-  ]
+  // A kernel change never drops the backend in use (no distribution kernel on a PVM host).
+  const install = (...options: string[]) => manual(...kernelChangeSteps(f, options))
 
   const kvm = value('KVM')
   const backends = backendOptions(f)
@@ -51,16 +52,30 @@ export function kernelConfigChecks(f: HostFacts): Check[] {
       'CONFIG_KVM and a backend',
       kvm !== 'unset' && anyBackend ? 'pass' : 'fail',
       list(['KVM', ...backends]),
-      install(kvm === 'unset' ? 'KVM' : backends[0] ?? 'KVM'),
+      install(kvm === 'unset' ? 'KVM' : (backends[0] ?? 'KVM')),
     ),
+    // Guests normally boot their own kernel: this says what one booting this kernel would get.
     row(
       'virtio',
-      'virtio drivers',
-      missingVirtio.length === 0 ? 'pass' : 'warn',
-      list(VIRTIO_OPTIONS),
-      missingVirtio.length ? install(missingVirtio.join(', CONFIG_')) : undefined,
+      'virtio drivers for guests booting this kernel',
+      missingVirtio.length === 0 ? 'pass' : 'info',
+      missingVirtio.length === 0
+        ? `${list(VIRTIO_OPTIONS)}: a guest booting this kernel has the common virtio drivers`
+        : `${list(VIRTIO_OPTIONS)}: a guest booting this kernel would lack ${missingVirtio.map((o) => `CONFIG_${o}`).join(', ')} (guests usually boot their own kernel)`,
     ),
-    row('vhost-net', 'CONFIG_VHOST_NET', value('VHOST_NET') === 'unset' ? 'warn' : 'pass', `${list(['VHOST_NET'])}; without it guest networking runs in user space, slower`, install('VHOST_NET')),
-    row('hugetlbfs', 'CONFIG_HUGETLBFS', value('HUGETLBFS') === 'unset' ? 'warn' : 'pass', list(['HUGETLBFS']), install('HUGETLBFS')),
+    row(
+      'vhost-net',
+      'CONFIG_VHOST_NET',
+      value('VHOST_NET') === 'unset' ? 'info' : 'pass',
+      `${list(['VHOST_NET'])}${value('VHOST_NET') === 'unset' ? ': guest networking works, but its data path runs in the VMM process instead of the kernel (slower)' : ''}`,
+      install('VHOST_NET'),
+    ),
+    row(
+      'hugetlbfs',
+      'CONFIG_HUGETLBFS',
+      value('HUGETLBFS') === 'unset' ? 'info' : 'pass',
+      `${list(['HUGETLBFS'])}${value('HUGETLBFS') === 'unset' ? ': guests cannot be given hugepages (optional tuning)' : ''}`,
+      install('HUGETLBFS'),
+    ),
   ]
 }

@@ -2,7 +2,9 @@
 // "nested" parameter), and whether this host is itself a guest.
 import {isUnknown, type HostFacts} from '../host/facts.js'
 import {moduleParamPath} from '../host/paths.js'
-import {detectBackend, guestOf, kvmUsable} from '../host/derived.js'
+import {detectBackend, guestOf, kvmUsable, unboundBackends} from '../host/derived.js'
+import {nestedRemedy} from '../plan/remedies.js'
+import {BACKEND_NAMES} from './backend.js'
 import {notCaptured, type Check} from './types.js'
 
 export function nestedChecks(f: HostFacts): Check[] {
@@ -24,18 +26,12 @@ function nestedParam(f: HostFacts): Check {
   if (value === undefined && isUnknown(f, `param:${backend}.nested`)) return notCaptured(base, moduleParamPath(backend, 'nested'))
   if (value === undefined) return {...base, status: 'skip', detail: `${backend}: no nested parameter readable`}
   const on = /^(y|1)$/i.test(value)
+  // Most guests never run VMs of their own: nested virtualization is optional tuning.
   return {
     ...base,
-    status: on ? 'pass' : 'warn',
-    detail: `${backend} nested=${value}: ${on ? 'guests can use' : 'guests cannot use'} ${backend === 'kvm_intel' ? 'VT-x' : 'AMD-V'}`,
-    ...(on
-      ? {}
-      : {
-          remedy: [
-            `echo "options ${backend} nested=1" | sudo tee /etc/modprobe.d/kvm-nested.conf`,
-            `with every VM stopped: sudo modprobe -r ${backend} && sudo modprobe ${backend}`,
-          ],
-        }),
+    status: on ? 'pass' : 'info',
+    detail: `${backend} nested=${value}: ${on ? 'guests can use' : 'guests cannot use'} ${backend === 'kvm_intel' ? 'VT-x' : 'AMD-V'}${on ? '' : ' (needed only by guests that run VMs themselves)'}`,
+    ...(on ? {} : {remedy: nestedRemedy(f, backend)}),
   }
 }
 
@@ -53,13 +49,18 @@ function hostIsGuest(f: HostFacts): Check {
     return {...base, status: 'pass', detail: `bare metal: ${looked.join(', ')}`}
   }
   const evidence = [f.host.cpuid?.hypervisor ? 'CPUID hypervisor bit' : '', hypervisor ? `kernel log "Hypervisor detected: ${hypervisor}"` : ''].filter(Boolean).join(', ')
+  const who = `a guest (${evidence || 'hypervisor flag'})`
   if (kvmUsable(f)) {
-    return {...base, status: 'pass', detail: `a guest (${evidence || 'hypervisor flag'}): its VMs are nested${detectBackend(f) === 'kvm_pvm' ? ' through PVM' : ''}`}
+    return {...base, status: 'pass', detail: `${who}: its VMs are nested${detectBackend(f) === 'kvm_pvm' ? ' through PVM' : ''}`}
   }
-  return {
-    ...base,
-    status: 'warn',
-    detail: `a guest (${evidence || 'hypervisor flag'}): KVM inside it needs nested virtualization from the outer host`,
-    remedy: ['on the outer host: options kvm_intel nested=1 (or kvm_amd nested=1), and start this VM with -cpu host (libvirt: <cpu mode="host-passthrough"/>)'],
+  // A backend in the kernel means nesting is not what stops KVM here (a permission, a missing
+  // node, a backend that would not bind): that is reported where it is found.
+  const backend = detectBackend(f)
+  if (backend) return {...base, status: 'pass', detail: `${who}, with ${BACKEND_NAMES[backend]} in its kernel: what keeps /dev/kvm from working is reported under /dev/kvm`}
+  if (unboundBackends(f).length > 0) return {...base, status: 'skip', detail: `${who} (reported under KVM backend)`}
+  if (f.cpu) {
+    const passed = f.cpu.flags.some((x) => x === 'vmx' || x === 'svm')
+    return {...base, status: 'skip', detail: `${who}${passed ? ' with VT-x/AMD-V passed through' : ''} (reported under ${passed ? 'KVM backend' : 'CPU virtualization'})`}
   }
+  return {...base, status: 'info', detail: `${who}: KVM inside it needs VT-x/AMD-V passed through by the outer host (nested virtualization), or PVM`}
 }

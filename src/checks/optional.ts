@@ -2,4 +2,4 @@
 // device passthrough): never a warning on a host that runs ordinary VMs fine.
 import type {Status} from './types.js'
 
-export const OPTIONAL: Status = 'skip'
+export const OPTIONAL: Status = 'info'

@@ -9,7 +9,7 @@ import {IOMMU_GROUPS, PCI_DEVICES} from '../host/paths.js'
 import {UsageError} from '../lib/errors.js'
 import {guestOf, vendorModule} from '../host/derived.js'
 import {OPTIONAL} from './optional.js'
-import {notCaptured, type Check} from './types.js'
+import {manual, notCaptured, type Check} from './types.js'
 
 const GRUB_THEN = 'then sudo update-grub (Fedora/RHEL: sudo grub2-mkconfig -o /boot/grub2/grub.cfg) and reboot'
 
@@ -52,7 +52,7 @@ function iommuCheck(f: HostFacts, s: IommuState): Check {
   const why = f.iommuGroups === null ? ' (no /sys/kernel/iommu_groups)' : ''
   const off = s.cmdline.iommu.filter((w) => /=off$/.test(w))
   const detail = `no IOMMU groups${why}${table}${off.length ? `; the command line has ${off.join(' ')}` : ''}: PCI devices cannot be passed through to guests (needed only for that)`
-  return {...b, status: OPTIONAL, detail, remedy: enableIommuRemedy(f)}
+  return {...b, status: OPTIONAL, detail, remedy: manual(...enableIommuRemedy(f))}
 }
 
 function remappingCheck(s: IommuState): Check {
@@ -68,7 +68,7 @@ function remappingCheck(s: IommuState): Check {
       ...b,
       status: OPTIONAL,
       detail: `no interrupt remapping (kernel log: "${s.log['no-ir']!.line}"): VFIO refuses to assign devices unless vfio_iommu_type1.allow_unsafe_interrupts=1, which lets a guest forge interrupts`,
-      remedy: ['enable interrupt remapping / x2APIC in the firmware setup (it comes with VT-d or AMD-Vi on current boards), then reboot'],
+      remedy: manual('enable interrupt remapping / x2APIC in the firmware setup (it comes with VT-d or AMD-Vi on current boards), then reboot'),
     }
   }
   return {...b, status: 'skip', detail: 'the kernel log does not say whether interrupt remapping is on'}
@@ -83,7 +83,7 @@ function cmdlineCheck(f: HostFacts, s: IommuState): Check {
       ...b,
       status: 'warn',
       detail: `${s.cmdline.acsOverride}: the ACS override patch splits IOMMU groups the hardware does not isolate, so a guest can reach devices left on the host by DMA`,
-      remedy: [`remove ${s.cmdline.acsOverride} from GRUB_CMDLINE_LINUX in /etc/default/grub, ${GRUB_THEN}; move the device to a slot with its own group instead`],
+      remedy: manual(`remove ${s.cmdline.acsOverride} from GRUB_CMDLINE_LINUX in /etc/default/grub, ${GRUB_THEN}; move the device to a slot with its own group instead`),
     }
   }
   return {...b, status: 'pass', detail: words.length ? words.join(' ') : 'no IOMMU or VFIO options (the kernel defaults apply)'}
@@ -103,7 +103,7 @@ function vfioCheck(f: HostFacts, s: IommuState): Check {
   const nodeText = node ? '; /dev/vfio/vfio present' : node === null ? '; /dev/vfio/vfio missing' : ''
   if (s.vfio) return {...b, status: 'pass', detail: `vfio-pci is loaded${nodeText}${memlockText(f)}`}
   if (!s.enabled) return {...b, status: 'skip', detail: 'vfio-pci is not loaded; it needs an IOMMU'}
-  return {...b, status: OPTIONAL, detail: `vfio-pci is not loaded${nodeText}${memlockText(f)}`, remedy: ['sudo modprobe vfio-pci', 'load it at every boot: echo vfio-pci | sudo tee /etc/modules-load.d/vfio-pci.conf']}
+  return {...b, status: OPTIONAL, detail: `vfio-pci is not loaded${nodeText}${memlockText(f)}`, remedy: manual('sudo modprobe vfio-pci', 'load it at every boot: echo vfio-pci | sudo tee /etc/modules-load.d/vfio-pci.conf')}
 }
 
 function describe(d: PciDevice): string {
@@ -127,7 +127,7 @@ function groupsCheck(f: HostFacts, s: IommuState): Check {
     ...b,
     status: OPTIONAL,
     detail: `${shared.length} group${shared.length === 1 ? ' holds' : 's hold'} more than one device, which go to a guest only together: ${list.join('; ')}${more}`,
-    remedy: ['to pass one of them alone, move the card to a slot whose root port isolates it (check with kvmctl check --passthrough ADDRESS)'],
+    remedy: manual('to pass one of them alone, move the card to a slot whose root port isolates it (check with kvmctl check --passthrough ADDRESS)'),
   }
 }
 
@@ -155,11 +155,11 @@ function deviceCheck(f: HostFacts, device: PciDevice, twins: PciDevice[]): Check
   const what = describe(device)
   const twinText = twins.length ? `; ${twins.map((t) => t.address).join(', ')} ${twins.length === 1 ? 'has' : 'have'} the same id (check ${twins.length === 1 ? 'it' : 'them'} by address)` : ''
   if (!s.enabled) {
-    return {...b, status: 'fail', detail: `${what} cannot be passed through: there is no IOMMU (no IOMMU groups)${twinText}`, remedy: enableIommuRemedy(f)}
+    return {...b, status: 'fail', detail: `${what} cannot be passed through: there is no IOMMU (no IOMMU groups)${twinText}`, remedy: manual(...enableIommuRemedy(f))}
   }
   const g = analyseGroup(f, device)
   if (g.group === null) {
-    return {...b, status: 'fail', detail: `${what} is in no IOMMU group: the IOMMU does not cover it${twinText}`, remedy: enableIommuRemedy(f)}
+    return {...b, status: 'fail', detail: `${what} is in no IOMMU group: the IOMMU does not cover it${twinText}`, remedy: manual(...enableIommuRemedy(f))}
   }
   const rmrr = s.log.rmrr && s.log.rmrr.groups[0].endsWith(device.address)
   if (rmrr) {
@@ -167,7 +167,7 @@ function deviceCheck(f: HostFacts, device: PciDevice, twins: PciDevice[]): Check
       ...b,
       status: 'fail',
       detail: `${what}: the kernel refuses to attach it (kernel log: "${s.log.rmrr!.line}"): the firmware reserves memory (RMRR) for it`,
-      remedy: ['ask the board vendor for firmware without the RMRR for this device, or pass a different device; the RMRR belongs to the firmware, not to Linux'],
+      remedy: manual('ask the board vendor for firmware without the RMRR for this device, or pass a different device; the RMRR belongs to the firmware, not to Linux'),
     }
   }
   const together = [...g.functions, ...g.bridges]
@@ -178,17 +178,17 @@ function deviceCheck(f: HostFacts, device: PciDevice, twins: PciDevice[]): Check
       ...b,
       status: 'warn',
       detail: `${what}: ${head}; the group also holds ${g.endpoints.map(describe).join(', ')}: all of them would go to the guest together`,
-      remedy: [
+      remedy: manual(
         'move the card to a slot whose root port isolates it (a CPU-attached slot usually does), then check again',
         `or pass every device of group ${g.group} to the same guest; the pcie_acs_override patch hides this but lets the guest reach the others by DMA`,
-      ],
+      ),
     }
   }
   const members = [device, ...g.functions]
   if (members.every((d) => d.driver === 'vfio-pci')) {
     return {...b, status: 'pass', detail: `${what}: ${head}; bound to vfio-pci, ready: virsh attach-device, or QEMU -device vfio-pci,host=${device.address}`}
   }
-  return {...b, status: OPTIONAL, detail: `${what}: ${head}; ready to be handed to a guest`, remedy: handOverSteps(f, members, twins)}
+  return {...b, status: OPTIONAL, detail: `${what}: ${head}; ready to be handed to a guest`, remedy: manual(...handOverSteps(f, members, twins))}
 }
 
 /** vfio-pci.ids for every boot, driver_override for now, then the guest side. */

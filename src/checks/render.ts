@@ -3,6 +3,8 @@
 import type {ChalkInstance} from 'chalk'
 
 import type {HostSummary} from '../host/summary.js'
+import {remedyLines} from '../lib/remedy.js'
+import {needsAction} from '../lib/status.js'
 import {padVisible, statusLabel} from '../lib/style.js'
 import type {CheckReport} from './report.js'
 import {AREA_TITLES, AREAS} from './types.js'
@@ -19,10 +21,13 @@ export function summaryLine(h: HostSummary): string {
   return `${h.source === 'live' ? 'Host' : `Replay of ${h.source}`}: ${parts.filter(Boolean).join(', ')}`
 }
 
-/** The report as text lines. quiet keeps failures and warnings (and always the verdict). */
+/**
+ * The report as text lines. quiet keeps only failures and warnings and the verdict: a healthy
+ * host prints its verdict alone.
+ */
 export function renderReport(report: CheckReport, c: ChalkInstance, options: {quiet?: boolean} = {}): string[] {
-  const lines = [c.bold(summaryLine(report.host)), '']
-  const shown = options.quiet ? report.checks.filter((x) => x.status === 'fail' || x.status === 'warn') : report.checks
+  const lines = options.quiet ? [] : [c.bold(summaryLine(report.host)), '']
+  const shown = options.quiet ? report.checks.filter((x) => needsAction(x.status)) : report.checks
   const titleWidth = Math.min(44, Math.max(...shown.map((x) => x.title.length), 0))
   for (const area of AREAS) {
     const rows = shown.filter((x) => x.area === area)
@@ -30,11 +35,10 @@ export function renderReport(report: CheckReport, c: ChalkInstance, options: {qu
     lines.push(c.bold.underline(AREA_TITLES[area]))
     for (const check of rows) {
       lines.push(`  ${padVisible(statusLabel(check.status, c), 5)} ${padVisible(check.title, titleWidth)}  ${c.dim(check.detail)}`)
-      if (check.status !== 'pass') for (const step of check.remedy ?? []) lines.push(`         ${c.cyan('->')} ${step}`)
+      if (check.status !== 'pass') for (const step of remedyLines(check.remedy)) lines.push(`         ${c.cyan('->')} ${step}`)
     }
     lines.push('')
   }
-  if (options.quiet && shown.length === 0) lines.push('No failures or warnings.', '')
   const verdictLabel = report.verdict.kvmUsable ? (report.counts.fail ? c.yellow('USABLE') : c.green('OK')) : c.red.bold('NOT USABLE')
   lines.push(`${c.bold('Verdict:')} ${verdictLabel} ${report.verdict.summary}`)
   return lines

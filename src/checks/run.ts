@@ -2,6 +2,7 @@
 import {gatherFacts} from '../host/facts.js'
 import {Host} from '../host/host.js'
 import {hostSummary} from '../host/summary.js'
+import {remedyLines} from '../lib/remedy.js'
 import {devKvmRemedy} from './dev-kvm.js'
 import {buildReport, type CheckReport} from './report.js'
 
@@ -16,5 +17,5 @@ export async function runCheck(root?: string, passthrough?: string): Promise<Che
  * what `kvmctl selftest` says when the device does not open, so both commands agree.
  */
 export function devKvmAdvisor(host?: Host): (errno: string) => Promise<string[]> {
-  return async (errno) => devKvmRemedy(await gatherFacts(host ?? (await Host.open())), errno)
+  return async (errno) => remedyLines(devKvmRemedy(await gatherFacts(host ?? (await Host.open())), errno))
 }

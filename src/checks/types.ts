@@ -1,14 +1,16 @@
-// A check result is data: what was looked at, what was found, and what to run when it is not a pass.
-import type {Status} from '../lib/status.js'
+// A check result is data: what was looked at, what was found, and how to fix it when it is not a pass.
 import type {HostFacts} from '../host/facts.js'
+import {manual, type Remedy} from '../lib/remedy.js'
+import type {Status} from '../lib/status.js'
 
-export type {Status}
+export type {Remedy, Status}
+export {manual}
 
-/** Check areas, in report order. */
-export const AREAS = ['cpu', 'backend', 'kernel-config', 'modules', 'dev-kvm', 'nested', 'hugepages', 'devices', 'passthrough', 'confidential', 'firmware'] as const
-export type Area = (typeof AREAS)[number]
-
-export const AREA_TITLES: Record<Area, string> = {
+/**
+ * Check areas with their report titles, in report order. A new area is one line here plus its
+ * group in REGISTRY (src/checks/index.ts); the JSON schema's area enum must list it too.
+ */
+export const AREA_TITLES = {
   cpu: 'CPU virtualization',
   backend: 'KVM backend',
   'kernel-config': 'Kernel config',
@@ -20,7 +22,10 @@ export const AREA_TITLES: Record<Area, string> = {
   passthrough: 'Device passthrough',
   confidential: 'Confidential guests',
   firmware: 'Guest firmware',
-}
+} as const satisfies Record<string, string>
+
+export type Area = keyof typeof AREA_TITLES
+export const AREAS = Object.keys(AREA_TITLES) as Area[]
 
 export interface Check {
   /** Stable dotted id, e.g. "cpu.flag", "dev-kvm.open". */
@@ -30,8 +35,8 @@ export interface Check {
   status: Status
   /** What was found, in one line. */
   detail: string
-  /** Exact commands or steps that fix a non-pass, in order. */
-  remedy?: string[]
+  /** How to fix a fail or warn, or apply an info's optional tuning: the kvmctl command and the steps. */
+  remedy?: Remedy
 }
 
 /** One area's checks: a pure function of the gathered facts. */

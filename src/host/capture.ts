@@ -18,6 +18,7 @@ import {
   HUGEPAGES_DIR,
   IOMMU_GROUPS,
   KSM_RUN,
+  KVM_MISC,
   kernelConfigPaths,
   MEMINFO,
   moduleParamPath,
@@ -27,6 +28,8 @@ import {
   PROC_MODULES,
   SYS_MODULE,
   THP_ENABLED,
+  VIRTIO_DEVICES,
+  VIRTIO_DRIVERS,
   WATCHED_MODULES,
   WATCHED_PARAMS,
 } from './paths.js'
@@ -113,6 +116,15 @@ export async function collectCapture(host: Host, source: string): Promise<Map<st
     const groups = iommu.filter((e) => /^\d+$/.test(e))
     if (groups.length === 0) keepDir(IOMMU_GROUPS)
     for (const g of groups) keepDir(`${IOMMU_GROUPS}/${g}`)
+  }
+  if (facts.kvmMisc) keepDir(KVM_MISC)
+  // Virtio devices keep their id; a bound driver is an empty file named after the device.
+  if (facts.virtioDevices) {
+    if (facts.virtioDevices.length === 0) keepDir(VIRTIO_DEVICES)
+    for (const d of facts.virtioDevices) {
+      out.set(`${VIRTIO_DEVICES}/${d.name}/device`, d.device === null ? '' : `0x${d.device.toString(16).padStart(4, '0')}\n`)
+      if (d.driver) out.set(`${VIRTIO_DRIVERS}/${d.driver}/${d.name}`, '')
+    }
   }
   // Firmware images are looked up by name only: empty files stand for them.
   for (const {dir, files} of facts.firmware) {

@@ -5,6 +5,7 @@
 import {isUnknown, type HostFacts} from './facts.js'
 import {matchKernelLog} from './kernel-log.js'
 import {isPresent, moduleState, VENDOR_MODULES} from './module-state.js'
+import {KVM_MISC} from './paths.js'
 import type {KvmProbe} from '../native.js'
 
 export type Backend = 'kvm_intel' | 'kvm_amd' | 'kvm_pvm' | 'arm64'
@@ -24,12 +25,40 @@ export function vendorModule(f: HostFacts): VendorModule | undefined {
   return undefined
 }
 
-/** The backend present on this host (hardware first), or undefined when none is. */
+/** The backend serving /dev/kvm on this host (hardware first), or undefined when none does. */
 export function detectBackend(f: HostFacts): Backend | undefined {
   if (f.arch === 'arm64') {
     return isPresent(moduleState(f, 'kvm')) && firmwareDisabled(f).length === 0 ? 'arm64' : undefined
   }
-  return VENDOR_MODULES.find((name) => isPresent(moduleState(f, name)))
+  return VENDOR_MODULES.find((name) => isPresent(moduleState(f, name)) && !backendUnbound(f, name))
+}
+
+/** The kernel-log line saying kvm_pvm would not bind because this kernel itself runs under PVM. */
+export function pvmGuestRefusal(f: HostFacts): string | undefined {
+  return matchKernelLog(f.host.dmesg, 'kvm-unbound')[0]?.line
+}
+
+/**
+ * Why a backend that is in the kernel serves no /dev/kvm, or undefined when nothing says so:
+ * kvm_pvm refuses to bind in a kernel that is itself a PVM guest (PVM cannot nest), and a backend
+ * that bound registers the misc device, so its absence (when /dev/kvm does not open either)
+ * means none did.
+ */
+export function backendUnbound(f: HostFacts, name: string): string | undefined {
+  const refusal = name === 'kvm_pvm' ? pvmGuestRefusal(f) : undefined
+  if (refusal) return `this kernel itself runs under PVM, and PVM cannot nest (kernel log: "${refusal}")`
+  const opens = !isUnknown(f, 'kvm') && f.host.kvm.open === 'ok'
+  if (!opens && !isUnknown(f, 'kvmMisc') && !f.kvmMisc) return `it registered no KVM device (${KVM_MISC} is absent)`
+  return undefined
+}
+
+/** The backends in the kernel that serve no /dev/kvm, each with the reason. */
+export function unboundBackends(f: HostFacts): Array<{name: Backend; why: string}> {
+  const names: readonly Backend[] = f.arch === 'arm64' ? [] : VENDOR_MODULES
+  return names.flatMap((name) => {
+    const why = isPresent(moduleState(f, name)) ? backendUnbound(f, name) : undefined
+    return why ? [{name, why}] : []
+  })
 }
 
 /** Since 5.6 (VMX) and 6.7 (SVM) the kernel clears the flag when firmware left the feature off. */

@@ -10,6 +10,7 @@ import {
   HUGEPAGES_DIR,
   IOMMU_GROUPS,
   KMSG,
+  KVM_MISC,
   KSM_RUN,
   kernelConfigPaths,
   MEMINFO,
@@ -21,6 +22,8 @@ import {
   PROC_MODULES,
   SYS_MODULE,
   THP_ENABLED,
+  VIRTIO_DEVICES,
+  VIRTIO_DRIVERS,
   WATCHED_MODULES,
   WATCHED_PARAMS,
 } from './paths.js'
@@ -61,6 +64,14 @@ export interface CpuInfo {
   count: number
 }
 
+/** One of this host's own virtio devices (it is a guest): `device` is the virtio device id. */
+export interface VirtioDevice {
+  name: string
+  device: number | null
+  /** The bound driver, e.g. virtio_net; null when none is bound. */
+  driver: string | null
+}
+
 export interface FirmwareDir {
   dir: string
   files: string[]
@@ -86,6 +97,8 @@ export type Fact =
   | 'firmware'
   | 'dmesg'
   | 'kvm'
+  | 'kvmMisc'
+  | 'virtio'
   | `module:${string}`
   | `param:${string}`
 
@@ -124,6 +137,10 @@ export interface HostFacts extends PlatformFacts {
   firmware: FirmwareDir[]
   /** PRETTY_NAME from /etc/os-release. */
   os: string | null
+  /** Whether a KVM backend registered the misc device behind /dev/kvm (/sys/class/misc/kvm). */
+  kvmMisc: boolean
+  /** This host's own virtio devices; null when it has no virtio bus. */
+  virtioDevices: VirtioDevice[] | null
 }
 
 export async function gatherFacts(host: Host): Promise<HostFacts> {
@@ -158,6 +175,7 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
       host.read(OS_RELEASE),
       host.live ? host.read(GROUP_FILE) : undefined,
     ])
+  const [kvmMisc, virtioDevices] = await Promise.all([host.exists(KVM_MISC), readVirtioDevices(host)])
   const cpu = cpuinfo === undefined ? null : parseCpuinfo(cpuinfo)
   // A fact is unknown when its file is absent and the capture did not cover the path.
   const release = json.uname.release
@@ -181,6 +199,8 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
   mark('firmware', firmware.every((d) => d.files === undefined) && !FIRMWARE_DIRS.every((d) => host.covers(d)))
   mark('dmesg', !host.covers(KMSG))
   mark('kvm', !host.covers('/dev/kvm'))
+  mark('kvmMisc', !kvmMisc && !host.covers(KVM_MISC))
+  mark('virtio', virtioDevices === null && !host.covers(`${VIRTIO_DEVICES}/`))
   for (const m of WATCHED_MODULES) mark(`module:${m}`, !host.covers(`${SYS_MODULE}/${m}/`))
   WATCHED_PARAMS.forEach(([m, p], i) => mark(`param:${m}.${p}`, absentUncovered(params[i][1], moduleParamPath(m, p))))
   // Device nodes the capture did not cover are left out: undefined means unknown.
@@ -209,7 +229,26 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
     firmware: firmware.filter((f): f is FirmwareDir => f.files !== undefined),
     os: osRelease === undefined ? null : (parseOsRelease(osRelease).PRETTY_NAME ?? null),
     ...(await platform),
+    kvmMisc,
+    virtioDevices,
   }
+}
+
+/** The virtio devices and, from each driver's folder of bound devices, which driver has each. */
+async function readVirtioDevices(host: Host): Promise<VirtioDevice[] | null> {
+  const names = await host.list(VIRTIO_DEVICES)
+  if (names === undefined) return null
+  const drivers = (await host.list(VIRTIO_DRIVERS)) ?? []
+  const boundTo = new Map<string, string>()
+  for (const [driver, entries] of await Promise.all(drivers.map(async (d) => [d, (await host.list(`${VIRTIO_DRIVERS}/${d}`)) ?? []] as const))) {
+    for (const entry of entries) if (/^virtio\d+$/.test(entry)) boundTo.set(entry, driver)
+  }
+  const devices = names.filter((n) => /^virtio\d+$/.test(n))
+  const ids = await Promise.all(devices.map((n) => host.readValue(`${VIRTIO_DEVICES}/${n}/device`)))
+  return devices.map((name, i) => {
+    const id = ids[i] === undefined || !/^0x[\da-f]+$/i.test(ids[i]!) ? null : Number.parseInt(ids[i]!, 16)
+    return {name, device: id, driver: boundTo.get(name) ?? null}
+  })
 }
 
 /** The architecture from uname; when the capture lacks uname, from the CPU facts it has. */

@@ -11,6 +11,8 @@ export type LogKind =
   | 'hypervisor'
   /** Lines of the KVM modules themselves. */
   | 'kvm'
+  /** A KVM backend built into the kernel refused to serve /dev/kvm. */
+  | 'kvm-unbound'
   | 'hugetlb'
   | 'iommu'
   /** arm64 exception level and KVM mode at boot. */
@@ -37,6 +39,8 @@ export const LOG_PATTERNS: readonly LogPattern[] = [
   {id: 'svm-vm-cr', kind: 'firmware-disabled', vendor: 'amd', re: /SVM disabled \(by BIOS\) in MSR_VM_CR/},
   {id: 'arm64-hyp-unavailable', kind: 'firmware-disabled', vendor: 'arm64', re: /HYP mode not available/},
   {id: 'hypervisor-detected', kind: 'hypervisor', re: /Hypervisor detected: (\S+)/},
+  // kvm_pvm in a kernel that itself runs under PVM: PVM cannot nest, so it registers no /dev/kvm.
+  {id: 'kvm-pvm-guest-unbound', kind: 'kvm-unbound', re: /kvm-pvm: this kernel is itself a kvm-pvm guest; not binding/},
   // "kvm: ...", "kvm_intel: ...", "kvm_amd: ...", "kvm-pvm: ...", arm64 "kvm [1]: ...".
   {id: 'kvm-line', kind: 'kvm', re: /\b(?:kvm|kvm_intel|kvm_amd|kvm-pvm)(?: \[\d+\])?: /},
   {id: 'hugetlb-registered', kind: 'hugetlb', re: /HugeTLB: registered/},

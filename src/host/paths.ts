@@ -10,6 +10,11 @@ export const MOUNTS = '/proc/mounts'
 export const THP_ENABLED = '/sys/kernel/mm/transparent_hugepage/enabled'
 export const KSM_RUN = '/sys/kernel/mm/ksm/run'
 export const IOMMU_GROUPS = '/sys/kernel/iommu_groups'
+/** A guest's own virtio devices (each with a `device` id file) and the drivers bound to them. */
+export const VIRTIO_DEVICES = '/sys/bus/virtio/devices'
+export const VIRTIO_DRIVERS = '/sys/bus/virtio/drivers'
+/** Present once a KVM backend registered the /dev/kvm misc device (a container sees the host's). */
+export const KVM_MISC = '/sys/class/misc/kvm'
 export const CMDLINE = '/proc/cmdline'
 export const OS_RELEASE = '/etc/os-release'
 /** The kernel log; in a capture's `captured` list it stands for host.json dmesg. */

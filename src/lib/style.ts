@@ -14,7 +14,7 @@ export function makeChalk(stream: NodeJS.WriteStream = process.stdout): ChalkIns
   return new Chalk({level: useColor(stream) ? 1 : 0})
 }
 
-const LABEL: Record<Status, string> = {pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP'}
+const LABEL: Record<Status, string> = {pass: 'PASS', info: 'INFO', warn: 'WARN', fail: 'FAIL', skip: 'SKIP'}
 
 /** A fixed-width status label, coloured when colour is on. */
 export function statusLabel(status: Status, c: ChalkInstance): string {
@@ -22,6 +22,8 @@ export function statusLabel(status: Status, c: ChalkInstance): string {
   switch (status) {
     case 'pass':
       return c.green(text)
+    case 'info':
+      return c.cyan(text)
     case 'warn':
       return c.yellow(text)
     case 'fail':

@@ -1,6 +1,7 @@
 // Reports as JUnit XML for CI dashboards: one testcase per check or selftest stage. A fail is a
 // <failure> carrying the detail and the remedy, a skip is <skipped>, and a warn passes with its
-// detail in <system-out> (CI shows it without turning the build red).
+// detail in <system-out> (CI shows it without turning the build red); so does an info, marked INFO.
+import {remedyLines} from '../lib/remedy.js'
 import {type Check, isCheckReport, type Report, type SelftestReport, type Stage} from './types.js'
 
 export interface JUnitOptions {
@@ -55,13 +56,15 @@ function testcase(c: Case): string {
       return `${open}>\n      <skipped${attrs({message: c.detail})}/>\n    </testcase>`
     case 'warn':
       return `${open}>\n      <system-out>${esc(`WARN: ${body}`)}</system-out>\n    </testcase>`
+    case 'info':
+      return `${open}>\n      <system-out>${esc(`INFO: ${body}`)}</system-out>\n    </testcase>`
     default:
       return `${open}>\n      <system-out>${esc(body)}</system-out>\n    </testcase>`
   }
 }
 
 function checkCase(c: Check): Case {
-  return {...c, classname: `kvmctl.check.${c.area}`, ns: 0}
+  return {...c, remedy: remedyLines(c.remedy), classname: `kvmctl.check.${c.area}`, ns: 0}
 }
 
 function stageCase(s: Stage): Case {

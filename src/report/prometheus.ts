@@ -3,10 +3,12 @@
 // 1 for the one it has) so an alert can match `kvmctl_check_status{status="fail"} == 1`.
 // Durations are in seconds, the Prometheus base unit.
 import {backendLabel} from '../checks/backend.js'
+import {STATUSES} from '../lib/status.js'
 import {platformSamples} from './platform.js'
 import {type CheckReport, type CheckStatus, isCheckReport, type Report, type SelftestReport} from './types.js'
 
-const STATUSES: readonly CheckStatus[] = ['pass', 'warn', 'fail', 'skip']
+/** A selftest stage is never info: its state set keeps the four statuses it can have. */
+const STAGE_STATUSES = STATUSES.filter((s) => s !== 'info')
 
 export interface PrometheusOptions {
   /** When the report was made; adds a *_last_run_timestamp_seconds gauge. */
@@ -47,8 +49,8 @@ function formatValue(v: number): string {
   return String(v)
 }
 
-function stateSet(base: Labels, status: CheckStatus): Sample[] {
-  return STATUSES.map((s) => ({labels: {...base, status: s}, value: s === status ? 1 : 0}))
+function stateSet(base: Labels, status: CheckStatus, statuses: readonly CheckStatus[] = STATUSES): Sample[] {
+  return statuses.map((s) => ({labels: {...base, status: s}, value: s === status ? 1 : 0}))
 }
 
 /** "createVmNs" -> "create_vm": the phase label of a selftest phase key. */
@@ -96,7 +98,7 @@ function selftestMetrics(report: SelftestReport): string[] {
     family(
       'kvmctl_selftest_stage_status',
       'Outcome of each kvmctl selftest stage: 1 for the status it has, 0 for the other statuses.',
-      report.stages.flatMap((s) => stateSet({id: s.id}, s.status)),
+      report.stages.flatMap((s) => stateSet({id: s.id}, s.status, STAGE_STATUSES)),
     ),
     family(
       'kvmctl_selftest_stage_duration_seconds',

@@ -44,6 +44,8 @@ export function intelHost(overrides: Overrides = {}): HostFacts {
     cmdline: 'BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 ro quiet intel_iommu=on',
     firmware: [{dir: '/usr/share/OVMF', files: ['OVMF_CODE_4M.fd', 'OVMF_CODE_4M.secboot.fd', 'OVMF_VARS_4M.ms.fd']}],
     os: 'Debian GNU/Linux 12 (bookworm)',
+    kvmMisc: true,
+    virtioDevices: null,
     ...rest,
   }
 }

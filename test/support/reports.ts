@@ -1,10 +1,10 @@
 // Realistic check and selftest results, shaped as the commands return them with --json, with a
-// failure, a warning, a skip, and text that needs escaping in XML and Prometheus label values.
+// failure, a warning, an info, a skip, and text that needs escaping in XML and Prometheus label values.
 import type {CheckReport, SelftestReport} from '../../src/report/types.js'
 
 export function sampleCheckReport(): CheckReport {
   return {
-    schema: 1,
+    schema: 2,
     // fixtures/pvm-guest's summary after `kvmctl tune hugepages --vm-mem 1024`
     host: {
       source: 'live',
@@ -29,7 +29,7 @@ export function sampleCheckReport(): CheckReport {
         title: 'the user can open /dev/kvm',
         status: 'fail',
         detail: 'open("/dev/kvm") failed: EACCES <user "ci" & group 1000>',
-        remedy: ['sudo usermod -aG kvm ci', 'log out and back in'],
+        remedy: {steps: ['sudo usermod -aG kvm ci', 'log out and back in']},
       },
       {
         id: 'hugepages.2048kB',
@@ -37,11 +37,12 @@ export function sampleCheckReport(): CheckReport {
         title: 'huge pages reserved for guests',
         status: 'warn',
         detail: 'C:\\path "quoted"\nsecond line',
-        remedy: ['kvmctl tune hugepages --vm-mem 1G'],
+        remedy: {kvmctl: ['tune', 'hugepages', '--vm-mem', '1G'], steps: ['echo 550 | sudo tee /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages']},
       },
+      {id: 'hugepages.ksm', area: 'hugepages', title: 'KSM (same-page merging)', status: 'info', detail: 'off: guest pages are not merged', remedy: {steps: ['echo 1 | sudo tee /sys/kernel/mm/ksm/run']}},
       {id: 'nested.param', area: 'nested', title: 'guests can run their own VMs', status: 'skip', detail: 'PVM has no nested parameter'},
     ],
-    counts: {pass: 2, warn: 1, fail: 1, skip: 1},
+    counts: {pass: 2, info: 1, warn: 1, fail: 1, skip: 1},
   }
 }
 

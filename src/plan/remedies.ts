@@ -1,0 +1,141 @@
+// The remedies kvmctl can apply, built from the constants and arithmetic `kvmctl tune` uses: the
+// kvmctl command first, then the same change by hand. `kvmctl selftest` builds its remedies here
+// too, so every command gives one piece of advice for one problem.
+import {configValue, type HostFacts} from '../host/facts.js'
+import {isPresent, MODULE_CONFIG, moduleState} from '../host/module-state.js'
+import {manual, type Remedy} from '../lib/remedy.js'
+import {formatBytes} from '../lib/size.js'
+import {
+  DEFAULT_GROUP,
+  DEFAULT_VM_MEM_MIB,
+  FSTAB,
+  HUGETLBFS_MOUNT,
+  hugetlbfsOptions,
+  modprobeFile,
+  SYSCTL_FILE,
+} from './targets.js'
+import {formatFstabEntry} from '../tune/editors.js'
+import {defaultHeadroom, MIB, pageSizeDir, pageSizeLabel, plannedPages} from '../tune/plan-math.js'
+
+/**
+ * The gid of the kvm group: a number, null when the host has no such group, undefined when the
+ * facts do not tell (a capture without /etc/group).
+ */
+export function kvmGroupGid(f: HostFacts): number | null | undefined {
+  const groups = (f as HostFacts & {groups?: Record<string, number> | null}).groups
+  if (groups) return groups[DEFAULT_GROUP] ?? null
+  // Device nodes carry the group name the capturing host resolved.
+  for (const node of Object.values(f.host.devices)) {
+    if (node?.group === DEFAULT_GROUP && node.gid >= 0) return node.gid
+  }
+  return undefined
+}
+
+/** The default hugepage size in bytes: Hugepagesize, else the smallest pool, else 2 MiB. */
+export function defaultPageBytes(f: HostFacts): number {
+  const kb = f.meminfo.Hugepagesize ?? f.hugepages[0]?.sizeKb ?? 2048
+  return kb * 1024
+}
+
+/** The shell steps that mount hugetlbfs as tune does (mode 01770, the kvm group's numeric gid). */
+export function mountSteps(f: HostFacts, pageSize?: string): string[] {
+  const gid = kvmGroupGid(f)
+  if (gid === null) {
+    // mount(8) cannot resolve gid=kvm without the group (exit 32): create it first, as tune does.
+    return [
+      `sudo groupadd --system ${DEFAULT_GROUP}`,
+      `then run \`kvmctl check\` again: it prints the hugetlbfs mount line with the new group's gid`,
+    ]
+  }
+  const gidText = gid === undefined ? `$(getent group ${DEFAULT_GROUP} | cut -d: -f3)` : String(gid)
+  const options = hugetlbfsOptions(gidText, pageSize)
+  const fstab = formatFstabEntry({spec: 'hugetlbfs', file: HUGETLBFS_MOUNT, vfstype: 'hugetlbfs', options: [...options, 'nofail'], freq: 0, passno: 0})
+  return [
+    ...(gid === undefined ? [`getent group ${DEFAULT_GROUP} || sudo groupadd --system ${DEFAULT_GROUP}`] : []),
+    `sudo mkdir -p ${HUGETLBFS_MOUNT} && sudo mount -t hugetlbfs -o "${options.join(',')}" hugetlbfs ${HUGETLBFS_MOUNT}`,
+    `keep it across reboots: echo "${fstab}" | sudo tee -a ${FSTAB}`,
+  ]
+}
+
+/**
+ * Reserve hugepages for one VM of vmMemMiB (default 1 GiB) on the default page size, mount
+ * hugetlbfs and persist both: `kvmctl tune hugepages --vm-mem N`, or the same by hand.
+ */
+export function hugepagesRemedy(f: HostFacts, vmMemMiB = DEFAULT_VM_MEM_MIB): Remedy {
+  const pageSizeBytes = defaultPageBytes(f)
+  const pages = plannedPages({vmMemBytes: vmMemMiB * MIB, vms: 1, pageSizeBytes, headroomPct: defaultHeadroom(pageSizeBytes)})
+  return {
+    kvmctl: ['tune', 'hugepages', '--vm-mem', String(vmMemMiB)],
+    steps: [
+      `reserve ${formatBytes(vmMemMiB * MIB)} for a guest (with tune's headroom): echo ${pages} | sudo tee /sys/kernel/mm/hugepages/${pageSizeDir(pageSizeBytes)}/nr_hugepages`,
+      `keep it across reboots: echo "vm.nr_hugepages = ${pages}" | sudo tee ${SYSCTL_FILE}`,
+      ...mountSteps(f),
+    ],
+  }
+}
+
+/**
+ * Mount hugetlbfs for a pool that is already reserved, keeping its size: tune with --headroom 0
+ * and the pool's own size as --vm-mem plans exactly the pages it holds.
+ */
+export function mountRemedy(f: HostFacts, pool: {sizeKb: number; total: number}): Remedy {
+  const pageBytes = pool.sizeKb * 1024
+  const isDefault = pageBytes === defaultPageBytes(f)
+  const label = pageSizeLabel(pageBytes)
+  return {
+    kvmctl: [
+      'tune', 'hugepages', '--vm-mem', `${(pool.total * pageBytes) / MIB}M`, '--headroom', '0', ...(isDefault ? [] : ['--page-size', label]),
+    ],
+    steps: mountSteps(f, isDefault ? undefined : label),
+  }
+}
+
+/** Nested virtualization on in a vendor module: `kvmctl tune nested`, or its modprobe.d file by hand. */
+export function nestedRemedy(f: HostFacts, module: 'kvm_intel' | 'kvm_amd'): Remedy {
+  if (moduleState(f, module) === 'builtin') {
+    return manual(`${module} is built into the kernel: add ${module}.nested=1 to the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then sudo update-grub) and reboot`)
+  }
+  return {
+    kvmctl: ['tune', 'nested'],
+    steps: [`echo "options ${module} nested=1" | sudo tee ${modprobeFile(module)}`, `with every VM stopped: sudo modprobe -r ${module} && sudo modprobe ${module}`],
+  }
+}
+
+/**
+ * A kernel with the given options, without losing the KVM backend this host has: PVM (kvm_pvm)
+ * is not in distribution kernels, so there the running kernel must be rebuilt instead.
+ */
+export function kernelChangeSteps(f: HostFacts, options: string[]): string[] {
+  const wanted = options.map((o) => `CONFIG_${o}`).join(', ')
+  const modular = configValue(f.kernelConfig, 'MODULES') !== 'unset'
+  if (isPresent(moduleState(f, 'kvm_pvm'))) {
+    return [
+      `rebuild this kernel with ${wanted}=${modular ? 'm or =y' : 'y (it has no module support)'}, keeping CONFIG_KVM_PVM=y: a distribution kernel has no kvm_pvm, so booting one would remove KVM from this host`,
+    ]
+  }
+  return [
+    `use a kernel with ${wanted}=y or =m: a distribution kernel has it (Debian: sudo apt-get install linux-image-${f.arch === 'arm64' ? 'arm64' : 'amd64'}), then reboot into it`,
+  ]
+}
+
+/** Load a module now and at every boot, or the kernel change it needs. */
+export function loadModuleRemedy(f: HostFacts, name: string): Remedy {
+  const option = MODULE_CONFIG[name] ?? name.toUpperCase()
+  if (moduleState(f, name) === 'missing') return manual(...kernelChangeSteps(f, [option]))
+  if (configValue(f.kernelConfig, 'MODULES') === 'unset') return manual(...kernelChangeSteps(f, [option]))
+  return manual(`sudo modprobe ${name}`, `load it at every boot: echo ${name} | sudo tee /etc/modules-load.d/${name}.conf`)
+}
+
+/**
+ * Where VMs can run when this kernel is itself a PVM guest: PVM gives its guests no VT-x/AMD-V
+ * and kvm_pvm cannot nest, so nothing inside this machine can serve KVM.
+ */
+export const OUTER_HOST_REMEDY: Remedy = manual(
+  'run the VMs on the outer host, the PVM host this machine runs on: PVM cannot nest, so a PVM guest cannot host PVM guests',
+  'or run them on a host whose CPU exposes Intel VT-x or AMD-V to its kernel (bare metal, or a VM given nested virtualization), with kvm_intel or kvm_amd',
+)
+
+/** How much a pool holds, for details: "550 pages (1.1 GiB)". */
+export function poolSize(pool: {sizeKb: number; total: number}): string {
+  return `${pool.total} pages (${formatBytes(pool.total * pool.sizeKb * 1024)})`
+}
