@@ -13,7 +13,9 @@ import type {CheckReport} from '../src/checks/report.js'
 import type {HostFacts} from '../src/host/facts.js'
 import {kvmctlCommand, remedyLines, shellQuote} from '../src/lib/remedy.js'
 import {hugepagesRemedy, kernelChangeSteps, mountRemedy, mountSteps, nestedRemedy} from '../src/plan/remedies.js'
+import * as targets from '../src/plan/targets.js'
 import {SYSCTL_FILE} from '../src/plan/targets.js'
+import * as tuneHugepages from '../src/tune/hugepages.js'
 import {planHugepages} from '../src/tune/hugepages.js'
 import {fixture, repo, runCli} from './support/cli.js'
 import {intelHost} from './support/facts.js'
@@ -32,6 +34,10 @@ describe('remedies: one voice with tune', () => {
     expect(remedyLines(undefined)).to.deep.equal([])
     expect(kvmctlCommand(['tune', 'hugepages', '--vm-mem', "1 G's"])).to.equal(`sudo kvmctl tune hugepages --vm-mem '1 G'\\''s'`)
     expect(shellQuote('mode=01770,gid=994')).to.equal('mode=01770,gid=994')
+  })
+
+  it('names the files, mode and group tune writes', () => {
+    for (const name of ['SYSCTL_FILE', 'FSTAB', 'MOUNT_MODE', 'DEFAULT_GROUP'] as const) expect(targets[name], name).to.equal(tuneHugepages[name])
   })
 
   it('plans the hugepage pool as tune does: 550 pages for 1024 MiB, in 40-hugepage.conf', async () => {

@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 
 import {UsageError} from '../src/lib/errors.js'
-import {checkMemoryFits, defaultHeadroom, memoryFloor, parsePageSize, plannedPages} from '../src/tune/plan-math.js'
+import {checkMemoryFits, defaultHeadroom, memoryFloor, parsePageSize, plannedPages} from '../src/plan/hugepage-math.js'
 
 const MiB = 2 ** 20
 const GiB = 2 ** 30

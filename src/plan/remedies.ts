@@ -14,8 +14,7 @@ import {
   modprobeFile,
   SYSCTL_FILE,
 } from './targets.js'
-import {formatFstabEntry} from '../tune/editors.js'
-import {defaultHeadroom, MIB, pageSizeDir, pageSizeLabel, plannedPages} from '../tune/plan-math.js'
+import {defaultHeadroom, MIB, pageSizeDir, pageSizeLabel, plannedPages} from './hugepage-math.js'
 
 /**
  * The gid of the kvm group: a number, null when the host has no such group, undefined when the
@@ -49,7 +48,8 @@ export function mountSteps(f: HostFacts, pageSize?: string): string[] {
   }
   const gidText = gid === undefined ? `$(getent group ${DEFAULT_GROUP} | cut -d: -f3)` : String(gid)
   const options = hugetlbfsOptions(gidText, pageSize)
-  const fstab = formatFstabEntry({spec: 'hugetlbfs', file: HUGETLBFS_MOUNT, vfstype: 'hugetlbfs', options: [...options, 'nofail'], freq: 0, passno: 0})
+  // The line tune's fstab editor writes (a test holds the two to the same text).
+  const fstab = `hugetlbfs ${HUGETLBFS_MOUNT} hugetlbfs ${[...options, 'nofail'].join(',')} 0 0`
   return [
     ...(gid === undefined ? [`getent group ${DEFAULT_GROUP} || sudo groupadd --system ${DEFAULT_GROUP}`] : []),
     `sudo mkdir -p ${HUGETLBFS_MOUNT} && sudo mount -t hugetlbfs -o "${options.join(',')}" hugetlbfs ${HUGETLBFS_MOUNT}`,

@@ -1,5 +1,5 @@
-// The files, modes and names `kvmctl tune` writes, in one pure module: the planners use them, and
-// so do the remedies `kvmctl check` prints, so the advice and the fix can never disagree.
+// The files, modes and names `kvmctl tune` writes, as the remedies `kvmctl check` prints them, so
+// the advice and the fix agree (test/remedies.test.ts holds them to tune's own plan, line for line).
 
 /** Where the hugepage pool is persisted (sysctl.d, applied early: 40- sorts before most files). */
 export const SYSCTL_FILE = '/etc/sysctl.d/40-hugepage.conf'

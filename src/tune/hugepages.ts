@@ -6,7 +6,6 @@ import {chmod, chown} from 'node:fs/promises'
 import {UsageError} from '../lib/errors.js'
 import {printable} from '../lib/printable.js'
 import {parseSize} from '../lib/size.js'
-import {DEFAULT_GROUP, FSTAB, hugetlbfsOptions, MOUNT_MODE, SYSCTL_FILE} from '../plan/targets.js'
 import {requireRoot, type TuneContext} from './context.js'
 import {editFstab, editSysctl, type FstabEntry} from './editors.js'
 import {type FileChange, planFile} from './file-plan.js'
@@ -22,14 +21,17 @@ import {
   parseHeadroom,
   parsePageSize,
   plannedPages,
-} from './plan-math.js'
+} from '../plan/hugepage-math.js'
 import {nodeCounts, parseMeminfo, poolPath, readInventory} from './pool.js'
 import {groupGid, laterSysctlSetters, mountAt, statAttrs} from './system-files.js'
 import {commandLine, runTool} from './tools.js'
 
 export type {FileChange} from './file-plan.js'
 
-export {DEFAULT_GROUP, FSTAB, MOUNT_MODE, SYSCTL_FILE}
+export const SYSCTL_FILE = '/etc/sysctl.d/40-hugepage.conf'
+export const FSTAB = '/etc/fstab'
+export const MOUNT_MODE = 0o1770
+export const DEFAULT_GROUP = 'kvm'
 /** How many compaction rounds a shortfall gets at most (each must make progress). */
 const MAX_COMPACTIONS = 5
 
@@ -128,7 +130,8 @@ export async function planHugepages(ctx: TuneContext, req: HugepagesRequest): Pr
   const target = req.mount ?? '/dev/hugepages'
   if (!target.startsWith('/')) throw new UsageError(`--mount ${target} must be an absolute path; e.g. --mount /dev/hugepages`)
   const gidText = gid === null ? `<gid of ${groupName}>` : String(gid)
-  const options = hugetlbfsOptions(gidText, pageSizeBytes === defaultSize ? undefined : label)
+  const options = [`mode=0${MOUNT_MODE.toString(8)}`, `gid=${gidText}`]
+  if (pageSizeBytes !== defaultSize) options.push(`pagesize=${label}`)
   const mounted = await mountAt(host, target)
   let mountAction: HugepagesPlan['mount']['action'] = 'mount'
   if (mounted) {

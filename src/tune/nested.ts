@@ -1,7 +1,6 @@
 // `kvmctl tune nested`: turn nested virtualization on (or off) in the vendor KVM module, verify
 // it in sysfs and persist it in /etc/modprobe.d. Refuses to reload a module that VMs are using,
 // and explains the cases where no reload can help (built-in module, PVM host, no KVM at all).
-import {modprobeFile} from '../plan/targets.js'
 import {requireRoot, type TuneContext} from './context.js'
 import {editModprobeOptions} from './editors.js'
 import {type FileChange, planFile} from './file-plan.js'
@@ -64,6 +63,7 @@ export interface NestedResult {
 }
 
 const enabled = (v: string | null | undefined) => (v === undefined || v === null ? null : /^(y|1)$/i.test(v.trim()))
+const modprobeFile = (m: VendorModule) => `/etc/modprobe.d/${m}.conf`
 const GUEST_ADVICE =
   'Guests see VMX/SVM only with the host CPU model: run them with `-cpu host` (QEMU) or `<cpu mode="host-passthrough"/>` (libvirt); `kvmctl selftest` shows whether guests see vmx/svm.'
 

@@ -8,7 +8,7 @@ import type {Host} from '../host/host.js'
 import {OperationError} from '../lib/errors.js'
 import {parseCounter} from '../lib/parse.js'
 import {printable} from '../lib/printable.js'
-import {pageSizeDir} from './plan-math.js'
+import {pageSizeDir} from '../plan/hugepage-math.js'
 
 export const COMPACT_PATH = '/proc/sys/vm/compact_memory'
 
