@@ -110,6 +110,19 @@ describe('kvmctl check (the real command)', () => {
       expect(remedies(r)).to.contain('log in again')
       expect(byId(r, 'backend.kvm')?.detail).to.match(/^not in this capture/)
     }],
+    ['pvm-nested-guest', (code, r) => {
+      // This session's machine: a PVM guest whose built-in kvm_pvm will not bind (PVM cannot nest).
+      expect(code).to.equal(1)
+      expect(r.verdict).to.include({kvmUsable: false, backend: null})
+      expect(r.verdict.summary).to.match(/^KVM is not usable: kvm_pvm is built in but serves no \/dev\/kvm: this kernel itself runs under PVM, and PVM cannot nest/)
+      expect(r.counts).to.include({warn: 0, fail: 3})
+      expect(r.checks.filter((c) => c.status === 'fail').map((c) => c.id)).to.deep.equal(['cpu.flag', 'backend.kvm', 'dev-kvm.exists'])
+      expect(remedies(r)).to.match(/^run the VMs on the outer host/)
+      // Not a container (a stale /.dockerenv notwithstanding), and nothing to load or recreate.
+      expect(remedies(r)).not.to.match(/container|docker|modprobe|mknod|udevadm|distribution kernel/)
+      expect(allText(r)).not.to.match(/needs nested virtualization from the outer host/)
+      expect(byId(r, 'modules.virtio')).to.include({status: 'pass'})
+    }],
     ['arm64', (code, r) => {
       // Its kernel log says "kvm [1]: HYP mode not available": booted at EL1.
       expect(code).to.equal(1)
