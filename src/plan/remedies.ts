@@ -4,7 +4,7 @@
 import {configValue, type HostFacts} from '../host/facts.js'
 import {isPresent, MODULE_CONFIG, moduleState} from '../host/module-state.js'
 import {manual, type Remedy} from '../lib/remedy.js'
-import {formatBytes} from '../lib/size.js'
+import {formatBytes, parseSize} from '../lib/size.js'
 import {
   DEFAULT_GROUP,
   DEFAULT_VM_MEM_MIB,
@@ -38,7 +38,11 @@ export function defaultPageBytes(f: HostFacts): number {
 
 /** The shell steps that mount hugetlbfs as tune does (mode 01770, the kvm group's numeric gid). */
 export function mountSteps(f: HostFacts, pageSize?: string): string[] {
-  const gid = kvmGroupGid(f)
+  return mountStepsFor(kvmGroupGid(f), pageSize)
+}
+
+/** mountSteps for a kvm group gid: a number, null (no such group) or undefined (not known). */
+function mountStepsFor(gid: number | null | undefined, pageSize?: string): string[] {
   if (gid === null) {
     // mount(8) cannot resolve gid=kvm without the group (exit 32): create it first, as tune does.
     return [
@@ -61,15 +65,25 @@ export function mountSteps(f: HostFacts, pageSize?: string): string[] {
  * Reserve hugepages for one VM of vmMemMiB (default 1 GiB) on the default page size, mount
  * hugetlbfs and persist both: `kvmctl tune hugepages --vm-mem N`, or the same by hand.
  */
-export function hugepagesRemedy(f: HostFacts, vmMemMiB = DEFAULT_VM_MEM_MIB): Remedy {
-  const pageSizeBytes = defaultPageBytes(f)
-  const pages = plannedPages({vmMemBytes: vmMemMiB * MIB, vms: 1, pageSizeBytes, headroomPct: defaultHeadroom(pageSizeBytes)})
+export function hugepagesRemedy(f: HostFacts, vmMem = String(DEFAULT_VM_MEM_MIB)): Remedy {
+  return hugepagesRemedyFor({pageBytes: defaultPageBytes(f), gid: kvmGroupGid(f)}, vmMem)
+}
+
+/**
+ * hugepagesRemedy from the two facts it needs: the default page size and the kvm group's gid (a
+ * number, null when there is none, undefined when not known). `kvmctl selftest` has only these.
+ * vmMem is --vm-mem as the user would type it ("1024" MiB, "8M", "2G").
+ */
+export function hugepagesRemedyFor(target: {pageBytes: number; gid: number | null | undefined}, vmMem: string): Remedy {
+  const vmMemBytes = parseSize(vmMem, '--vm-mem')
+  const pageSizeBytes = target.pageBytes
+  const pages = plannedPages({vmMemBytes, vms: 1, pageSizeBytes, headroomPct: defaultHeadroom(pageSizeBytes)})
   return {
-    kvmctl: ['tune', 'hugepages', '--vm-mem', String(vmMemMiB)],
+    kvmctl: ['tune', 'hugepages', '--vm-mem', vmMem],
     steps: [
-      `reserve ${formatBytes(vmMemMiB * MIB)} for a guest (with tune's headroom): echo ${pages} | sudo tee /sys/kernel/mm/hugepages/${pageSizeDir(pageSizeBytes)}/nr_hugepages`,
+      `reserve ${formatBytes(vmMemBytes)} for a guest (with tune's headroom): echo ${pages} | sudo tee /sys/kernel/mm/hugepages/${pageSizeDir(pageSizeBytes)}/nr_hugepages`,
       `keep it across reboots: echo "vm.nr_hugepages = ${pages}" | sudo tee ${SYSCTL_FILE}`,
-      ...mountSteps(f),
+      ...mountStepsFor(target.gid),
     ],
   }
 }

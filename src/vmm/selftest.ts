@@ -2,7 +2,9 @@
 // judges each stage as soon as its segments have run, so a renderer can show them live.
 import {Host} from '../host/host.js'
 import {OperationError} from '../lib/errors.js'
+import {kvmctlCommand, remedyLines} from '../lib/remedy.js'
 import {loadNative, type MemoryBacking, type RunResult} from '../native.js'
+import {hugepagesRemedyFor} from '../plan/remedies.js'
 import {type DevKvmAdvisor, explainDeviceFailure} from './device-remedy.js'
 import {readHugepagePool, type HugepagePool} from './hugepages.js'
 import {probeAbi, ProbeMachine} from './probe-machine.js'
@@ -236,7 +238,9 @@ function vmMemFlag(bytes: number): string {
 
 async function planHugepages(options: SelftestOptions, host: Host): Promise<HugepagePlan> {
   const before = await readHugepagePool(host)
-  const remedy = `kvmctl tune hugepages --vm-mem ${vmMemFlag(options.memBytes)}`
+  // check's builder, from the facts selftest has: the remedy names the change `kvmctl tune` makes.
+  const fix = hugepagesRemedyFor({pageBytes: before?.pageBytes ?? 2 * 2 ** 20, gid: undefined}, vmMemFlag(options.memBytes))
+  const remedy = kvmctlCommand(fix.kvmctl!)
   if (!before) {
     return {need: 0, problem: {status: 'fail', detail: 'this kernel shows no hugepage pool in /proc/meminfo (CONFIG_HUGETLBFS off?)', remedy: [remedy]}}
   }
@@ -249,7 +253,7 @@ async function planHugepages(options: SelftestOptions, host: Host): Promise<Huge
       problem: {
         status: 'fail',
         detail: `${need} hugepages of ${size} needed, ${before.free} free of ${before.total} reserved; ran on plain memory instead; reserve them: ${remedy}`,
-        remedy: [remedy],
+        remedy: remedyLines(fix),
       },
     }
   }
