@@ -65,7 +65,7 @@ describe('remedies: one voice with tune', () => {
   it('mounts hugetlbfs with a numeric gid, and never with gid=kvm where the group is missing', () => {
     expect(mountSteps(intelHost())[0]).to.equal('sudo mkdir -p /dev/hugepages && sudo mount -t hugetlbfs -o "mode=01770,gid=108" hugetlbfs /dev/hugepages')
     // No kvm group on the host: mount(8) would exit 32 on gid=kvm; create the group first, as tune does.
-    const noGroup = {...intelHost(), groups: {root: 0}} as HostFacts
+    const noGroup = {...intelHost(), groups: [{name: 'root', gid: 0, members: []}]} as HostFacts
     const steps = mountSteps(noGroup)
     expect(steps[0]).to.equal('sudo groupadd --system kvm')
     expect(steps.join('\n')).not.to.match(/gid=kvm|mount -t/)

@@ -21,8 +21,9 @@ import {defaultHeadroom, MIB, pageSizeDir, pageSizeLabel, plannedPages} from './
  * facts do not tell (a capture without /etc/group).
  */
 export function kvmGroupGid(f: HostFacts): number | null | undefined {
-  const groups = (f as HostFacts & {groups?: Record<string, number> | null}).groups
-  if (groups) return groups[DEFAULT_GROUP] ?? null
+  // /etc/group as the host layer parses it, where it was read (null: not captured).
+  const groups = (f as HostFacts & {groups?: Array<{name: string; gid: number}> | null}).groups
+  if (groups) return groups.find((g) => g.name === DEFAULT_GROUP)?.gid ?? null
   // Device nodes carry the group name the capturing host resolved.
   for (const node of Object.values(f.host.devices)) {
     if (node?.group === DEFAULT_GROUP && node.gid >= 0) return node.gid
