@@ -132,7 +132,7 @@ describe('device passthrough: derivation', () => {
 
   it('warns when the group holds another endpoint, not for bridges or the device\'s own functions', async () => {
     const f = await facts('vfio-ready')
-    expect(passthroughDeviceChecks(f, '0000:01:00.0')[0].status).to.equal('skip')
+    expect(passthroughDeviceChecks(f, '0000:01:00.0')[0].status).to.equal('info')
     const crowded: HostFacts = {...f, iommu: {...f.iommu!, groups: {...f.iommu!.groups, 1: [...f.iommu!.groups![1], '0000:03:00.0']}}}
     const check = passthroughDeviceChecks(crowded, '0000:01:00.0')[0]
     expect(check.status).to.equal('warn')
@@ -199,17 +199,17 @@ describe('confidential and passthrough reports of the fixtures (built CLI)', fun
     const lines = await text('sev-bios-off')
     expect(lines.slice(-6)).to.deep.equal([
       'Confidential guests',
-      '  SKIP  SEV guests                                 SEV is disabled in firmware (kernel log: "ccp 0000:03:00.2: SEV: memory encryption not enabled by BIOS")',
+      '  INFO  SEV guests                                 SEV is disabled in firmware (kernel log: "ccp 0000:03:00.2: SEV: memory encryption not enabled by BIOS")',
       '         -> enable memory encryption in the firmware (BIOS/UEFI) setup: AMD CBS → CPU Common Options → SMEE (Secure Memory Encryption) → Enabled, and SEV Control / SEV ASID Count → Enabled (the names vary by board vendor); save and reboot',
       '         -> check again: the kernel log then says "kvm_amd: SEV enabled (ASIDs …)"',
-      '  SKIP  SEV-ES guests                              SEV-ES is disabled in firmware (kernel log: "ccp 0000:03:00.2: SEV: memory encryption not enabled by BIOS") (remedy under "SEV guests")',
-      '  SKIP  SEV-SNP guests                             SEV-SNP is disabled in firmware (kernel log: "ccp 0000:03:00.2: SEV: memory encryption not enabled by BIOS") (remedy under "SEV guests")',
+      '  INFO  SEV-ES guests                              SEV-ES is disabled in firmware (kernel log: "ccp 0000:03:00.2: SEV: memory encryption not enabled by BIOS") (remedy under "SEV guests")',
+      '  INFO  SEV-SNP guests                             SEV-SNP is disabled in firmware (kernel log: "ccp 0000:03:00.2: SEV: memory encryption not enabled by BIOS") (remedy under "SEV guests")',
     ])
     const report = await json('sev-bios-off')
     expect(report.host.confidential).to.deep.include({sev: {state: 'firmware-disabled', capacity: null}})
     expect(report.checks.filter((c) => ['confidential', 'passthrough'].includes(c.area) && ['warn', 'fail'].includes(c.status))).to.deep.equal([])
     expect(await metrics('sev-bios-off')).to.include('kvmctl_confidential_guests_usable{type="sev",state="firmware-disabled"} 0')
-    expect(await labels('sev-bios-off')).to.include('kvmctl.io/check.confidential.sev=skip').and.not.include('kvmctl.io/cpu-security.sev.enabled=true')
+    expect(await labels('sev-bios-off')).to.include('kvmctl.io/check.confidential.sev=info').and.not.include('kvmctl.io/cpu-security.sev.enabled=true')
   })
 
   it('tdx-host: TDX usable with 32 private KeyIDs, in every format', async () => {
@@ -235,12 +235,12 @@ describe('confidential and passthrough reports of the fixtures (built CLI)', fun
     const lines = await text('no-iommu')
     expect(lines.slice(0, 3)).to.deep.equal([
       'Device passthrough',
-      '  SKIP  IOMMU (PCI passthrough)                    no IOMMU groups: PCI devices cannot be passed through to guests (needed only for that)',
+      '  INFO  IOMMU (PCI passthrough)                    no IOMMU groups: PCI devices cannot be passed through to guests (needed only for that)',
       '         -> enable the IOMMU (VT-d, AMD-Vi, or the SMMU on arm64) in the firmware setup, then reboot',
     ])
     expect((await json('no-iommu')).host.iommu).to.deep.equal({enabled: false, groups: 0, interruptRemapping: null, vfio: null})
     expect(await metrics('no-iommu')).to.deep.equal(['kvmctl_iommu_enabled 0', 'kvmctl_iommu_groups 0'])
-    expect(await labels('no-iommu')).to.include('kvmctl.io/check.passthrough.iommu=skip').and.not.include('kvmctl.io/iommu.enabled=true')
+    expect(await labels('no-iommu')).to.include('kvmctl.io/check.passthrough.iommu=info').and.not.include('kvmctl.io/iommu.enabled=true')
   })
 
   it('check --passthrough gives the group analysis and the hand-over steps on vfio-ready', async () => {
