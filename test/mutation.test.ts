@@ -114,7 +114,7 @@ describe('mutation test: the real CLI on corrupted captures', function () {
     for (const env of [{}, {KVMCTL_NO_FAST_PATH: '1'}]) {
       expect(clean(await runCli(['check', '--root', root], {env})).stdout).to.contain('Verdict')
       const json = JSON.parse(clean(await runCli(['check', '--json', '--root', root], {env})).stdout)
-      expect(json.schema).to.equal(1)
+      expect(json.schema).to.equal(2)
     }
   })
 
