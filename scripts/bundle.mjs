@@ -1,10 +1,13 @@
-// Bundles src/cli.ts (oclif + every command) and src/fast-check.ts into dist/ with esbuild. Lazy
-// imports stay lazy (code splitting), so a command only pays for the modules it really loads.
+// Bundles src/cli.ts (oclif + every command) and src/fast.ts (the fast entry, no oclif) into dist/
+// with esbuild, then writes dist/flag-table.json, every command's flag table made from the bundled
+// command classes, for the fast entry. Lazy imports stay lazy (code splitting), so a command only
+// pays for the modules it really loads.
 import {build} from 'esbuild'
+import {readFileSync, writeFileSync} from 'node:fs'
 
 await build({
-  // check-fast: `kvmctl check` without oclif (src/fast-check.ts); shared code lands in chunks.
-  entryPoints: {cli: 'src/cli.ts', 'check-fast': 'src/fast-check.ts'},
+  // Shared code (the command bodies and everything below them) lands in chunks.
+  entryPoints: {cli: 'src/cli.ts', fast: 'src/fast.ts'},
   outdir: 'dist',
   bundle: true,
   splitting: true,
@@ -20,3 +23,7 @@ await build({
   banner: {js: "import {createRequire as __kvmctlRequire} from 'node:module';const require=__kvmctlRequire(import.meta.url);"},
   logLevel: 'warning',
 })
+
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'))
+const {flagTables} = await import(new URL('../dist/cli.js', import.meta.url).href)
+writeFileSync('dist/flag-table.json', JSON.stringify(flagTables(pkg.oclif.bin, pkg.version)) + '\n')

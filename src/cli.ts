@@ -9,6 +9,8 @@ import Selftest from './commands/selftest.js'
 import TuneHugepages from './commands/tune/hugepages.js'
 import TuneNested from './commands/tune/nested.js'
 import TuneUndo from './commands/tune/undo.js'
+import {isDefaultParse} from './lib/base-command.js'
+import {type FlagTables, flagTableOf} from './lib/flag-table.js'
 
 export const COMMANDS = {
   capture: Capture,
@@ -21,4 +23,10 @@ export const COMMANDS = {
 
 export async function run(dir: string): Promise<void> {
   await execute({dir})
+}
+
+/** Every command's flag table, made from the classes above; the build writes it to dist/flag-table.json. */
+export function flagTables(bin: string, version: string): FlagTables {
+  const commands = Object.fromEntries(Object.entries(COMMANDS).map(([id, command]) => [id, flagTableOf(id, command, bin, isDefaultParse)]))
+  return {bin, version, commands}
 }

@@ -1,9 +1,9 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 
-import {captureHost, type CaptureResult} from '../host/capture.js'
-import {Host} from '../host/host.js'
+import type {CaptureResult} from '../host/capture.js'
 import {BaseCommand} from '../lib/base-command.js'
+import {captureBody} from '../report/bodies/capture.js'
 
 export default class Capture extends BaseCommand {
   static override description =
@@ -18,13 +18,6 @@ export default class Capture extends BaseCommand {
   }
 
   async run(): Promise<CaptureResult> {
-    const {args, flags} = await this.parse(Capture)
-    const host = await Host.open(flags.root)
-    const result = await captureHost(host, args.dir, {force: flags.force, source: `kvmctl capture ${this.config.version}`})
-    if (!this.jsonEnabled()) {
-      this.log(`Wrote ${result.files.length} files to ${result.dir}`)
-      this.log(`Replay it with: ${this.config.bin} check --root ${args.dir}`)
-    }
-    return result
+    return this.runBody(captureBody)
   }
 }

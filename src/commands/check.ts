@@ -1,8 +1,8 @@
 import * as Flags from '@oclif/core/flags'
 
-import {checkAndReport} from '../report/check-command.js'
 import type {CheckReport} from '../checks/report.js'
 import {BaseCommand} from '../lib/base-command.js'
+import {checkBody} from '../report/bodies/check.js'
 import {reportFlags} from '../report/flags.js'
 
 export default class Check extends BaseCommand {
@@ -28,9 +28,6 @@ export default class Check extends BaseCommand {
   }
 
   async run(): Promise<CheckReport> {
-    const {flags} = await this.parse(Check)
-    const report = await checkAndReport({...flags, json: this.jsonEnabled()}, (text) => this.log(text))
-    this.failed = report.counts.fail > 0
-    return report
+    return this.runBody(checkBody)
   }
 }

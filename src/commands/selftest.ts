@@ -1,13 +1,9 @@
 import * as Flags from '@oclif/core/flags'
 
-import {devKvmAdvisor} from '../checks/run.js'
 import {BaseCommand} from '../lib/base-command.js'
-import {makeChalk} from '../lib/style.js'
-import {emitReport, resolveReportFormat} from '../report/emit.js'
+import {selftestBody} from '../report/bodies/selftest.js'
 import {reportFlags} from '../report/flags.js'
-import {resolveSelftestOptions} from '../vmm/options.js'
-import {renderSelftest, SelftestRenderer} from '../vmm/render.js'
-import {runSelftest, type SelftestReport} from '../vmm/selftest.js'
+import type {SelftestReport} from '../vmm/selftest.js'
 
 export default class Selftest extends BaseCommand {
   static override description = 'Prove the host runs VMs: boot a probe guest on the built-in VMM and check each stage'
@@ -29,27 +25,6 @@ export default class Selftest extends BaseCommand {
   }
 
   async run(): Promise<SelftestReport> {
-    const {flags} = await this.parse(Selftest)
-    const options = resolveSelftestOptions(flags)
-    const reportFlagValues = {...flags, json: this.jsonEnabled()}
-    // Stages show as they run only when the text goes to stdout; any other format or a file
-    // gets the whole report at the end, so stdout carries nothing else.
-    const live = resolveReportFormat(reportFlagValues) === 'text' && !flags.output
-    const renderer = live ? new SelftestRenderer() : undefined
-    const report = await runSelftest(options, renderer, {adviseDevKvm: devKvmAdvisor()})
-    if (renderer) {
-      renderer.summary(report)
-    } else {
-      await emitReport(report, reportFlagValues, {
-        log: (text) => this.log(text),
-        renderText: (toTerminal) => {
-          const chalk = makeChalk()
-          if (!toTerminal) chalk.level = 0
-          return renderSelftest(report, chalk)
-        },
-      })
-    }
-    this.failed = !report.ok
-    return report
+    return this.runBody(selftestBody)
   }
 }

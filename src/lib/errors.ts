@@ -23,3 +23,8 @@ export function writeFailure(failure: {message: string; exitCode: number}, json:
   if (json) process.stdout.write(JSON.stringify({error: failure}, null, 2) + '\n')
   else process.stderr.write(`kvmctl: ${failure.message}\n`)
 }
+
+/** A value from the user, quoted for a one-line message: control characters escaped, long ones cut. */
+export function shortValue(value: string, max = 40): string {
+  return JSON.stringify(value.length > max ? `${value.slice(0, max)}…` : value)
+}

@@ -1,15 +1,9 @@
 import * as Flags from '@oclif/core/flags'
 
-import {Host} from '../../host/host.js'
 import {BaseCommand} from '../../lib/base-command.js'
-import {makeChalk} from '../../lib/style.js'
-import {liveContext, requireRoot} from '../../tune/context.js'
-import {applyHugepages, type HugepagesPlan, type HugepagesRequest, type HugepagesResult, planHugepages} from '../../tune/hugepages.js'
-import {type TuneJson, tuneJson} from '../../tune/json.js'
-import {acquireTuneLock} from '../../tune/lock.js'
-import {renderHugepagesPlan, renderHugepagesResult} from '../../tune/render.js'
+import {type TuneHugepagesJson, tuneHugepagesBody} from '../../report/bodies/tune-hugepages.js'
 
-export type TuneHugepagesJson = TuneJson<HugepagesPlan, HugepagesResult>
+export type {TuneHugepagesJson} from '../../report/bodies/tune-hugepages.js'
 
 export default class TuneHugepages extends BaseCommand {
   static override summary = 'Reserve hugepages for VMs: plan, apply with readback, mount hugetlbfs, persist'
@@ -36,39 +30,6 @@ export default class TuneHugepages extends BaseCommand {
   }
 
   async run(): Promise<TuneHugepagesJson> {
-    const {flags} = await this.parse(TuneHugepages)
-    const c = makeChalk()
-    const ctx = liveContext(await Host.open(flags.root))
-    const req: HugepagesRequest = {
-      vmMem: flags['vm-mem'],
-      vms: flags.vms,
-      pageSize: flags['page-size'],
-      headroom: flags.headroom,
-      node: flags.node,
-      group: flags.group,
-      createGroup: flags['create-group'],
-      mount: flags.mount,
-      persist: flags.persist,
-      allowPartial: flags['allow-partial'],
-    }
-    // Planning validates every value (exit 2) before the root check and the lock.
-    let plan = await planHugepages(ctx, req)
-    let result: HugepagesResult | null = null
-    if (flags['dry-run']) {
-      if (!this.jsonEnabled()) this.log(renderHugepagesPlan(plan, c).join('\n'))
-    } else {
-      requireRoot(ctx, 'kvmctl tune hugepages')
-      const lock = await acquireTuneLock(ctx.host)
-      try {
-        plan = await planHugepages(ctx, req)
-        if (!this.jsonEnabled()) this.log(renderHugepagesPlan(plan, c).join('\n'))
-        ;({plan, result} = await applyHugepages(ctx, req, plan))
-      } finally {
-        await lock.release()
-      }
-      if (!this.jsonEnabled()) this.log(renderHugepagesResult(result, c).join('\n'))
-      if (result.status === 'rolled-back' || result.status === 'failed') this.failed = true
-    }
-    return tuneJson(flags['dry-run'], plan, result)
+    return this.runBody(tuneHugepagesBody)
   }
 }

@@ -1,15 +1,9 @@
 import * as Flags from '@oclif/core/flags'
 
-import {Host} from '../../host/host.js'
 import {BaseCommand} from '../../lib/base-command.js'
-import {makeChalk} from '../../lib/style.js'
-import {liveContext} from '../../tune/context.js'
-import {type TuneJson, tuneJson} from '../../tune/json.js'
-import {acquireTuneLock} from '../../tune/lock.js'
-import {applyNested, type NestedPlan, type NestedResult, planNested} from '../../tune/nested.js'
-import {renderNestedPlan, renderNestedResult} from '../../tune/render.js'
+import {type TuneNestedJson, tuneNestedBody} from '../../report/bodies/tune-nested.js'
 
-export type TuneNestedJson = TuneJson<NestedPlan, NestedResult>
+export type {TuneNestedJson} from '../../report/bodies/tune-nested.js'
 
 export default class TuneNested extends BaseCommand {
   static override summary = 'Turn nested virtualization on (or off) in kvm_intel/kvm_amd, verify it and persist it'
@@ -24,26 +18,6 @@ export default class TuneNested extends BaseCommand {
   }
 
   async run(): Promise<TuneNestedJson> {
-    const {flags} = await this.parse(TuneNested)
-    const c = makeChalk()
-    const ctx = liveContext(await Host.open(flags.root))
-    const req = {disable: flags.disable, persistOnly: flags['persist-only']}
-    let plan = await planNested(ctx, req)
-    let result: NestedResult | null = null
-    if (flags['dry-run']) {
-      if (!this.jsonEnabled()) this.log([...renderNestedPlan(plan, c), `  ${plan.explanation}`].join('\n'))
-    } else {
-      // Only a run that will change something takes the lock (and so needs to write /run).
-      const lock = plan.changes > 0 ? await acquireTuneLock(ctx.host) : undefined
-      try {
-        if (lock) plan = await planNested(ctx, req)
-        result = await applyNested(ctx, plan)
-      } finally {
-        await lock?.release()
-      }
-      if (!this.jsonEnabled()) this.log([...renderNestedPlan(plan, c), ...renderNestedResult(plan, result, c)].join('\n'))
-      if (!['applied', 'unchanged'].includes(result.status)) this.failed = true
-    }
-    return tuneJson(flags['dry-run'], plan, result)
+    return this.runBody(tuneNestedBody)
   }
 }
