@@ -1,4 +1,4 @@
-// The body of `kvmctl check`, shared by the oclif command and the fast path (src/fast-check.ts):
+// The body of `kvmctl check`, shared by the oclif command and the fast entry (src/fast.ts):
 // run the checks, then write the report as the flags ask. With --json and no --output the
 // caller prints the returned report.
 import type {CheckReport} from '../checks/report.js'

@@ -1,5 +1,5 @@
 // The one place that turns a report plus the report flags into output, so check and selftest
-// behave alike. No oclif here: the fast `kvmctl check` path (src/fast-check.ts) uses it too.
+// behave alike. No oclif here: the fast entry (src/fast.ts) uses it too.
 import {hostname} from 'node:os'
 import {dirname} from 'node:path'
 

@@ -1,0 +1,31 @@
+// `kvmctl selftest`: boot the probe guest; stages show as they run when text goes to stdout.
+import {devKvmAdvisor} from '../../checks/run.js'
+import type {CommandBody} from '../../lib/command-body.js'
+import {makeChalk} from '../../lib/style.js'
+import {resolveSelftestOptions, type SelftestFlags} from '../../vmm/options.js'
+import {renderSelftest, SelftestRenderer} from '../../vmm/render.js'
+import {runSelftest, type SelftestReport} from '../../vmm/selftest.js'
+import {emitReport, type ReportFlagValues, resolveReportFormat} from '../emit.js'
+
+export const selftestBody: CommandBody<SelftestFlags & ReportFlagValues, SelftestReport> = async ({flags}, io) => {
+  const options = resolveSelftestOptions(flags)
+  const reportFlagValues = {...flags, json: io.json}
+  // Stages show as they run only when the text goes to stdout; any other format or a file
+  // gets the whole report at the end, so stdout carries nothing else.
+  const live = resolveReportFormat(reportFlagValues) === 'text' && !flags.output
+  const renderer = live ? new SelftestRenderer() : undefined
+  const report = await runSelftest(options, renderer, {adviseDevKvm: devKvmAdvisor()})
+  if (renderer) {
+    renderer.summary(report)
+  } else {
+    await emitReport(report, reportFlagValues, {
+      log: io.log,
+      renderText: (toTerminal) => {
+        const chalk = makeChalk()
+        if (!toTerminal) chalk.level = 0
+        return renderSelftest(report, chalk)
+      },
+    })
+  }
+  return {result: report, failed: !report.ok}
+}
