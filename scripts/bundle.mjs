@@ -16,9 +16,8 @@ await build({
   target: 'node20',
   minify: process.env.KVMCTL_BUNDLE_DEBUG ? false : true,
   chunkNames: 'chunks/[name]-[hash]',
-  // Dev-time loaders oclif only reaches for with TypeScript sources; systeminformation is lazy
-  // and live-only, and its CommonJS modules are loaded as they are.
-  external: ['typescript', 'ts-node', 'tsx', 'systeminformation', 'systeminformation/*'],
+  // Dev-time loaders oclif only reaches for with TypeScript sources.
+  external: ['typescript', 'ts-node', 'tsx'],
   // Bundled CommonJS code still calls require(); give ESM output a real one.
   banner: {js: "import {createRequire as __kvmctlRequire} from 'node:module';const require=__kvmctlRequire(import.meta.url);"},
   logLevel: 'warning',
