@@ -10,9 +10,9 @@ import {readFileSync} from 'node:fs'
 
 import type {CommandBody} from './lib/command-body.js'
 import {stdoutLog, writeJson} from './lib/command-body.js'
-import {expectedFailure, writeFailure} from './lib/errors.js'
+import {expectedFailure, unexpectedFailure, writeFailure} from './lib/errors.js'
 import {checkGivenValues, type FlagTables, parseArgv} from './lib/flag-table.js'
-import {useColor} from './lib/style.js'
+import {useColor} from './lib/color.js'
 
 /** Each command's body, loaded only when that command runs. */
 const BODIES: Record<string, () => Promise<CommandBody<never>>> = {
@@ -62,7 +62,7 @@ export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = 
     if (json && result) writeJson(result)
     process.exitCode = failed ? 1 : 0
   } catch (error) {
-    const failure = expectedFailure(error)
+    const failure = expectedFailure(error) ?? unexpectedFailure(error)
     if (!failure) throw error
     writeFailure(failure, json)
     process.exitCode = failure.exitCode

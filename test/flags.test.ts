@@ -3,7 +3,7 @@
 import {expect} from 'chai'
 
 import {parseDuration} from '../src/lib/duration.js'
-import {UsageError} from '../src/lib/errors.js'
+import {unexpectedFailure, UsageError} from '../src/lib/errors.js'
 import {parseSize} from '../src/lib/size.js'
 import {fixture, runCli, type CliOptions} from './support/cli.js'
 
@@ -75,5 +75,12 @@ describe('odd flags are one-line usage errors on both entries', function () {
     expect(() => parseDuration(`${huge}d`, '--expires-in')).to.throw(UsageError, /too long/)
     expect(parseDuration('100000d', '--expires-in')).to.equal(100_000 * 86_400_000)
     expect(() => parseSize(`1\n${huge}`, '--mem')).to.throw(UsageError, /^--mem "1\\n9{38}…" is not a size/)
+  })
+
+  it('a bug (any other error) becomes one line that says so, on both entries (one writer)', () => {
+    const failure = unexpectedFailure(new TypeError("Cannot read properties of undefined (reading 'mode')\n    at plan (x.js:1:2)"))
+    expect(failure?.exitCode).to.equal(1)
+    expect(failure?.message).to.match(/^internal error, a bug in kvmctl: please report it .*KVMCTL_DEBUG=1/)
+    expect(failure?.message).not.to.match(JS_ERROR)
   })
 })

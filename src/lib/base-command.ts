@@ -6,9 +6,9 @@ import * as Errors from '@oclif/core/errors'
 import * as Flags from '@oclif/core/flags'
 
 import type {CommandBody} from './command-body.js'
-import {expectedFailure, writeFailure} from './errors.js'
+import {expectedFailure, unexpectedFailure, writeFailure} from './errors.js'
 import {checkGivenValues, type CommandTable, flagTableOf, missingArgMessage, missingFlagMessage} from './flag-table.js'
-import {useColor} from './style.js'
+import {useColor} from './color.js'
 
 const DEFAULT_PARSE = new Set([String(Flags.string().parse), String(Flags.boolean().parse)])
 
@@ -54,6 +54,9 @@ export abstract class BaseCommand extends Command {
       if (arg) return this.exitWith(missingArgMessage(this.table(), arg.name), 2)
       return this.exitWith(text.split('\n')[0], 2)
     }
+    // oclif's own control flow (this.exit) keeps its meaning; anything else is a bug, said in one line.
+    const bug = err.oclif?.exit === undefined ? unexpectedFailure(err) : undefined
+    if (bug) return this.exitWith(bug.message, bug.exitCode)
     return super.catch(err)
   }
 

@@ -18,6 +18,15 @@ export function expectedFailure(error: unknown): {message: string; exitCode: 1 |
   return undefined
 }
 
+/**
+ * Any other error is a bug in kvmctl: one line that says so (exit 1), with no JS error text or
+ * stack, unless KVMCTL_DEBUG is set (then undefined: the caller rethrows and Node prints it all).
+ */
+export function unexpectedFailure(error: unknown): {message: string; exitCode: 1} | undefined {
+  if (process.env.KVMCTL_DEBUG || error === undefined) return undefined
+  return {message: 'internal error, a bug in kvmctl: please report it with the command you ran; KVMCTL_DEBUG=1 shows the details', exitCode: 1}
+}
+
 /** Writes a failure as every command does: an `{error}` object on stdout with --json, else one line on stderr. */
 export function writeFailure(failure: {message: string; exitCode: number}, json: boolean): void {
   if (json) process.stdout.write(JSON.stringify({error: failure}, null, 2) + '\n')

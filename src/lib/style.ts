@@ -2,13 +2,10 @@
 // piped output and logs stay plain. Every renderer takes its colours from here.
 import {Chalk, type ChalkInstance} from 'chalk'
 
+import {useColor} from './color.js'
 import type {Status} from './status.js'
 
-export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
-  if ('NO_COLOR' in process.env && process.env.NO_COLOR !== '') return false
-  if (process.env.FORCE_COLOR && process.env.FORCE_COLOR !== '0') return true
-  return Boolean(stream.isTTY)
-}
+export {useColor} from './color.js'
 
 export function makeChalk(stream: NodeJS.WriteStream = process.stdout): ChalkInstance {
   return new Chalk({level: useColor(stream) ? 1 : 0})
