@@ -21,39 +21,69 @@ const results = {machine: machineSummary(), runs, sections: {}}
 
 ensureComparisonTools()
 
-section('Whole process: kvmctl check against what admins run instead', () => {
-  const contenders = [
-    {name: 'node -e 0', cmd: process.execPath, args: ['-e', '0']},
-    {name: 'kvmctl check', cmd: process.execPath, args: [kvmctl, 'check']},
-    {name: 'virt-host-validate qemu', cmd: 'virt-host-validate', args: ['qemu']},
-    {name: 'kvm-ok', cmd: 'kvm-ok', args: []},
-  ]
+// The targets: each command's whole process against `node -e 0` in the same interleaved run.
+const CHECK = {name: 'kvmctl check', cmd: process.execPath, args: [kvmctl, 'check']}
+const TUNE = {name: 'kvmctl tune hugepages --vm-mem 1024 --dry-run', cmd: process.execPath, args: [kvmctl, 'tune', 'hugepages', '--vm-mem', '1024', '--dry-run']}
+const SELFTEST = {name: 'kvmctl selftest', cmd: process.execPath, args: [kvmctl, 'selftest']}
+const NODE = {name: 'node -e 0', cmd: process.execPath, args: ['-e', '0']}
+
+section('Whole process of each command against `node -e 0` (the targets)', () => {
+  const contenders = [NODE, CHECK, TUNE, SELFTEST]
   const r = interleave(contenders, runs)
-  const floor = r['node -e 0'].median
-  const rows = contenders.map(({name}) => ({
-    name,
-    median: r[name].median,
-    p90: r[name].p90,
-    vsNode: ratio(r[name].median, floor),
-    exit: r[name].code,
-    says: conclusion(name, r[name]),
-  }))
-  table(['contender', 'median ms', 'p90 ms', 'vs node -e 0', 'exit', 'what it concludes here'], rows.map((x) => [x.name, fmtMs(x.median), fmtMs(x.p90), x.vsNode, x.exit ?? 'n/a', x.says]))
-  target('check at most 2x `node -e 0`', r['kvmctl check'].median / floor <= 2, `${ratio(r['kvmctl check'].median, floor)}`)
-  return rows
+  const floor = r[NODE.name].median
+  table(['process', 'median ms', 'p90 ms', 'vs node -e 0', 'exit'], contenders.map(({name}) => [name, fmtMs(r[name].median), fmtMs(r[name].p90), ratio(r[name].median, floor), r[name].code ?? 'n/a']))
+  target('`kvmctl check` at most 1.5x `node -e 0`', r[CHECK.name].median / floor <= 1.5, ratio(r[CHECK.name].median, floor))
+  target('`kvmctl tune hugepages --vm-mem 1024 --dry-run` at most 2x `node -e 0`', r[TUNE.name].median / floor <= 2, ratio(r[TUNE.name].median, floor))
+  // The selftest's own work (booting guests) is its in-process total; the target is what is left.
+  const totals = []
+  let deviceError
+  for (let i = 0; i < runs; i++) {
+    const out = spawnSync(process.execPath, [kvmctl, 'selftest', '--json'], {encoding: 'utf8'})
+    const report = JSON.parse(out.stdout || '{}')
+    if (report.error) deviceError = report.error.message
+    else if (typeof report.phases?.totalNs === 'number') totals.push(report.phases.totalNs / 1e6)
+  }
+  const whole = r[SELFTEST.name].median
+  let selftest
+  if (totals.length > 0) {
+    const rest = whole - median(totals)
+    console.log(`\n  selftest: whole ${fmtMs(whole)} ms, in-process total ${fmtMs(median(totals))} ms, the rest ${fmtMs(rest)} ms`)
+    target('`kvmctl selftest` whole process minus its in-process total at most 1.5x `node -e 0`', rest / floor <= 1.5, ratio(rest, floor))
+    selftest = {wholeMs: whole, inProcessMs: median(totals), restMs: rest, ratio: rest / floor}
+  } else {
+    // No guest can run (no usable /dev/kvm): the whole process is start-up to the device error.
+    console.log(`\n  selftest ran no guest here (${(deviceError ?? `exit ${r[SELFTEST.name].code}`).slice(0, 90)}...)`)
+    console.log(`  its whole process, start-up to that error, is ${fmtMs(whole)} ms = ${ratio(whole, floor)} \`node -e 0\``)
+    target('`kvmctl selftest` whole process minus its in-process total at most 1.5x `node -e 0`', null, `not measurable without KVM; start-up to the device error ${ratio(whole, floor)}`)
+    selftest = {wholeMs: whole, deviceError, startupToErrorRatio: whole / floor}
+  }
+  return {...Object.fromEntries(contenders.map(({name}) => [name, {median: r[name].median, p90: r[name].p90, exit: r[name].code}])), selftest}
 })
 
-section('Start-up breakdown of kvmctl check (whole process, differences of medians)', () => {
-  // `kvmctl check` runs on the fast path (dist/check-fast.js, no oclif); the last row is the same
-  // command through oclif, so the cost the fast path saves stays visible.
+section('kvmctl check against what admins run instead', () => {
+  const contenders = [NODE, CHECK, {name: 'virt-host-validate qemu', cmd: 'virt-host-validate', args: ['qemu']}, {name: 'kvm-ok', cmd: 'kvm-ok', args: []}]
+  const r = interleave(contenders, runs)
+  const floor = r[NODE.name].median
+  const rows = contenders.map(({name}) => [name, fmtMs(r[name].median), ratio(r[name].median, floor), r[name].code ?? 'n/a', conclusion(name, r[name])])
+  table(['contender', 'median ms', 'vs node -e 0', 'exit', 'what it concludes here'], rows)
+  return Object.fromEntries(contenders.map(({name}) => [name, r[name].median]))
+})
+
+section('Where start-up goes (whole process, differences of medians)', () => {
+  // Plain invocations run on the fast entry (dist/fast.js, no oclif); the last rows are the same
+  // commands through oclif (KVMCTL_NO_FAST_PATH=1), so the cost the fast entry saves stays visible.
+  const importFast = "const m = await import('./dist/fast.js'); m.loadFlagTables()"
   const steps = [
     {name: 'node', cmd: process.execPath, args: ['-e', '0']},
-    {name: '+ load the check bundle', cmd: process.execPath, args: ['--input-type=module', '-e', "await import('./dist/check-fast.js')"], cwd: root},
+    {name: '+ load the fast entry and the flag table', cmd: process.execPath, args: ['--input-type=module', '-e', importFast], cwd: root},
     {name: '+ check on a replayed host', cmd: process.execPath, args: [kvmctl, 'check', '--json', '--root', join(root, 'fixtures', 'pvm-guest')]},
     {name: '+ live host reads and native probe', cmd: process.execPath, args: [kvmctl, 'check', '--json']},
   ]
-  const oclif = {name: 'the same check through oclif', cmd: process.execPath, args: [kvmctl, 'check', '--json'], env: {KVMCTL_NO_FAST_PATH: '1'}}
-  const r = interleave([...steps, oclif], runs)
+  const oclif = [
+    {name: 'check through oclif', cmd: process.execPath, args: [kvmctl, 'check', '--json'], env: {KVMCTL_NO_FAST_PATH: '1'}},
+    {name: 'tune hugepages --dry-run through oclif', cmd: process.execPath, args: TUNE.args, env: {KVMCTL_NO_FAST_PATH: '1'}},
+  ]
+  const r = interleave([...steps, TUNE, ...oclif], runs)
   let prev = 0
   const rows = steps.map(({name}) => {
     const m = r[name].median ?? NaN
@@ -61,9 +91,11 @@ section('Start-up breakdown of kvmctl check (whole process, differences of media
     prev = m
     return row
   })
-  rows.push([oclif.name, fmtMs(r[oclif.name].median), `+${fmtMs(r[oclif.name].median - prev)} (oclif)`])
+  rows.push([oclif[0].name, fmtMs(r[oclif[0].name].median), `+${fmtMs(r[oclif[0].name].median - prev)} (oclif)`])
+  rows.push([TUNE.name, fmtMs(r[TUNE.name].median), ''])
+  rows.push([oclif[1].name, fmtMs(r[oclif[1].name].median), `+${fmtMs(r[oclif[1].name].median - r[TUNE.name].median)} (oclif)`])
   table(['step', 'cumulative ms', 'this step ms'], rows)
-  return Object.fromEntries([...steps, oclif].map(({name}) => [name, r[name].median]))
+  return Object.fromEntries([...steps, TUNE, ...oclif].map(({name}) => [name, r[name].median]))
 })
 
 await asyncSection('Built-in VMM against a C program doing the same work (in-process, interleaved)', async () => {
@@ -98,26 +130,19 @@ await asyncSection('Built-in VMM against a C program doing the same work (in-pro
   return {samples: c.life.length, addon: {lifeNs: median(addon.life), pioExitNs: median(addon.pio)}, c: {lifeNs: median(c.life), pioExitNs: median(c.pio)}, ratio: {life: lifeRatio, pioExit: pioRatio}}
 })
 
-section('kvmctl selftest, whole process, and its phases', () => {
-  const r = interleave(
-    [
-      {name: 'node -e 0', cmd: process.execPath, args: ['-e', '0']},
-      {name: 'kvmctl selftest', cmd: process.execPath, args: [kvmctl, 'selftest']},
-    ],
-    runs,
-  )
-  table(['process', 'median ms', 'p90 ms', 'exit'], Object.entries(r).map(([n, x]) => [n, fmtMs(x.median), fmtMs(x.p90), x.code]))
-  // Phases as the selftest reports them (--json), median over the same number of runs.
+section('kvmctl selftest phases (from --json)', () => {
+  // The whole process is measured with the targets above; here, where a guest's life goes.
   const phases = {}
+  let error
   for (let i = 0; i < runs; i++) {
     const out = spawnSync(process.execPath, [kvmctl, 'selftest', '--json'], {encoding: 'utf8'})
-    const report = JSON.parse(out.stdout)
+    const report = JSON.parse(out.stdout || '{}')
+    error ??= report.error?.message
     for (const [k, v] of Object.entries(report.phases ?? {})) if (typeof v === 'number') (phases[k] ??= []).push(v)
   }
-  console.log('')
-  table(['phase (from --json)', 'median'], Object.entries(phases).map(([k, v]) => [k, k.endsWith('Ns') ? `${(median(v) / 1e6).toFixed(3)} ms` : `${median(v).toFixed(3)} ms`]))
-  target('selftest under 300 ms here (whole process)', r['kvmctl selftest'].median < 300, `${fmtMs(r['kvmctl selftest'].median)} ms`)
-  return {wholeProcessMs: r['kvmctl selftest'].median, nodeMs: r['node -e 0'].median, phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, median(v)]))}
+  if (Object.keys(phases).length === 0) throw new Error(`no guest ran: ${error ?? 'no phases in the report'}`)
+  table(['phase', 'median'], Object.entries(phases).map(([k, v]) => [k, `${(median(v) / 1e6).toFixed(3)} ms`]))
+  return Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, median(v)]))
 })
 
 section('Peak memory (RSS)', () => {
@@ -170,8 +195,9 @@ function table(head, rows) {
   for (const r of rows) console.log(line(r))
 }
 
+/** met: true, false, or null when it cannot be measured on this machine. */
 function target(what, met, figure) {
-  console.log(`\n  target: ${what}: ${met ? 'met' : 'NOT met'} (${figure})`)
+  console.log(`\n  target: ${what}: ${met === null ? 'not measured' : met ? 'met' : 'NOT met'} (${figure})`)
   ;(results.targets ??= []).push({what, met, figure})
 }
 
