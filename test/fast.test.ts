@@ -49,10 +49,12 @@ async function expectSameOnBothPaths(argv: string[], options: {env?: Record<stri
 }
 
 describe('one flag table per command, made from the command classes', () => {
-  it('covers every command, and the fast entry runs each of them', () => {
+  it('covers every command, and the fast entry runs each command that has a plain body', () => {
     expect(Object.keys(tables.commands).sort()).to.deep.equal(Object.keys(COMMANDS).sort())
-    expect([...FAST_COMMANDS].sort()).to.deep.equal(Object.keys(COMMANDS).sort())
-    for (const table of Object.values(tables.commands)) expect(table.fast, table.id).to.equal(true)
+    // A command added without a body in src/report/bodies still works: the fast entry leaves it to oclif.
+    expect(Object.keys(COMMANDS)).to.include.members([...FAST_COMMANDS])
+    expect(FAST_COMMANDS).to.include.members(['capture', 'check', 'selftest', 'tune:hugepages', 'tune:nested', 'tune:undo'])
+    for (const id of FAST_COMMANDS) expect(tables.commands[id].fast, id).to.equal(true)
   })
 
   for (const [id, command] of Object.entries(COMMANDS)) {
