@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {execFileSync} from 'node:child_process'
-import {mkdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {readFile, rm, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {UsageError} from '../src/lib/errors.js'
@@ -232,18 +232,6 @@ describe('tune hugepages (temporary roots)', () => {
       if (immutable) execFileSync('chattr', ['-i', dir])
     }
   })
+  // The lock is tested in tune-txn.test.ts (flock: held by a live process, never judged from a file).
 
-  it('serialises runs with a lock that names its holder and takes over a stale one', async () => {
-    const {acquireTuneLock} = await import('../src/tune/lock.js')
-    const root = await newRoot()
-    const ctx = await testContext(root)
-    await mkdir(join(root, 'run/kvmctl'), {recursive: true})
-    await writeFile(join(root, 'run/kvmctl/tune.lock'), `${process.ppid}\n`)
-    const busy = await acquireTuneLock(ctx.host).catch((e) => e)
-    expect(busy.message).to.match(new RegExp(`another kvmctl tune run \\(pid ${process.ppid}\\) holds`))
-    await writeFile(join(root, 'run/kvmctl/tune.lock'), '999999999\n')
-    const lock = await acquireTuneLock(ctx.host)
-    expect(await read(root, 'run/kvmctl/tune.lock')).to.equal(`${process.pid}\n`)
-    await lock.release()
-  })
 })

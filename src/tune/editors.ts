@@ -1,6 +1,11 @@
 // Line editors for the files tuning persists to. Each takes the current text (undefined: no file)
 // and returns the new text; every line it does not own is kept byte for byte, so an identical
-// second run returns its input unchanged.
+// second run returns its input unchanged. Texts are byte strings (latin1: one char per byte, see
+// file-plan.ts), so a Latin-1 or broken UTF-8 byte anywhere in a file survives every edit; values
+// from the command line are turned into their UTF-8 bytes (asBytes) before they go in.
+
+/** A JS string as the byte string of its UTF-8 encoding. */
+export const asBytes = (s: string) => Buffer.from(s, 'utf8').toString('latin1')
 
 /** Splits text into lines that keep their own terminators, so joining them restores the bytes. */
 function linesOf(text: string): string[] {
@@ -23,13 +28,22 @@ export interface FstabEntry {
   passno: number
 }
 
-export function formatFstabEntry(e: FstabEntry): string {
-  return `${e.spec} ${e.file} ${e.vfstype} ${e.options.join(',')} ${e.freq} ${e.passno}`
+/**
+ * fstab(5) fields are separated by blanks, so a space, tab or newline inside one is written as an
+ * octal escape (\\040, \\011, \\012) and a backslash as \\134; libmount decodes them all.
+ */
+export function escapeFstabField(field: string): string {
+  return asBytes(field).replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`)
 }
 
-/** fstab escapes spaces in fields as \040 (fstab(5)). */
+export function formatFstabEntry(e: FstabEntry): string {
+  const f = escapeFstabField
+  return `${f(e.spec)} ${f(e.file)} ${f(e.vfstype)} ${e.options.map(f).join(',')} ${e.freq} ${e.passno}`
+}
+
+/** Decodes fstab's octal escapes (fstab(5)); the result is a byte string. */
 function unescapeField(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(Number.parseInt(oct, 8)))
+  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(Number.parseInt(oct, 8) & 0xff))
 }
 
 function parseFstabLine(line: string): FstabEntry | undefined {
@@ -40,8 +54,8 @@ function parseFstabLine(line: string): FstabEntry | undefined {
   return {
     spec: unescapeField(f[0]),
     file: unescapeField(f[1]),
-    vfstype: f[2],
-    options: (f[3] ?? 'defaults').split(','),
+    vfstype: unescapeField(f[2]),
+    options: (f[3] ?? 'defaults').split(',').map(unescapeField),
     freq: Number(f[4] ?? 0),
     passno: Number(f[5] ?? 0),
   }
@@ -59,17 +73,19 @@ function sameEntry(a: FstabEntry, b: FstabEntry): boolean {
  */
 export function editFstab(text: string | undefined, entry: FstabEntry): string {
   const wanted = formatFstabEntry(entry)
+  // Compare as the parser sees a line: byte strings with the escapes decoded.
+  const bytes: FstabEntry = {...entry, spec: asBytes(entry.spec), file: asBytes(entry.file), vfstype: asBytes(entry.vfstype), options: entry.options.map(asBytes)}
   let seen = false
   let out = ''
   for (const line of linesOf(text ?? '')) {
     const parsed = parseFstabLine(line)
-    if (!parsed || parsed.file !== entry.file) {
+    if (!parsed || parsed.file !== bytes.file) {
       out += line
       continue
     }
     if (seen) continue
     seen = true
-    out += sameEntry(parsed, entry) ? line : wanted + (line.endsWith('\n') ? '\n' : '')
+    out += sameEntry(parsed, bytes) ? line : wanted + (line.endsWith('\n') ? '\n' : '')
   }
   return seen ? out : appendLine(out, wanted)
 }

@@ -7,10 +7,12 @@ import {UsageError} from '../lib/errors.js'
 import {printable} from '../lib/printable.js'
 import {parseSize} from '../lib/size.js'
 import {requireRoot, type TuneContext} from './context.js'
+import {checkMountPoint} from '../lib/mount-point.js'
 import {editFstab, editSysctl, type FstabEntry} from './editors.js'
 import {type FileChange, planFile} from './file-plan.js'
-import {makeDir, missingDirs, sha256, snapshotFile} from './files.js'
-import {Transaction} from './journal.js'
+import {errorLine, fsPath, snapshotFile} from './files.js'
+import {refuseInterrupted, Transaction} from './journal.js'
+import {groupGid, rollback} from './revert.js'
 import {
   checkMemoryFits,
   defaultHeadroom,
@@ -23,7 +25,7 @@ import {
   plannedPages,
 } from '../plan/hugepage-math.js'
 import {nodeCounts, parseMeminfo, poolPath, readInventory} from './pool.js'
-import {groupGid, laterSysctlSetters, mountAt, statAttrs} from './system-files.js'
+import {laterSysctlSetters, mountAt, statAttrs} from './system-files.js'
 import {commandLine, runTool} from './tools.js'
 
 export type {FileChange} from './file-plan.js'
@@ -127,8 +129,7 @@ export async function planHugepages(ctx: TuneContext, req: HugepagesRequest): Pr
     warnings.push(`group ${groupName} does not exist: kvmctl creates it (\`groupadd --system ${groupName}\`, undone by \`kvmctl tune undo\`); then let VM users in with \`usermod -aG ${groupName} USER\``)
   }
 
-  const target = req.mount ?? '/dev/hugepages'
-  if (!target.startsWith('/')) throw new UsageError(`--mount ${target} must be an absolute path; e.g. --mount /dev/hugepages`)
+  const target = checkMountPoint(req.mount ?? '/dev/hugepages')
   const gidText = gid === null ? `<gid of ${groupName}>` : String(gid)
   const options = [`mode=0${MOUNT_MODE.toString(8)}`, `gid=${gidText}`]
   if (pageSizeBytes !== defaultSize) options.push(`pagesize=${label}`)
@@ -218,16 +219,18 @@ export interface HugepagesResult {
 }
 
 /**
- * Applies a plan under a journal. On a shortfall (without allowPartial) or any failed step
- * everything done so far is reverted and the result says why.
+ * Applies a plan under the write-ahead journal. On a shortfall or a failed verification (without
+ * allowPartial) or any failed step, everything done so far is rolled back and the result says why.
  */
 export async function applyHugepages(ctx: TuneContext, req: HugepagesRequest, planned: HugepagesPlan): Promise<{plan: HugepagesPlan; result: HugepagesResult}> {
   requireRoot(ctx, 'kvmctl tune hugepages')
+  await refuseInterrupted(ctx)
   const result: HugepagesResult = {status: 'applied', pool: null, hugePagesTotal: 0, mount: null, files: [], journalId: null, messages: [], rollbackProblems: []}
   if (planned.changes === 0) {
     result.status = 'unchanged'
     result.messages.push(`nothing to change: ${planned.pages} pages of ${planned.pageSize} are reserved, ${planned.mount.target} is mounted and the files are up to date`)
-    await verify(ctx, planned, result)
+    const problems = await verify(ctx, planned, result)
+    if (problems.length > 0) result.status = 'failed'
     return {plan: planned, result}
   }
 
@@ -237,28 +240,41 @@ export async function applyHugepages(ctx: TuneContext, req: HugepagesRequest, pl
   const fail = async (status: 'rolled-back' | 'failed', message: string) => {
     result.status = status
     result.messages.push(message)
-    result.rollbackProblems = await tx.rollback()
-    result.journalId = null
+    const report = await rollback(tx)
+    result.rollbackProblems = report.problems
+    result.messages.push(...report.kept)
+    if (report.problems.length === 0) result.journalId = null
     result.messages.push(
-      result.rollbackProblems.length === 0 ? 'rolled back: the host is as it was before this run' : 'rollback was incomplete; see rollbackProblems',
+      report.problems.length > 0
+        ? 'rollback was incomplete; see rollbackProblems, then `kvmctl tune undo` finishes it'
+        : report.kept.length > 0
+          ? 'rolled back, except what is kept above'
+          : 'rolled back: the host is as it was before this run',
     )
     return {plan, result}
   }
 
   try {
     if (plan.group.create) {
-      const args = [...(ctx.host.root ? ['--prefix', ctx.host.root] : []), '--system', plan.group.name]
-      await tx.record({kind: 'group', name: plan.group.name})
-      const r = await runTool(ctx.host, 'groupadd', args)
-      if (r.exitCode !== 0) return await fail('failed', `${r.command} failed (exit ${r.exitCode}): ${r.output}`)
+      // Under the lock, look again: a group made since the plan is used, never created (nor deleted).
+      const gid = await groupGid(ctx.host, plan.group.name)
+      if (gid === undefined) {
+        const args = [...(ctx.host.root ? ['--prefix', ctx.host.root] : []), '--system', plan.group.name]
+        const made = await tx.change(
+          {kind: 'group', name: plan.group.name},
+          async () => ({run: await runTool(ctx.host, 'groupadd', args), gid: await groupGid(ctx.host, plan.group.name)}),
+          // A failed groupadd made nothing (even when the group turned out to exist): never undo it.
+          (r) => (r.run.exitCode === 0 && r.gid !== undefined ? {gid: r.gid} : {state: 'reverted', note: 'groupadd failed: nothing was created'}),
+        )
+        if (made.run.exitCode !== 0) return await fail('failed', `${made.run.command} failed (exit ${made.run.exitCode}): ${made.run.output}`)
+        result.messages.push(`created group ${plan.group.name} (gid ${made.gid})`)
+      }
       // The gid is known now: plan again so the mount options and fstab line carry it.
       plan = await planHugepages(ctx, {...req, createGroup: false})
-      result.messages.push(`created group ${plan.group.name} (gid ${plan.group.gid})`)
     }
 
     const change = plan.runtime[0]
-    await tx.record({kind: 'pool', path: change.path, before: change.before})
-    const pool = await fillPool(ctx, change)
+    const pool = await tx.change({kind: 'pool', path: change.path, before: change.before, after: change.after}, () => fillPool(ctx, change))
     result.pool = pool
     if (pool.got < pool.asked) {
       const short = shortfallMessage(plan, pool)
@@ -278,11 +294,14 @@ export async function applyHugepages(ctx: TuneContext, req: HugepagesRequest, pl
       await tx.writeFile(file.path, file.content!, file.meta!)
       result.messages.push(`${file.action === 'create' ? 'created' : 'updated'} ${file.path}`)
     }
-    await tx.finish()
   } catch (error) {
-    return await fail('failed', `${(error as Error).message}`)
+    return await fail('failed', errorLine(error))
   }
-  await verify(ctx, plan, result)
+  // A verification that fails is a failure like any other: roll back, unless asked to keep it.
+  const problems = await verify(ctx, plan, result)
+  if (problems.length > 0 && !req.allowPartial) return await fail('rolled-back', `verification failed: ${problems.join('; ')}`)
+  if (problems.length > 0) result.messages.push('kept as --allow-partial asked; `kvmctl tune undo` reverts it')
+  await tx.finish()
   return {plan, result}
 }
 
@@ -327,27 +346,25 @@ async function applyMount(ctx: TuneContext, tx: Transaction, plan: HugepagesPlan
   if (action === 'none') return
   if (action === 'set-attrs') {
     const old = (await statAttrs(host, target))!
-    await tx.record({kind: 'attrs', path: target, mode: old.mode, uid: old.uid, gid: old.gid})
-    await chmod(host.path(target), MOUNT_MODE)
-    await chown(host.path(target), old.uid, plan.group.gid!)
+    await tx.change({kind: 'attrs', path: target, mode: old.mode, uid: old.uid, gid: old.gid}, async () => {
+      await chmod(fsPath(host, target), MOUNT_MODE)
+      await chown(fsPath(host, target), old.uid, plan.group.gid!)
+    })
     result.messages.push(`set ${target} to mode 01770, group ${plan.group.name} (it was already mounted)`)
     return
   }
-  if (createDir) {
-    for (const dir of await missingDirs(host, target)) {
-      await tx.record({kind: 'mkdir', path: dir})
-      await makeDir(host, dir)
-    }
-  }
-  await tx.record({kind: 'mount', target})
-  const args = ['-t', 'hugetlbfs', '-o', options.join(','), 'hugetlbfs', host.path(target)]
-  const r = await runTool(host, 'mount', args)
+  if (createDir) await tx.makeDirs(target)
+  const args = ['-t', 'hugetlbfs', '-o', options.join(','), 'hugetlbfs', fsPath(host, target)]
+  const r = await tx.change({kind: 'mount', target}, () => runTool(host, 'mount', args))
   if (r.exitCode !== 0) throw new Error(`${commandLine('mount', args)} failed (exit ${r.exitCode}): ${r.output}`)
   result.messages.push(`mounted hugetlbfs on ${target} (${options.join(',')})`)
 }
 
-/** Reads back what the run should have left: pool, HugePages_Total, mount attributes, files. */
-async function verify(ctx: TuneContext, plan: HugepagesPlan, result: HugepagesResult): Promise<void> {
+/**
+ * Reads back what the run should have left: pool, HugePages_Total, mount attributes, files.
+ * Returns the problems found (also put in the result's messages).
+ */
+async function verify(ctx: TuneContext, plan: HugepagesPlan, result: HugepagesResult): Promise<string[]> {
   const {host} = ctx
   result.hugePagesTotal = parseMeminfo((await host.read('/proc/meminfo')) ?? '').hugePagesTotal
   if (!result.pool) {
@@ -363,9 +380,10 @@ async function verify(ctx: TuneContext, plan: HugepagesPlan, result: HugepagesRe
     mode: attrs ? attrs.mode.toString(8).padStart(4, '0') : null,
     gid: attrs?.gid ?? null,
   }
+  result.files = []
   for (const f of plan.files) {
     const now = await snapshotFile(host, f.path)
-    result.files.push({path: f.path, written: f.action !== 'none', verified: now.content !== undefined && sha256(now.content) === sha256(f.content!)})
+    result.files.push({path: f.path, written: f.action !== 'none', verified: now.content !== undefined && now.content.equals(f.content!)})
   }
   const problems: string[] = []
   if (result.status !== 'partial' && result.pool.got !== plan.pages) problems.push(`${result.pool.path} reads ${result.pool.got}, not ${plan.pages}`)
@@ -378,6 +396,7 @@ async function verify(ctx: TuneContext, plan: HugepagesPlan, result: HugepagesRe
   } else {
     result.messages.push(`verified: ${result.pool.got} pages of ${plan.pageSize} in ${result.pool.path}, HugePages_Total ${result.hugePagesTotal}, ${plan.mount.target} mounted mode 1770 gid ${plan.group.gid}${plan.files.length ? ', files match the plan' : ''}`)
   }
+  return problems
 }
 
 function tryParse(parse: () => number): number | undefined {

@@ -4,7 +4,9 @@
 import {requireRoot, type TuneContext} from './context.js'
 import {editModprobeOptions} from './editors.js'
 import {type FileChange, planFile} from './file-plan.js'
-import {Transaction} from './journal.js'
+import {errorLine} from './files.js'
+import {refuseInterrupted, Transaction} from './journal.js'
+import {cannotReload, rollback} from './revert.js'
 import {describeUsers, inUse, type KvmUsers, kvmUsers} from './kvm-users.js'
 import {commandLine, runTool} from './tools.js'
 
@@ -186,32 +188,47 @@ export async function applyNested(ctx: TuneContext, plan: NestedPlan): Promise<N
       return result
   }
   requireRoot(ctx, 'kvmctl tune nested')
+  await refuseInterrupted(ctx)
   if (plan.changes === 0) {
     result.messages.push('nothing to change: the module file already holds the value')
     return result
   }
   const module = plan.module as VendorModule
   const want = plan.wantEnabled ? '1' : '0'
+  // Unloading a module that cannot be loaded again (its .ko gone after a kernel upgrade) would
+  // leave the host without KVM: prove it loads before anything is changed.
+  if (plan.outcome === 'reload' && plan.loaded) {
+    const why = await cannotReload(ctx, module)
+    if (why) {
+      result.status = 'refused'
+      result.messages.push(`not unloading ${module}: ${why}. Nothing was changed; reinstall the modules of the running kernel (or reboot into the new one), or add --persist-only`)
+      return result
+    }
+  }
   const tx = await Transaction.begin(ctx, `tune nested${plan.wantEnabled ? '' : ' --disable'}`)
   result.journalId = tx.run.id
   const fail = async (message: string) => {
     result.status = 'rolled-back'
     result.messages.push(message)
-    result.rollbackProblems = await tx.rollback()
-    result.journalId = null
+    const report = await rollback(tx)
+    result.rollbackProblems = report.problems
+    result.messages.push(...report.kept)
+    if (report.problems.length === 0) result.journalId = null
     result.nestedAfter = (await ctx.host.readValue(`/sys/module/${module}/parameters/nested`)) ?? null
-    result.messages.push(result.rollbackProblems.length === 0 ? `rolled back: ${module} is as it was` : 'rollback was incomplete; see rollbackProblems')
+    result.messages.push(report.problems.length === 0 && report.kept.length === 0 ? `rolled back: ${module} is as it was` : 'rollback was incomplete; see rollbackProblems')
     return result
   }
   try {
     if (plan.outcome === 'reload') {
-      await tx.record({kind: 'module', module, param: 'nested', before: plan.loaded ? plan.current : null})
-      if (plan.loaded) {
-        const r = await runTool(ctx.host, 'modprobe', ['-r', module])
-        if (r.exitCode !== 0) return await fail(`${r.command} failed (exit ${r.exitCode}): ${r.output || 'no output'}`)
-      }
-      const r = await runTool(ctx.host, 'modprobe', [module, `nested=${want}`])
-      if (r.exitCode !== 0) return await fail(`${r.command} failed (exit ${r.exitCode}): ${r.output || 'no output'}`)
+      const failure = await tx.change({kind: 'module', module, param: 'nested', before: plan.loaded ? plan.current : null}, async () => {
+        if (plan.loaded) {
+          const r = await runTool(ctx.host, 'modprobe', ['-r', module])
+          if (r.exitCode !== 0) return `${r.command} failed (exit ${r.exitCode}): ${r.output || 'no output'}`
+        }
+        const r = await runTool(ctx.host, 'modprobe', [module, `nested=${want}`])
+        return r.exitCode === 0 ? undefined : `${r.command} failed (exit ${r.exitCode}): ${r.output || 'no output'}`
+      })
+      if (failure) return await fail(failure)
       const after = (await ctx.host.readValue(`/sys/module/${module}/parameters/nested`)) ?? null
       result.nestedAfter = after
       if (enabled(after) !== plan.wantEnabled) return await fail(`/sys/module/${module}/parameters/nested reads ${after ?? '(missing)'} after the load, not ${want}`)
@@ -225,7 +242,7 @@ export async function applyNested(ctx: TuneContext, plan: NestedPlan): Promise<N
     }
     await tx.finish()
   } catch (error) {
-    return await fail((error as Error).message)
+    return await fail(errorLine(error))
   }
   result.status = 'applied'
   if (plan.outcome === 'persist-only') result.messages.push(`nested=${want} applies at the next load of ${module}`)

@@ -9,6 +9,7 @@ import {OperationError} from '../lib/errors.js'
 import {parseCounter} from '../lib/parse.js'
 import {printable} from '../lib/printable.js'
 import {pageSizeDir} from '../plan/hugepage-math.js'
+import {fsPath} from './files.js'
 
 export const COMPACT_PATH = '/proc/sys/vm/compact_memory'
 
@@ -21,9 +22,13 @@ export interface PoolBackend {
   compact(): Promise<void>
 }
 
-/** Writes a procfs/sysfs value without creating or appending: O_WRONLY | O_TRUNC. */
+/**
+ * Writes a procfs/sysfs value without creating or appending: O_WRONLY | O_TRUNC, at the path
+ * resolved inside the root and opened with O_NOFOLLOW, so a link in a tree never gets a file
+ * outside it written.
+ */
 export async function writeKernelValue(host: Host, path: string, value: string): Promise<void> {
-  const fd = await open(host.path(path), fsc.O_WRONLY | fsc.O_TRUNC)
+  const fd = await open(fsPath(host, path), fsc.O_WRONLY | fsc.O_TRUNC | fsc.O_NOFOLLOW)
   try {
     await fd.write(`${value}\n`)
   } finally {

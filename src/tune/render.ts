@@ -88,6 +88,7 @@ export function renderUndo(result: UndoResult, c: ChalkInstance): string[] {
   if (result.status === 'nothing') return ['nothing to undo: the tune journal is empty']
   const out = [`${result.status === 'planned' ? 'Would undo' : 'Undo'} ${c.bold(result.run!.command)} from ${result.run!.startedAt}${result.run!.complete ? '' : ' (interrupted run)'}`]
   for (const s of result.steps) out.push(`  ${s}`)
+  for (const k of result.kept) out.push(`  ${statusLabel('warn', c)} ${k}`)
   for (const p of result.problems) out.push(`  ${statusLabel('fail', c)} ${p}`)
   if (result.status !== 'planned') out.push(`${statusLabel(result.status === 'restored' ? 'pass' : 'fail', c)} ${result.status}; ${result.remaining} earlier run(s) left in the journal`)
   return out

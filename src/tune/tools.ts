@@ -1,14 +1,15 @@
-// The external programs tuning runs (modprobe, mount, umount, groupadd, groupdel), always through
+// The external programs tuning runs (modprobe, modinfo, mount, umount, groupadd, groupdel), always through
 // execa. Each path can be overridden (KVMCTL_MODPROBE, ...) so tests can point at stand-ins that
 // edit a temporary root as the real tool edits the live host; the child sees KVMCTL_ROOT then.
 import {execa} from 'execa'
 
 import type {Host} from '../host/host.js'
 
-export type ToolName = 'modprobe' | 'mount' | 'umount' | 'groupadd' | 'groupdel'
+export type ToolName = 'modprobe' | 'modinfo' | 'mount' | 'umount' | 'groupadd' | 'groupdel'
 
 const ENV_NAME: Record<ToolName, string> = {
   modprobe: 'KVMCTL_MODPROBE',
+  modinfo: 'KVMCTL_MODINFO',
   mount: 'KVMCTL_MOUNT',
   umount: 'KVMCTL_UMOUNT',
   groupadd: 'KVMCTL_GROUPADD',

@@ -1,5 +1,6 @@
 // Temporary host roots for tune tests: a realistic /proc, /sys and /etc layout, a stand-in
 // kernel for the hugepage pool, and the stand-in tools in test/bin.
+import type {Stats} from 'node:fs'
 import {mkdir, mkdtemp, readFile, readdir, lstat, readlink, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
@@ -150,29 +151,31 @@ export async function testContext(root: string, pool?: (host: Host) => SysfsPool
   return {host, pool: pool ? pool(host) : new FakeKernelPool(root, host), uid}
 }
 
-/** Every file under a root with its bytes, mode and mtime: for "nothing changed" assertions. */
-export async function treeSnapshot(root: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>()
+/** Walks a tree in name order, giving each entry's path relative to root and its lstat. */
+async function walkTree(root: string, visit: (rel: string, full: string, st: Stats) => Promise<void>): Promise<void> {
   async function walk(dir: string): Promise<void> {
     for (const name of (await readdir(dir)).sort()) {
       const p = join(dir, name)
       const st = await lstat(p)
-      const rel = p.slice(root.length)
-      if (st.isDirectory()) {
-        out.set(rel + '/', `dir ${st.mode.toString(8)} ${st.gid}`)
-        await walk(p)
-      } else if (st.isSymbolicLink()) {
-        out.set(rel, `link ${await readlink(p)}`)
-      } else {
-        out.set(rel, `${st.mode.toString(8)} ${st.mtimeMs} ${(await readFile(p)).toString('base64')}`)
-      }
+      await visit(p.slice(root.length), p, st)
+      if (st.isDirectory()) await walk(p)
     }
   }
   await walk(root)
+}
+
+/** Every file under a root with its bytes, mode and mtime: for "nothing changed" assertions. */
+export async function treeSnapshot(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  await walkTree(root, async (rel, p, st) => {
+    if (st.isDirectory()) out.set(rel + '/', `dir ${st.mode.toString(8)} ${st.gid}`)
+    else if (st.isSymbolicLink()) out.set(rel, `link ${await readlink(p)}`)
+    else out.set(rel, `${st.mode.toString(8)} ${st.mtimeMs} ${(await readFile(p)).toString('base64')}`)
+  })
   return out
 }
 
-const STAND_INS = {KVMCTL_MOUNT: 'mount', KVMCTL_UMOUNT: 'umount', KVMCTL_MODPROBE: 'modprobe'} as const
+const STAND_INS = {KVMCTL_MOUNT: 'mount', KVMCTL_UMOUNT: 'umount', KVMCTL_MODPROBE: 'modprobe', KVMCTL_MODINFO: 'modinfo'} as const
 
 /** Points tuning at the stand-in tools; call restoreTools() in `after` so no other test sees them. */
 export function useStandInTools(): void {
@@ -197,5 +200,20 @@ export function contentView(snapshot: Map<string, string>): Map<string, string> 
     if (k === '/proc/sys/vm/compact_memory') continue
     out.set(k, v.replace(/^(\d+) [\d.]+ /, '$1 '))
   }
+  return out
+}
+
+/**
+ * The whole tree as it must come back after an undo: every directory, file and link with its
+ * type, mode, owner, bytes (files) and target (links); no times, which a rewrite changes.
+ */
+export async function exactTree(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  await walkTree(root, async (rel, p, st) => {
+    const id = `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`
+    if (st.isDirectory()) out.set(rel + '/', `dir ${id}`)
+    else if (st.isSymbolicLink()) out.set(rel, `link -> ${await readlink(p)}`)
+    else out.set(rel, `file ${id} ${(await readFile(p)).toString('base64')}`)
+  })
   return out
 }

@@ -6,7 +6,7 @@ import {type TuneUndoJson, tuneUndoBody} from '../../report/bodies/tune-undo.js'
 export default class TuneUndo extends BaseCommand {
   static override summary = 'Revert the last tune run: runtime values, mounts, groups, modules and files'
   static override description =
-    'Reads the journal in /var/lib/kvmctl/tune-journal.json and reverts the most recent run, newest change first. A file edited by someone else since kvmctl wrote it is left alone (the backup path is printed) unless --force. Run again to undo earlier runs.'
+    'Reads the write-ahead journal in /var/lib/kvmctl/tune-journal.json and reverts the most recent run, newest change first, including a run that was interrupted (killed or crashed): each revert checks the real state, so a change that never happened is passed over. A file edited by someone else since kvmctl wrote it is left alone (the backup path is printed) unless --force; a group, mount or module state that came into use since is kept, with the reason. Exit 0 when the run is undone, 1 when a revert failed (run again to retry) or the journal is unreadable or has a step this kvmctl does not know (one line, nothing changed). Run again to undo earlier runs.'
   static override examples = ['<%= config.bin %> tune undo --dry-run', '<%= config.bin %> tune undo']
   static override flags = {
     force: Flags.boolean({description: 'restore files even if they changed since kvmctl wrote them'}),

@@ -47,7 +47,7 @@ export const tuneHugepagesBody: CommandBody<TuneHugepagesFlagValues, TuneHugepag
     io.log(renderHugepagesPlan(plan, c).join('\n'))
   } else {
     requireRoot(ctx, `${io.bin} tune hugepages`)
-    const lock = await acquireTuneLock(ctx.host)
+    const lock = await acquireTuneLock(ctx.host, 'kvmctl tune hugepages')
     try {
       plan = await planHugepages(ctx, req)
       io.log(renderHugepagesPlan(plan, c).join('\n'))

@@ -27,7 +27,7 @@ export const tuneNestedBody: CommandBody<TuneNestedFlagValues, TuneNestedJson> =
     io.log([...renderNestedPlan(plan, c), `  ${plan.explanation}`].join('\n'))
   } else {
     // Only a run that will change something takes the lock (and so needs to write /run).
-    const lock = plan.changes > 0 ? await acquireTuneLock(ctx.host) : undefined
+    const lock = plan.changes > 0 ? await acquireTuneLock(ctx.host, 'kvmctl tune nested') : undefined
     try {
       if (lock) plan = await planNested(ctx, req)
       result = await applyNested(ctx, plan)

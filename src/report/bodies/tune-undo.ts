@@ -23,7 +23,7 @@ export const tuneUndoBody: CommandBody<TuneUndoFlagValues, TuneUndoJson> = async
     result = await undoLastRun(ctx, {dryRun: true})
   } else {
     requireRoot(ctx, `${io.bin} tune undo`)
-    const lock = await acquireTuneLock(ctx.host)
+    const lock = await acquireTuneLock(ctx.host, 'kvmctl tune undo')
     try {
       result = await undoLastRun(ctx, {dryRun: false, force: flags.force})
     } finally {

@@ -1,0 +1,231 @@
+// Reverting journaled changes, for a failed run's rollback and for `kvmctl tune undo`. Each revert
+// looks at the real state first, so a step journaled as an intent whose change never happened
+// (the run was killed in between) is found undone and passes, and a revert is safe to repeat.
+// Nothing is removed that this run did not create or that has come into use since: such a group,
+// mount, directory or module state is left as it is, with the reason ("kept").
+import {chmod, chown, lstat, readdir, readlink} from 'node:fs/promises'
+import {release as osRelease} from 'node:os'
+
+import type {Host} from '../host/host.js'
+import type {TuneContext} from './context.js'
+import {atomicWrite, fsPath, pathKind, removeDir, removeFile, removeTemp, restoreLink, sha256, snapshotFile} from './files.js'
+import {type Change, describeChange, dropRun, type JournalRun, type Step, type Transaction} from './journal.js'
+import {runTool} from './tools.js'
+
+type Outcome = {kind: 'reverted' | 'kept'; note?: string} | {kind: 'problem'; note: string}
+
+export interface RevertReport {
+  /** What was reverted, newest first (as describeChange says it). */
+  steps: string[]
+  /** Left on purpose, with why (in use, not created by this run). */
+  kept: string[]
+  /** Reverts that failed: the run stays in the journal for another try. */
+  problems: string[]
+}
+
+// What undo needs to know now, read through the host at revert time (not from the plan's facts,
+// which are as old as the run being undone).
+
+/** The gid of group `name` in /etc/group, if it has a line there. */
+export async function groupGid(host: Host, name: string): Promise<number | undefined> {
+  for (const line of ((await host.read('/etc/group')) ?? '').split('\n')) {
+    const [n, , gid] = line.split(':')
+    if (n === name && gid !== undefined && /^\d+$/.test(gid)) return Number(gid)
+  }
+  return undefined
+}
+
+/** The filesystem type mounted last (the visible one) at `target`, from /proc/mounts. */
+async function mountedType(host: Host, target: string): Promise<string | undefined> {
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)))
+  let type: string | undefined
+  for (const line of ((await host.read('/proc/mounts')) ?? '').split('\n')) {
+    const f = line.split(' ')
+    if (f.length >= 3 && unescape(f[1]) === target) type = f[2]
+  }
+  return type
+}
+
+/** Why a loaded module is in use (its reference count and holders), or undefined. */
+async function moduleUsers(host: Host, module: string): Promise<string | undefined> {
+  const refcnt = Number.parseInt((await host.readValue(`/sys/module/${module}/refcnt`)) ?? '0', 10) || 0
+  const holders = (await host.list(`/sys/module/${module}/holders`)) ?? []
+  const why = [...(refcnt > 0 ? [`refcnt ${refcnt}`] : []), ...(holders.length > 0 ? [`held by ${holders.join(', ')}`] : [])]
+  return why.length > 0 ? why.join(', ') : undefined
+}
+
+/** Paths whose group ownership means a group is in use (devices VMs open, hugepage mounts). */
+const GROUP_USERS = ['/dev/kvm', '/dev/vhost-net', '/dev/vhost-vsock', '/dev/net/tun', '/dev/sev', '/dev/sev-guest', '/dev/tdx_guest', '/dev/hugepages', '/dev/hugepages1G', '/dev/vfio/vfio']
+
+/** Why group `name` (gid) is in use: members, users with it as primary group, files it owns. */
+export async function groupDependents(ctx: TuneContext, name: string, gid: number): Promise<string[]> {
+  const {host} = ctx
+  const why: string[] = []
+  const line = async (file: string) => ((await host.read(file)) ?? '').split('\n').find((l) => l.split(':')[0] === name)
+  for (const file of ['/etc/group', '/etc/gshadow']) {
+    const members = (await line(file))?.split(':')[3]?.trim()
+    if (members) why.push(`it has members (${members}) in ${file}`)
+  }
+  const primary = ((await host.read('/etc/passwd')) ?? '').split('\n').filter((l) => l.split(':')[3] === String(gid)).map((l) => l.split(':')[0])
+  if (primary.length > 0) why.push(`it is the primary group of ${primary.join(', ')}`)
+  const vfio = ((await host.list('/dev/vfio')) ?? []).map((n) => `/dev/vfio/${n}`)
+  for (const p of new Set([...GROUP_USERS, ...vfio])) {
+    const st = await lstat(fsPath(host, p, false)).catch(() => undefined)
+    if (st && st.gid === gid) why.push(`${p} belongs to it`)
+  }
+  return why
+}
+
+/**
+ * Why module `module` could not be loaded again for the running kernel (modinfo finds no .ko), or
+ * undefined when it can: checked before anything unloads it.
+ */
+export async function cannotReload(ctx: TuneContext, module: string): Promise<string | undefined> {
+  const release = (await ctx.host.readValue('/proc/sys/kernel/osrelease')) ?? osRelease()
+  const r = await runTool(ctx.host, 'modinfo', ['-k', release, '-F', 'filename', module])
+  const file = r.output.split('\n')[0]?.trim() ?? ''
+  if (r.exitCode === 0 && file !== '' && file !== '(builtin)') return undefined
+  return `${module} cannot be shown loadable again for kernel ${release} (\`modinfo -k ${release} ${module}\`: ${r.exitCode === 0 ? file || 'no file' : r.output || `exit ${r.exitCode}`})`
+}
+
+async function revertChange(ctx: TuneContext, step: Step, opts: {force: boolean}): Promise<Outcome> {
+  const {host} = ctx
+  switch (step.kind) {
+    case 'pool': {
+      await ctx.pool.write(step.path, step.before)
+      const got = await ctx.pool.read(step.path)
+      return got === step.before ? {kind: 'reverted'} : {kind: 'problem', note: `${step.path}: asked ${step.before} back, the kernel holds ${got}`}
+    }
+    case 'file':
+      return revertFile(ctx, step, opts)
+    case 'mkdir': {
+      const r = await removeDir(host, step.path)
+      if (r === 'removed' || r === 'absent') return {kind: 'reverted'}
+      if (r === 'it is a mount point in use') return {kind: 'problem', note: `${step.path} not removed: ${r}`}
+      return {kind: 'kept', note: `kept directory ${step.path}: ${r}`}
+    }
+    case 'mount': {
+      // Killed between journaling the mount and mounting: nothing to unmount.
+      if ((await mountedType(host, step.target)) !== 'hugetlbfs') return {kind: 'reverted', note: `${step.target} was not mounted`}
+      const files = await readdir(fsPath(host, step.target)).catch(() => [])
+      if (files.length > 0) return {kind: 'kept', note: `kept hugetlbfs on ${step.target} mounted: it holds ${files.length} file(s) (VM memory in use)`}
+      const r = await runTool(host, 'umount', [fsPath(host, step.target)])
+      if (r.exitCode === 0) return {kind: 'reverted'}
+      if (/busy/i.test(r.output)) return {kind: 'kept', note: `kept hugetlbfs on ${step.target} mounted: it is in use (${r.output})`}
+      return {kind: 'problem', note: `${r.command} failed (exit ${r.exitCode}): ${r.output}`}
+    }
+    case 'attrs':
+      await chmod(fsPath(host, step.path), step.mode)
+      await chown(fsPath(host, step.path), step.uid, step.gid)
+      return {kind: 'reverted'}
+    case 'group': {
+      // The step is journaled only when the group did not exist: if it exists now, this run made it.
+      const gid = await groupGid(host, step.name)
+      if (gid === undefined) return {kind: 'reverted', note: `group ${step.name} does not exist`}
+      if (step.gid !== undefined && gid !== step.gid) return {kind: 'kept', note: `kept group ${step.name}: it has gid ${gid} now, not the ${step.gid} kvmctl created`}
+      const uses = await groupDependents(ctx, step.name, gid)
+      if (uses.length > 0) return {kind: 'kept', note: `kept group ${step.name} (gid ${gid}): ${uses.join('; ')}`}
+      const r = await runTool(host, 'groupdel', [...(host.root ? ['--prefix', host.root] : []), step.name])
+      return r.exitCode === 0 ? {kind: 'reverted'} : {kind: 'problem', note: `${r.command} failed (exit ${r.exitCode}): ${r.output}`}
+    }
+    case 'module':
+      return revertModule(ctx, step)
+  }
+}
+
+async function revertFile(ctx: TuneContext, step: Extract<Step, {kind: 'file'}>, opts: {force: boolean}): Promise<Outcome> {
+  const {host} = ctx
+  // A write killed before its rename leaves its journaled temporary file.
+  await removeTemp(host, step.real, step.temp)
+  if (step.link !== undefined) {
+    const kind = await pathKind(host, step.path)
+    const now = kind === 'link' ? await readlink(fsPath(host, step.path, false)) : undefined
+    if (now !== step.link) {
+      if (!opts.force && kind !== 'absent') return {kind: 'problem', note: `${step.path} is no longer the link to ${step.link} it was; left as is (--force puts the link back)`}
+      await restoreLink(host, step.path, step.link)
+    }
+  }
+  const now = await snapshotFile(host, step.real)
+  const nowHash = now.content === undefined ? undefined : sha256(now.content)
+  if (nowHash !== step.written) {
+    // Never written (killed before the rename), or already restored: nothing to do.
+    if (step.existed ? nowHash === step.before : nowHash === undefined) return {kind: 'reverted'}
+    if (!opts.force) {
+      return {kind: 'problem', note: `${step.path} changed since kvmctl wrote it; left as is${step.backup ? ` (the old bytes are in ${step.backup}; --force restores them)` : ' (--force removes it)'}`}
+    }
+  }
+  if (!step.existed) {
+    await removeFile(host, step.real)
+    return (await snapshotFile(host, step.real)).content === undefined ? {kind: 'reverted'} : {kind: 'problem', note: `${step.path} is still there after removing it`}
+  }
+  const old = await snapshotFile(host, step.backup!)
+  if (old.content === undefined) return {kind: 'problem', note: `${step.path}: backup ${step.backup} is missing; not restored`}
+  if (step.before !== undefined && sha256(old.content) !== step.before) return {kind: 'problem', note: `${step.path}: backup ${step.backup} does not hold the saved bytes; not restored`}
+  await atomicWrite(host, step.real, old.content, step.meta!)
+  // Say restored only when a re-read gives the saved bytes, mode and owner back.
+  const back = await snapshotFile(host, step.real)
+  const same = back.content !== undefined && back.content.equals(old.content) && back.meta?.mode === step.meta!.mode
+  const owned = process.getuid?.() !== 0 || (back.meta?.uid === step.meta!.uid && back.meta?.gid === step.meta!.gid)
+  return same && owned ? {kind: 'reverted'} : {kind: 'problem', note: `${step.path}: re-read after restoring does not match the saved bytes, mode and owner`}
+}
+
+async function revertModule(ctx: TuneContext, step: Extract<Step, {kind: 'module'}>): Promise<Outcome> {
+  const {host} = ctx
+  const loaded = await host.exists(`/sys/module/${step.module}`)
+  const value = loaded ? ((await host.readValue(`/sys/module/${step.module}/parameters/${step.param}`)) ?? null) : null
+  if (step.before === null ? !loaded : loaded && value === step.before) return {kind: 'reverted'}
+  if (loaded) {
+    const users = await moduleUsers(host, step.module)
+    if (users) return {kind: 'kept', note: `kept ${step.module} loaded with ${step.param}=${value}: it is in use (${users})`}
+    if (step.before !== null) {
+      const why = await cannotReload(ctx, step.module)
+      if (why) return {kind: 'kept', note: `kept ${step.module} with ${step.param}=${value}: ${why}`}
+    }
+    const unload = await runTool(host, 'modprobe', ['-r', step.module])
+    if (unload.exitCode !== 0) return {kind: 'problem', note: `${unload.command} failed (exit ${unload.exitCode}): ${unload.output}`}
+  }
+  if (step.before === null) return {kind: 'reverted'}
+  const load = await runTool(host, 'modprobe', [step.module, `${step.param}=${step.before}`])
+  return load.exitCode === 0 ? {kind: 'reverted'} : {kind: 'problem', note: `${load.command} failed (exit ${load.exitCode}): ${load.output}`}
+}
+
+/**
+ * Reverts a run's steps newest first, marking each reverted in the journal as it goes (so an
+ * undo that is itself killed resumes where it stopped). Drops the run when nothing is left.
+ */
+export async function revertRun(tx: Transaction, opts: {force: boolean}): Promise<RevertReport> {
+  const report: RevertReport = {steps: [], kept: [], problems: []}
+  const {run} = tx
+  // Journaled as rolling back (kept until dropRun, even once every step is reverted): an undo
+  // killed here is finished by the next one.
+  if (run.state !== 'rolling-back') {
+    run.state = 'rolling-back'
+    await tx.save('undo started')
+  }
+  for (const step of [...run.steps].reverse()) {
+    if (step.state === 'reverted') continue
+    report.steps.push(describeChange(step))
+    let outcome: Outcome
+    try {
+      outcome = await revertChange(tx.ctx, step, opts)
+    } catch (error) {
+      outcome = {kind: 'problem', note: `${describeChange(step)}: ${(error as Error).message}`}
+    }
+    if (outcome.kind === 'problem') {
+      report.problems.push(outcome.note)
+      continue
+    }
+    if (outcome.kind === 'kept') report.kept.push(outcome.note!)
+    Object.assign(step, {state: 'reverted'}, outcome.note ? {note: outcome.note} : {})
+    await tx.save(`reverted ${describeChange(step)}`)
+  }
+  if (report.problems.length === 0) await dropRun(tx.ctx, run.id)
+  return report
+}
+
+/** Rolls back a failed run: everything it did is reverted (what came into use is kept, and said). */
+export async function rollback(tx: Transaction): Promise<RevertReport> {
+  return revertRun(tx, {force: false})
+}
+
+export type {Change, JournalRun}
