@@ -88,6 +88,11 @@ export async function snapshotFile(host: Host, path: string): Promise<FileSnapsh
     handle = await open(real, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK)
   } catch (error) {
     const e = error as NodeJS.ErrnoException
+    // Writing through a dangling link would create its target somewhere unexpected (with --root,
+    // a link to an outside path lands inside the tree): refuse it instead.
+    if (e.code === 'ENOENT' && link !== undefined) {
+      throw new OperationError(`${path} is a symbolic link to ${link}, which does not exist${host.root ? ' inside --root' : ''}; fix the link and run again`)
+    }
     if (e.code === 'ENOENT') return {path, real: realHost, link, content: undefined, meta: undefined}
     throw fileError(path, e)
   }
