@@ -91,6 +91,8 @@ export async function snapshotFile(host: Host, path: string): Promise<FileSnapsh
     // Writing through a dangling link would create its target somewhere unexpected (with --root,
     // a link to an outside path lands inside the tree): refuse it instead.
     if (e.code === 'ENOENT' && link !== undefined) {
+      // A link out of a replay root is the host's usage error (exit 2), as for every read.
+      if (host.root) host.path(path)
       throw new OperationError(`${path} is a symbolic link to ${link}, which does not exist${host.root ? ' inside --root' : ''}; fix the link and run again`)
     }
     if (e.code === 'ENOENT') return {path, real: realHost, link, content: undefined, meta: undefined}
