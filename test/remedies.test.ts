@@ -55,7 +55,7 @@ describe('remedies: one voice with tune', () => {
       expect(plan.files.map((f) => f.path)).to.include(SYSCTL_FILE)
       const f = intelHost({...unreserved, host: {devices: {'/dev/kvm': {mode: '0660', uid: 0, gid: 994, group: 'kvm'}}}})
       expect(hugepagesRemedy(f).steps.join('\n')).to.contain(`-o "${plan.mount.options.join(',')}" hugetlbfs /dev/hugepages`)
-      const fstab = plan.files.find((x) => x.path === '/etc/fstab')!.content!.trim().split('\n').at(-1)
+      const fstab = plan.files.find((x) => x.path === '/etc/fstab')!.content!.toString().trim().split('\n').at(-1)
       expect(hugepagesRemedy(f).steps.join('\n')).to.contain(`echo "${fstab}" | sudo tee -a /etc/fstab`)
     } finally {
       await rm(root, {recursive: true, force: true})
