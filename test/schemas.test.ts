@@ -181,7 +181,8 @@ describe('JSON schemas', () => {
     for (const [schema, args] of dryRuns) {
       it(`accepts the real \`kvmctl ${args.join(' ')}\` output`, async () => {
         const result = await runCli(args)
-        expect(result.exitCode, result.stdout).to.equal(0)
+        // tune nested exits 1 on a host where nesting is not possible (this PVM machine), plan and all.
+        expect(result.exitCode, result.stdout).to.equal(schema === 'tune-nested' && JSON.parse(result.stdout).plan.outcome === 'pvm' ? 1 : 0)
         expect(problems(schema, JSON.parse(result.stdout)), result.stdout).to.equal('')
       })
     }

@@ -133,7 +133,7 @@ describe('tune hugepages (temporary roots)', () => {
     expect(r.plan.mount.options).to.deep.equal(['mode=01770', 'gid=994', 'pagesize=1G'])
     expect(r.result.status).to.equal('rolled-back')
     expect(r.result.messages[0]).to.contain('add `hugepagesz=1G hugepages=4` to the kernel command line')
-    expect(r.plan.warnings.join('\n')).to.contain('sysctl can only persist the default page size')
+    expect(r.plan.warnings.join('\n')).to.contain('1G pages are not persisted: vm.nr_hugepages sets only the default size (2M)')
   })
 
   it('writes one NUMA node through the per-node sysfs with --node', async () => {

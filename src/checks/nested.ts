@@ -2,7 +2,7 @@
 // "nested" parameter), and whether this host is itself a guest.
 import {isUnknown, type HostFacts} from '../host/facts.js'
 import {moduleParamPath} from '../host/paths.js'
-import {detectBackend, guestOf, kvmUsable, unboundBackends} from '../host/derived.js'
+import {detectBackend, guestOf, kvmUsable, nestedParam as readNested, paramEnabled, unboundBackends} from '../host/derived.js'
 import {nestedRemedy} from '../plan/remedies.js'
 import {BACKEND_NAMES} from './backend.js'
 import {notCaptured, type Check} from './types.js'
@@ -22,10 +22,10 @@ function nestedParam(f: HostFacts): Check {
     return {...base, status: on ? 'pass' : 'skip', detail: on ? 'kvm-arm.mode=nested on the command line' : 'arm64 nested virtualization needs kvm-arm.mode=nested and an ARMv8.4+ CPU; not enabled'}
   }
   if (!backend) return {...base, status: 'skip', detail: 'no hardware KVM backend loaded'}
-  const value = f.moduleParams[`${backend}.nested`]
+  const value = readNested(f, backend)
   if (value === undefined && isUnknown(f, `param:${backend}.nested`)) return notCaptured(base, moduleParamPath(backend, 'nested'))
   if (value === undefined) return {...base, status: 'skip', detail: `${backend}: no nested parameter readable`}
-  const on = /^(y|1)$/i.test(value)
+  const on = paramEnabled(value) === true
   // Most guests never run VMs of their own: nested virtualization is optional tuning.
   return {
     ...base,

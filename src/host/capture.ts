@@ -2,11 +2,12 @@
 // replayed anywhere with `kvmctl check --root DIR`. Users attach these to bug reports, so every
 // file is cut down to what the checks use: no hostnames, serials, MACs, UUIDs, usernames or
 // unrelated paths. The folder appears whole or not at all (written aside, then renamed).
-import {mkdir, mkdtemp, readdir, rename, rm, stat, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readdir, rename, rm, stat, symlink, writeFile} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
 import {gzipSync} from 'node:zlib'
 
 import {UsageError} from '../lib/errors.js'
+import {captureSystemFacts, capturedList, type CaptureEntry} from './capture-system.js'
 import {gatherFacts} from './facts.js'
 import type {Host} from './host.js'
 import {filterKernelLog} from './kernel-log.js'
@@ -70,7 +71,7 @@ function keepLines(text: string, keep: (line: string) => boolean): string {
 }
 
 /** host.json as a capture stores it: no user name, only the kernel-log lines the checks use. */
-export function sanitiseHostJson(json: HostJson, source: string): HostJson {
+export function sanitiseHostJson(json: HostJson, source: string, extra: Pick<HostJson, 'captured' | 'paths'> = {}): HostJson {
   const {name: _name, ...user} = json.user
   return {
     schema: 1,
@@ -81,15 +82,16 @@ export function sanitiseHostJson(json: HostJson, source: string): HostJson {
     cpuid: json.cpuid,
     dmesg: filterKernelLog(json.dmesg),
     ...(json.container === undefined ? {} : {container: json.container}),
+    ...extra,
     source,
   }
 }
 
 /** Every file of a capture, relative path to content, read through the host layer. */
-export async function collectCapture(host: Host, source: string): Promise<Map<string, string | Buffer>> {
-  const facts = await gatherFacts(host)
+export async function collectCapture(host: Host, source: string): Promise<Map<string, CaptureEntry>> {
+  const facts = await gatherFacts(host, {processes: true})
   const release = facts.host.uname.release
-  const out = new Map<string, string | Buffer>()
+  const out = new Map<string, CaptureEntry>()
   const copy = async (path: string, clean: Sanitiser = (t) => t) => {
     const text = await host.read(path)
     if (text !== undefined) out.set(path, path.endsWith('.gz') ? gzipSync(clean(text)) : clean(text))
@@ -133,7 +135,10 @@ export async function collectCapture(host: Host, source: string): Promise<Map<st
     for (const name of images) out.set(`${dir}/${name}`, '')
   }
   for (const [path, text] of platformCaptureFiles(facts)) out.set(path, text)
-  out.set('/host.json', JSON.stringify({...sanitiseHostJson(facts.host, source), ...platformHostJson(facts)}, null, 2) + '\n')
+  const system = captureSystemFacts(facts)
+  for (const [path, entry] of system.files) out.set(path, entry)
+  const json = sanitiseHostJson(facts.host, source, {captured: capturedList(facts), paths: system.paths})
+  out.set('/host.json', JSON.stringify({...json, ...platformHostJson(facts)}, null, 2) + '\n')
   return out
 }
 
@@ -155,7 +160,8 @@ export async function captureHost(host: Host, dir: string, options: {force?: boo
     for (const [path, content] of files) {
       const file = join(staging, path)
       await mkdir(dirname(file), {recursive: true})
-      await writeFile(file, content)
+      if (typeof content === 'object' && 'link' in content) await symlink(content.link, file)
+      else await writeFile(file, content)
     }
     if (existing) {
       const old = `${staging}.old`

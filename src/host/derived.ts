@@ -135,3 +135,16 @@ export function probeSteps(p: KvmProbe): ProbeStep[] {
 export function kvmUsable(f: HostFacts): boolean {
   return !isUnknown(f, 'kvm') && f.host.kvm.open === 'ok' && probeSteps(f.host.kvm).every((step) => step.ok)
 }
+
+/** A Y/N/1/0 module parameter as a boolean; undefined when absent or not one of those. */
+export function paramEnabled(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined
+  if (/^(y|1)$/i.test(value.trim())) return true
+  if (/^(n|0)$/i.test(value.trim())) return false
+  return undefined
+}
+
+/** The nested parameter of a vendor module as read from sysfs, when the facts hold it. */
+export function nestedParam(f: HostFacts, module: VendorModule): string | undefined {
+  return f.moduleParams[`${module}.nested`]
+}

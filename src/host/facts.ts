@@ -18,15 +18,23 @@ import {
   modulesBuiltinPath,
   MOUNTS,
   OS_RELEASE,
+  DEFAULT_HUGETLBFS_MOUNT,
+  FSTAB,
   GROUP_FILE,
+  MODPROBE_DIRS,
+  KVM_PROCESSES,
+  SYSCTL_CONF,
+  SYSCTL_DIRS,
   PROC_MODULES,
   SYS_MODULE,
   THP_ENABLED,
   VIRTIO_DEVICES,
   VIRTIO_DRIVERS,
+  VENDOR_MODULES,
   WATCHED_MODULES,
   WATCHED_PARAMS,
 } from './paths.js'
+import {readSystemFacts, type SystemFacts} from './system.js'
 import type {HostJson} from './types.js'
 import {gatherPlatform, type PlatformFacts} from './platform.js'
 
@@ -99,13 +107,21 @@ export type Fact =
   | 'kvm'
   | 'kvmMisc'
   | 'virtio'
+  | 'groups'
+  | 'fstab'
+  | 'sysctl'
+  | 'modprobe'
+  | 'numa'
+  | 'kvmProcesses'
   | `module:${string}`
   | `param:${string}`
+  /** The mode and group of a host path (a hugetlbfs mount point). */
+  | `path:${string}`
 
 /** 'unknown' when neither uname nor the CPU facts were captured. */
 export type Arch = 'x86' | 'arm64' | 'other' | 'unknown'
 
-export interface HostFacts extends PlatformFacts {
+export interface HostFacts extends PlatformFacts, SystemFacts {
   /** True on the live machine, false when replaying a capture. */
   live: boolean
   root?: string
@@ -143,7 +159,14 @@ export interface HostFacts extends PlatformFacts {
   virtioDevices: VirtioDevice[] | null
 }
 
-export async function gatherFacts(host: Host): Promise<HostFacts> {
+export interface GatherOptions {
+  /** More host paths whose mode and owner a planner needs (a requested --mount). */
+  paths?: string[]
+  /** Scan /proc for processes with /dev/kvm open (tune nested); off for check, which never needs it. */
+  processes?: boolean
+}
+
+export async function gatherFacts(host: Host, opts: GatherOptions = {}): Promise<HostFacts> {
   // host.json (or the live probe) names the kernel release, which two paths depend on; every
   // other read starts at once beside it.
   const hostJsonRead = host.facts()
@@ -156,7 +179,19 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
     return {config: configs.find(([, text]) => text !== undefined), builtin}
   })
   const platform = gatherPlatform(host)
-  const [json, dependent, cpuinfo, modules, sysModules, params, meminfo, hugepages, mounts, thp, ksm, iommu, cmdline, firmware, osRelease, groupFile] =
+  // The mount points to stat come from /proc/mounts: the system facts start on their own read of it.
+  // A capture without a `captured` list was written before kvmctl captured what the planners
+  // read: it covers the checks' paths only, and the planners' facts are unknown in it.
+  const systemRead = Promise.all([host.read(MOUNTS), hostJsonRead]).then(([text, j]) =>
+    readSystemFacts(host, {
+      covers: (p) => host.live || (j.captured !== undefined && host.covers(p)),
+      recorded: j.paths,
+      vendorModules: VENDOR_MODULES,
+      pathsToStat: [DEFAULT_HUGETLBFS_MOUNT, ...(opts.paths ?? []), ...parseMounts(text ?? '').filter((m) => m.fstype === 'hugetlbfs').map((m) => m.target)],
+      withProcesses: opts.processes === true,
+    }),
+  )
+  const [json, dependent, cpuinfo, modules, sysModules, params, meminfo, hugepages, mounts, thp, ksm, iommu, cmdline, firmware, osRelease, system] =
     await Promise.all([
       hostJsonRead,
       releaseDependent,
@@ -173,7 +208,7 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
       host.readValue(CMDLINE),
       Promise.all(FIRMWARE_DIRS.map(async (dir): Promise<{dir: string; files?: string[]}> => ({dir, files: await host.list(dir)}))),
       host.read(OS_RELEASE),
-      host.live ? host.read(GROUP_FILE) : undefined,
+      systemRead,
     ])
   const [kvmMisc, virtioDevices] = await Promise.all([host.exists(KVM_MISC), readVirtioDevices(host)])
   const cpu = cpuinfo === undefined ? null : parseCpuinfo(cpuinfo)
@@ -182,6 +217,8 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
   // An unreadable file (too large, not a number, a folder, ...) tells nothing either: unknown too.
   const absentUncovered = (value: unknown, ...paths: string[]) =>
     value === undefined && (!paths.every((p) => host.covers(p)) || paths.some((p) => host.unreadable.has(p)))
+  const planned = (p: string) => host.live || (json.captured !== undefined && host.covers(p) && !host.unreadable.has(p))
+  const absentUnplanned = (value: unknown, p: string) => value === undefined && !planned(p)
   const unknown: Fact[] = []
   const mark = (fact: Fact, uncovered: boolean) => uncovered && unknown.push(fact)
   mark('cpuinfo', absentUncovered(cpuinfo, CPUINFO))
@@ -201,11 +238,18 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
   mark('kvm', !host.covers('/dev/kvm'))
   mark('kvmMisc', !kvmMisc && !host.covers(KVM_MISC))
   mark('virtio', virtioDevices === null && !host.covers(`${VIRTIO_DEVICES}/`))
+  mark('groups', absentUnplanned(system.groups ?? undefined, GROUP_FILE))
+  mark('fstab', absentUnplanned(system.fstab ?? undefined, FSTAB))
+  mark('sysctl', ![...SYSCTL_DIRS.map((d) => `${d}/`), SYSCTL_CONF].every(planned))
+  mark('modprobe', !MODPROBE_DIRS.every((d) => planned(`${d}/`)))
+  mark('numa', system.numaNodes === null)
+  mark('kvmProcesses', opts.processes === true && !planned(KVM_PROCESSES))
+  for (const [p, attrs] of Object.entries(system.paths)) mark(`path:${p}`, attrs === null && !planned(p))
   for (const m of WATCHED_MODULES) mark(`module:${m}`, !host.covers(`${SYS_MODULE}/${m}/`))
   WATCHED_PARAMS.forEach(([m, p], i) => mark(`param:${m}.${p}`, absentUncovered(params[i][1], moduleParamPath(m, p))))
   // Device nodes the capture did not cover are left out: undefined means unknown.
   const devices = Object.fromEntries(Object.entries(json.devices).filter(([dev]) => host.covers(dev)))
-  const named = groupFile === undefined ? devices : nameDeviceGroups(devices, groupFile)
+  const named = system.groups === null ? devices : nameDeviceGroups(devices, system.groups)
   return {
     live: host.live,
     ...(host.root === undefined ? {} : {root: host.root}),
@@ -231,6 +275,7 @@ export async function gatherFacts(host: Host): Promise<HostFacts> {
     ...(await platform),
     kvmMisc,
     virtioDevices,
+    ...system,
   }
 }
 
@@ -267,20 +312,16 @@ export function isUnknown(f: HostFacts, fact: Fact): boolean {
   return f.unknown.includes(fact)
 }
 
-/** Adds the group name to each device node from /etc/group text, so remedies can name it. */
-function nameDeviceGroups(devices: HostJson['devices'], groupFile: string): HostJson['devices'] {
+/** Adds the group name to each device node from /etc/group, so remedies can name it. */
+function nameDeviceGroups(devices: HostJson['devices'], groups: NonNullable<SystemFacts['groups']>): HostJson['devices'] {
   const names = new Map<number, string>()
-  for (const line of groupFile.split('\n')) {
-    const [name, , gid] = line.split(':')
-    const id = parseCounter(gid)
-    if (name && id !== undefined && !names.has(id)) names.set(id, name)
-  }
+  for (const {name, gid} of groups) if (!names.has(gid)) names.set(gid, name)
   return Object.fromEntries(
     Object.entries(devices).map(([path, node]) => [path, node && node.group === undefined && names.has(node.gid) ? {...node, group: names.get(node.gid)} : node]),
   )
 }
 
-async function readHugepagePools(host: Host): Promise<HugepagePool[]> {
+export async function readHugepagePools(host: Host): Promise<HugepagePool[]> {
   const sizes = (await host.list(HUGEPAGES_DIR)) ?? []
   const pools = await Promise.all(
     sizes.map(async (entry) => {

@@ -79,6 +79,11 @@ export class Host {
     return new Host(abs, await readHostJson(abs, dir))
   }
 
+  /** The live machine, whatever KVMCTL_ROOT says: for what acts on this machine (selftest). */
+  static openLive(): Host {
+    return new Host(undefined, undefined)
+  }
+
   /**
    * Where host path p really is: p itself live, ROOT/p in replay. In replay, a path that leads
    * outside the root, lexically or through a symlink anywhere on the way, throws RootEscapeError.

@@ -2,6 +2,7 @@
 // beyond the files a capture happens to hold: the vendor modules cannot load without kvm, and
 // /dev/kvm opens only while kvm is loaded. A module the capture did not cover is 'unknown'.
 import {configValue, isUnknown, type HostFacts} from './facts.js'
+import {VENDOR_MODULES} from './paths.js'
 
 /**
  * loaded: in /proc/modules; builtin: compiled into the kernel; present: loaded or built in, the
@@ -33,14 +34,15 @@ export const MODULE_CONFIG: Record<string, string> = {
   virtio_balloon: 'VIRTIO_BALLOON',
 }
 
-/** The modules that serve /dev/kvm on x86; each depends on kvm. */
-export const VENDOR_MODULES = ['kvm_intel', 'kvm_amd', 'kvm_pvm'] as const
+export {VENDOR_MODULES}
 
 export function moduleFact(f: HostFacts, name: string): ModuleFact {
   if (f.loadedModules?.includes(name)) return {state: 'loaded'}
   if (f.builtinModules?.includes(name)) return {state: 'builtin'}
   const config = MODULE_CONFIG[name] ? configValue(f.kernelConfig, MODULE_CONFIG[name]) : undefined
   if (config === 'y') return {state: 'builtin'}
+  // Only a loadable module has /sys/module/NAME/initstate ("live" once loaded).
+  if (f.moduleUsers[name]?.initstate) return {state: 'loaded'}
   // /sys/module/NAME without a /proc/modules line is a built-in module with parameters; without
   // /proc/modules in the capture it may be either.
   if (f.sysModules?.includes(name)) return {state: isUnknown(f, 'procModules') ? 'present' : 'builtin'}

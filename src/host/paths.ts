@@ -24,8 +24,24 @@ export const CONTAINER_MARKERS: ReadonlyArray<readonly [path: string, runtime: s
   ['/.dockerenv', 'docker'],
   ['/run/.containerenv', 'podman'],
 ]
-/** Read live only, to name the groups owning device nodes (host.json keeps the names). */
+/** Groups: the kvm group, the /dev/kvm owner, the hugetlbfs mount's group. */
 export const GROUP_FILE = '/etc/group'
+export const FSTAB = '/etc/fstab'
+/** sysctl.d directories in systemd-sysctl's priority order (an earlier one hides a later one's name). */
+export const SYSCTL_DIRS = ['/etc/sysctl.d', '/run/sysctl.d', '/usr/local/lib/sysctl.d', '/usr/lib/sysctl.d', '/lib/sysctl.d'] as const
+/** procps' `sysctl --system` applies it after every sysctl.d file. */
+export const SYSCTL_CONF = '/etc/sysctl.conf'
+/** modprobe.d directories in modprobe's priority order. */
+export const MODPROBE_DIRS = ['/etc/modprobe.d', '/run/modprobe.d', '/usr/local/lib/modprobe.d', '/usr/lib/modprobe.d', '/lib/modprobe.d'] as const
+export const NUMA_NODES = '/sys/devices/system/node'
+/** Stands in a `captured` list for the processes with /dev/kvm open (their /proc/PID/fd links). */
+export const KVM_PROCESSES = '/proc/*/fd'
+/** Where distributions (and kvmctl by default) mount hugetlbfs. */
+export const DEFAULT_HUGETLBFS_MOUNT = '/dev/hugepages'
+
+export function nodeHugepagesDir(node: number): string {
+  return `${NUMA_NODES}/node${node}/hugepages`
+}
 
 /** Where distributions put OVMF/AAVMF images and QEMU firmware descriptors. */
 export const FIRMWARE_DIRS = ['/usr/share/OVMF', '/usr/share/edk2/ovmf', '/usr/share/qemu/firmware'] as const
@@ -54,6 +70,9 @@ export const CONFIDENTIAL_PARAMS: ReadonlyArray<readonly [module: string, param:
   ['kvm_intel', 'enable_shadow_vmcs'],
   ['kvm_intel', 'enable_apicv'],
 ]
+
+/** The modules that serve /dev/kvm on x86; each depends on kvm. */
+export const VENDOR_MODULES = ['kvm_intel', 'kvm_amd', 'kvm_pvm'] as const
 
 /** The modules whose /sys/module entry and parameters the checks look at. */
 export const WATCHED_MODULES = [
@@ -102,3 +121,14 @@ export const PCI_DRIVERS = '/sys/bus/pci/drivers'
 export const PROC_LIMITS = '/proc/self/limits'
 
 export const HUGEPAGE_COUNTERS = ['nr_hugepages', 'free_hugepages', 'resv_hugepages', 'surplus_hugepages'] as const
+
+/**
+ * What a capture without a `captured` list covers: it was written before kvmctl kept the
+ * planners' facts (groups, fstab, sysctl.d, modprobe.d, NUMA pools, mount points, KVM users).
+ */
+export function CHECK_PATHS(release: string): string[] {
+  return [
+    CPUINFO, PROC_MODULES, `${SYS_MODULE}/`, MEMINFO, `${HUGEPAGES_DIR}/`, MOUNTS, THP_ENABLED, KSM_RUN, `${IOMMU_GROUPS}/`, CMDLINE, OS_RELEASE, KMSG,
+    '/dev/kvm', '/dev/vhost-net', '/dev/net/tun', ...FIRMWARE_DIRS.map((d) => `${d}/`), ...kernelConfigPaths(release), modulesBuiltinPath(release),
+  ]
+}

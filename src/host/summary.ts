@@ -1,7 +1,7 @@
 // The one-line host summary at the top of `kvmctl check`: CPU, memory, OS, bare metal or virtual.
 // Everything comes from the facts, live and in replay alike (memory is /proc/meminfo's MemTotal,
 // which is also all systeminformation's mem() read, after loading about 30 ms of modules).
-import {guestOf} from './derived.js'
+import {guestOf, nestedParam, paramEnabled} from './derived.js'
 import type {HostFacts} from './facts.js'
 import {platformSummary, type PlatformSummary} from './platform-summary.js'
 
@@ -43,9 +43,9 @@ export async function hostSummary(f: HostFacts): Promise<HostSummary> {
 }
 
 function nestedEnabled(f: HostFacts): boolean | null {
-  for (const vendor of ['kvm_intel', 'kvm_amd']) {
-    const value = f.moduleParams[`${vendor}.nested`]
-    if (value !== undefined) return /^(Y|1)$/i.test(value)
+  for (const vendor of ['kvm_intel', 'kvm_amd'] as const) {
+    const value = nestedParam(f, vendor)
+    if (value !== undefined) return paramEnabled(value) ?? null
   }
   return f.sysModules?.includes('kvm_pvm') ? false : null
 }

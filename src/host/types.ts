@@ -37,6 +37,11 @@ export interface HostJson {
   captured?: string[]
   /** CPU 0's MSRs as read through /dev/cpu/0/msr (src/host/confidential.ts); absent when not recorded. */
   msr?: MsrProbe
+  /**
+   * Mode and owner of the directories tune plans for (hugetlbfs mount points), which a capture
+   * cannot keep as its own folders' attributes: null when the path was absent.
+   */
+  paths?: Record<string, {mode: string; uid: number; gid: number} | null>
   /** Free-form note on where the capture came from (kvmctl version, or cited public sources). */
   source?: string
 }

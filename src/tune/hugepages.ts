@@ -3,196 +3,57 @@
 // and persist the result in sysctl.d and fstab. The plan is computed without changing anything.
 import {chmod, chown} from 'node:fs/promises'
 
-import {UsageError} from '../lib/errors.js'
-import {printable} from '../lib/printable.js'
-import {parseSize} from '../lib/size.js'
+import {gatherFacts} from '../host/facts.js'
+import {readNodePools, readNumaNodes, statPath} from '../host/system.js'
+import {pageSizeLabel} from '../plan/hugepage-math.js'
+import {
+  FSTAB,
+  MOUNT_MODE,
+  nonDefaultSizeNotPersisted,
+  planHugepagesIntent,
+  poolPath,
+  SYSCTL_FILE,
+  SYSCTL_KEY,
+  type HugepagesIntent,
+  type HugepagesRequest,
+  type RuntimeChange,
+} from '../plan/hugepages.js'
 import {requireRoot, type TuneContext} from './context.js'
-import {checkMountPoint} from '../lib/mount-point.js'
-import {editFstab, editSysctl, type FstabEntry} from './editors.js'
+import {editFstab, editSysctl} from './editors.js'
 import {type FileChange, planFile} from './file-plan.js'
 import {errorLine, fsPath, snapshotFile} from './files.js'
 import {refuseInterrupted, Transaction} from './journal.js'
 import {groupGid, rollback} from './revert.js'
-import {
-  checkMemoryFits,
-  defaultHeadroom,
-  memoryFloor,
-  pageSizeLabel,
-  pagesPerVm,
-  parseCount,
-  parseHeadroom,
-  parsePageSize,
-  plannedPages,
-} from '../plan/hugepage-math.js'
-import {nodeCounts, parseMeminfo, poolPath, readInventory} from './pool.js'
-import {laterSysctlSetters, mountAt, statAttrs} from './system-files.js'
 import {commandLine, runTool} from './tools.js'
 
 export type {FileChange} from './file-plan.js'
+export {DEFAULT_GROUP, FSTAB, MOUNT_MODE, SYSCTL_FILE, type HugepagesRequest, type RuntimeChange} from '../plan/hugepages.js'
 
-export const SYSCTL_FILE = '/etc/sysctl.d/40-hugepage.conf'
-export const FSTAB = '/etc/fstab'
-export const MOUNT_MODE = 0o1770
-export const DEFAULT_GROUP = 'kvm'
 /** How many compaction rounds a shortfall gets at most (each must make progress). */
 const MAX_COMPACTIONS = 5
 
-export interface HugepagesRequest {
-  vmMem: string
-  vms?: string
-  pageSize?: string
-  headroom?: string
-  node?: string
-  /** Unset: the default group `kvm`, created when the host has none (as distributions do). */
-  group?: string
-  /** Create an explicitly named --group that does not exist. */
-  createGroup?: boolean
-  mount?: string
-  persist?: boolean
-  allowPartial?: boolean
-}
-
-export interface RuntimeChange {
-  path: string
-  pageSize: string
-  /** null: the whole pool of that size; a number: that NUMA node only. */
-  node: number | null
-  before: number
-  after: number
-}
-
-export interface HugepagesPlan {
-  pageSize: string
-  pageSizeBytes: number
-  vmMemBytes: number
-  vms: number
-  headroomPct: number
-  pagesPerVm: number
-  pages: number
-  node: number | null
-  memTotalBytes: number
-  floorBytes: number
-  group: {name: string; gid: number | null; create: boolean}
-  mount: {target: string; options: string[]; action: 'none' | 'mount' | 'set-attrs'; createDir: boolean}
-  runtime: RuntimeChange[]
-  /** Per-node counts of this page size now, for information. */
-  nodes: Array<{node: number; count: number}>
+export interface HugepagesPlan extends Omit<HugepagesIntent, 'persist' | 'runtimeChanges'> {
   files: FileChange[]
-  /** The boot-time alternative, e.g. `hugepagesz=2M hugepages=550`. */
-  kernelCmdline: string
-  warnings: string[]
   /** Number of changes applying would make; 0 means the host is already tuned. */
   changes: number
 }
 
-/** Computes the plan; reads the host, changes nothing. Throws UsageError on bad values. */
+/**
+ * The plan: the pure intent from the host facts (src/plan/hugepages.ts), with each file to
+ * persist it as a diff against the file as it is. Reads the host, changes nothing. Throws
+ * UsageError on bad values and on facts a capture did not hold.
+ */
 export async function planHugepages(ctx: TuneContext, req: HugepagesRequest): Promise<HugepagesPlan> {
-  const {host} = ctx
-  const inv = await readInventory(host)
-  if (inv.sizes.length === 0) throw new UsageError('this kernel offers no hugepages (/sys/kernel/mm/hugepages is missing); build it with CONFIG_HUGETLBFS')
-  const vmMemBytes = parseSize(req.vmMem, '--vm-mem')
-  const vms = parseCount(req.vms ?? '1', '--vms', 1)
-  const defaultSize = inv.meminfo.defaultPageSizeBytes || inv.sizes[0]
-  const pageSizeBytes = req.pageSize === undefined ? defaultSize : parsePageSize(req.pageSize, inv.sizes)
-  const headroomPct = req.headroom === undefined ? defaultHeadroom(pageSizeBytes) : parseHeadroom(req.headroom)
-  let node: number | null = null
-  if (req.node !== undefined) {
-    node = parseCount(req.node, '--node', 0)
-    if (!inv.nodes.includes(node)) {
-      throw new UsageError(`--node ${req.node} does not exist on this host; use one of: ${inv.nodes.join(', ') || '(no NUMA nodes in sysfs)'}`)
-    }
-  }
-  const pages = plannedPages({vmMemBytes, vms, pageSizeBytes, headroomPct})
-  const label = pageSizeLabel(pageSizeBytes)
-  const requestText = `--vm-mem ${req.vmMem}${vms > 1 ? ` × --vms ${vms}` : ''}`
-
-  const path = poolPath(pageSizeBytes, node)
-  const nodes = await nodeCounts(host, pageSizeBytes, inv.nodes)
-  const globalBefore = inv.counts.get(pageSizeBytes) ?? 0
-  const before = node === null ? globalBefore : (nodes.find((n) => n.node === node)?.count ?? 0)
-  const globalAfter = node === null ? pages : globalBefore - before + pages
-  // Every other pool stays as it is and counts against the host's memory too.
-  let otherPoolsBytes = 0
-  for (const [size, count] of inv.counts) if (size !== pageSizeBytes) otherPoolsBytes += size * count
-  checkMemoryFits({poolBytesAfter: otherPoolsBytes + globalAfter * pageSizeBytes, memTotalBytes: inv.meminfo.memTotalBytes, requestText})
-
-  const groupName = req.group ?? DEFAULT_GROUP
-  const gid = (await groupGid(host, groupName)) ?? null
-  const warnings: string[] = []
-  if (gid === null) {
-    // A named group that is missing is likely a typo; the default one is simply not made yet.
-    if (req.group !== undefined && !req.createGroup) {
-      throw new UsageError(
-        `group ${groupName} does not exist (no line in /etc/group); create it with \`groupadd --system ${groupName}\`, add --create-group to let kvmctl do it, or pick another with --group`,
-      )
-    }
-    warnings.push(`group ${groupName} does not exist: kvmctl creates it (\`groupadd --system ${groupName}\`, undone by \`kvmctl tune undo\`); then let VM users in with \`usermod -aG ${groupName} USER\``)
-  }
-
-  const target = checkMountPoint(req.mount ?? '/dev/hugepages')
-  const gidText = gid === null ? `<gid of ${groupName}>` : String(gid)
-  const options = [`mode=0${MOUNT_MODE.toString(8)}`, `gid=${gidText}`]
-  if (pageSizeBytes !== defaultSize) options.push(`pagesize=${label}`)
-  const mounted = await mountAt(host, target)
-  let mountAction: HugepagesPlan['mount']['action'] = 'mount'
-  if (mounted) {
-    if (mounted.vfstype !== 'hugetlbfs') {
-      throw new UsageError(`--mount ${target} already has a ${printable(mounted.vfstype, 20)} filesystem mounted; pick another directory with --mount`)
-    }
-    const attrs = await statAttrs(host, target)
-    mountAction = attrs && attrs.mode === MOUNT_MODE && attrs.gid === gid ? 'none' : 'set-attrs'
-    const mountedSize = mounted.options.find((o) => o.startsWith('pagesize='))?.slice('pagesize='.length)
-    // The mount's pagesize comes from /proc/mounts, not from the user: one that does not parse is ignored.
-    const mountedBytes = mountedSize === undefined ? undefined : tryParse(() => parseSize(mountedSize, 'pagesize'))
-    if (mountedSize && mountedBytes !== undefined && mountedBytes !== pageSizeBytes) {
-      warnings.push(`${target} is mounted with pagesize=${printable(mountedSize, 20)}, not ${label}; VMs using it get ${printable(mountedSize, 20)} pages`)
-    }
-  }
-  const createDir = !mounted && !(await host.exists(target))
-
-  const kernelCmdline = `hugepagesz=${label} hugepages=${node === null ? pages : `${node}:${pages}`}`
+  const facts = await gatherFacts(ctx.host, {paths: req.mount === undefined ? [] : [req.mount]})
+  const {persist, runtimeChanges, ...intent} = planHugepagesIntent(facts, req)
   const files: FileChange[] = []
-  if (req.persist !== false) {
-    // fstab first: a failure writing sysctl.d then also exercises restoring a written file.
-    const entry: FstabEntry = {spec: 'hugetlbfs', file: target, vfstype: 'hugetlbfs', options: [...options, 'nofail'], freq: 0, passno: 0}
-    files.push(await planFile(ctx, FSTAB, (old) => editFstab(old, entry)))
-    if (pageSizeBytes === defaultSize) {
-      files.push(await planFile(ctx, SYSCTL_FILE, (old) => editSysctl(old, 'vm.nr_hugepages', String(globalAfter))))
-      for (const later of await laterSysctlSetters(host, '40-hugepage.conf', 'vm.nr_hugepages')) {
-        warnings.push(`${later.path} sets vm.nr_hugepages = ${later.value} and is applied after ${SYSCTL_FILE} at boot, so its value wins; remove that line`)
-      }
-      if (node !== null) warnings.push(`vm.nr_hugepages is host-wide: at boot the kernel spreads the pages over all nodes; for node ${node} only, boot with \`${kernelCmdline}\``)
-    } else {
-      warnings.push(`sysctl can only persist the default page size (${pageSizeLabel(defaultSize)}); to keep ${label} pages after a reboot, add \`${kernelCmdline}\` to the kernel command line`)
-    }
+  // fstab first: a failure writing sysctl.d then also exercises restoring a written file.
+  if (persist.fstab) files.push(await planFile(ctx, FSTAB, (old) => editFstab(old, persist.fstab!)))
+  if (persist.sysctl) {
+    const {key, value} = persist.sysctl
+    files.push(await planFile(ctx, persist.sysctl.path, (old) => editSysctl(old, key, value)))
   }
-
-  const runtime: RuntimeChange[] = [{path, pageSize: label, node, before, after: pages}]
-  const changes =
-    runtime.filter((r) => r.before !== r.after).length +
-    (mountAction === 'none' ? 0 : 1) +
-    files.filter((f) => f.action !== 'none').length +
-    (gid === null ? 1 : 0)
-  return {
-    pageSize: label,
-    pageSizeBytes,
-    vmMemBytes,
-    vms,
-    headroomPct,
-    pagesPerVm: pagesPerVm(vmMemBytes, pageSizeBytes),
-    pages,
-    node,
-    memTotalBytes: inv.meminfo.memTotalBytes,
-    floorBytes: memoryFloor(inv.meminfo.memTotalBytes),
-    group: {name: groupName, gid, create: gid === null},
-    mount: {target, options, action: mountAction, createDir},
-    runtime,
-    nodes,
-    files,
-    kernelCmdline,
-    warnings,
-    changes,
-  }
+  return {...intent, files, changes: runtimeChanges + files.filter((f) => f.action !== 'none').length}
 }
 
 export interface PoolOutcome {
@@ -208,7 +69,7 @@ export interface PoolOutcome {
 export interface HugepagesResult {
   status: 'applied' | 'unchanged' | 'partial' | 'rolled-back' | 'failed'
   pool: PoolOutcome | null
-  /** HugePages_Total from /proc/meminfo after the run (default page size only). */
+  /** The planned size's whole pool after the run (its nr_hugepages), whatever the size. */
   hugePagesTotal: number
   mount: {target: string; mounted: boolean; mode: string | null; gid: number | null} | null
   files: Array<{path: string; written: boolean; verified: boolean}>
@@ -234,7 +95,7 @@ export async function applyHugepages(ctx: TuneContext, req: HugepagesRequest, pl
     return {plan: planned, result}
   }
 
-  const tx = await Transaction.begin(ctx, `tune hugepages --vm-mem ${req.vmMem}`)
+  const tx = await Transaction.begin(ctx, planned.argv.slice(1).join(' '))
   result.journalId = tx.run.id
   let plan = planned
   const fail = async (status: 'rolled-back' | 'failed', message: string) => {
@@ -319,9 +180,14 @@ async function fillPool(ctx: TuneContext, change: RuntimeChange): Promise<PoolOu
     got = now
     if (!progressed) break
   }
-  const inv = await readInventory(ctx.host)
-  const sizeBytes = Number(/hugepages-(\d+)kB/.exec(change.path)![1]) * 1024
-  return {path: change.path, node: change.node, asked: change.after, got, compactions, nodes: await nodeCounts(ctx.host, sizeBytes, inv.nodes)}
+  return {path: change.path, node: change.node, asked: change.after, got, compactions, nodes: await nodeCounts(ctx, change.path)}
+}
+
+/** Per-node counts of the pool behind this sysfs path, read back after a write. */
+async function nodeCounts(ctx: TuneContext, path: string): Promise<Array<{node: number; count: number}>> {
+  const sizeKb = Number(/hugepages-(\d+)kB/.exec(path)![1])
+  const pools = await readNodePools(ctx.host, (await readNumaNodes(ctx.host)) ?? [])
+  return pools.filter((p) => p.sizeKb === sizeKb).map((p) => ({node: p.node, count: p.total}))
 }
 
 function shortfallMessage(plan: HugepagesPlan, pool: PoolOutcome): string {
@@ -336,7 +202,7 @@ function shortfallMessage(plan: HugepagesPlan, pool: PoolOutcome): string {
 
 async function replanSysctl(ctx: TuneContext, plan: HugepagesPlan, count: number): Promise<FileChange[]> {
   return Promise.all(
-    plan.files.map(async (f) => (f.path === SYSCTL_FILE ? planFile(ctx, SYSCTL_FILE, (old) => editSysctl(old, 'vm.nr_hugepages', String(count))) : f)),
+    plan.files.map(async (f) => (f.path === SYSCTL_FILE ? planFile(ctx, SYSCTL_FILE, (old) => editSysctl(old, SYSCTL_KEY, String(count))) : f)),
   )
 }
 
@@ -345,7 +211,8 @@ async function applyMount(ctx: TuneContext, tx: Transaction, plan: HugepagesPlan
   const {target, options, action, createDir} = plan.mount
   if (action === 'none') return
   if (action === 'set-attrs') {
-    const old = (await statAttrs(host, target))!
+    const old = await statPath(host, target)
+    if (!old) throw new Error(`${target} is gone since the plan; run kvmctl tune hugepages again`)
     await tx.change({kind: 'attrs', path: target, mode: old.mode, uid: old.uid, gid: old.gid}, async () => {
       await chmod(fsPath(host, target), MOUNT_MODE)
       await chown(fsPath(host, target), old.uid, plan.group.gid!)
@@ -366,17 +233,18 @@ async function applyMount(ctx: TuneContext, tx: Transaction, plan: HugepagesPlan
  */
 async function verify(ctx: TuneContext, plan: HugepagesPlan, result: HugepagesResult): Promise<string[]> {
   const {host} = ctx
-  result.hugePagesTotal = parseMeminfo((await host.read('/proc/meminfo')) ?? '').hugePagesTotal
+  result.hugePagesTotal = await ctx.pool.read(poolPath(plan.pageSizeBytes, null))
   if (!result.pool) {
     const change = plan.runtime[0]
     const got = await ctx.pool.read(change.path)
     result.pool = {path: change.path, node: change.node, asked: change.after, got, compactions: 0, nodes: plan.nodes}
   }
-  const mounted = await mountAt(host, plan.mount.target)
-  const attrs = await statAttrs(host, plan.mount.target)
+  const after = await gatherFacts(host, {paths: [plan.mount.target]})
+  const mounted = after.mounts.filter((m) => m.target === plan.mount.target).pop()
+  const attrs = after.paths[plan.mount.target] ?? null
   result.mount = {
     target: plan.mount.target,
-    mounted: mounted?.vfstype === 'hugetlbfs',
+    mounted: mounted?.fstype === 'hugetlbfs',
     mode: attrs ? attrs.mode.toString(8).padStart(4, '0') : null,
     gid: attrs?.gid ?? null,
   }
@@ -394,16 +262,10 @@ async function verify(ctx: TuneContext, plan: HugepagesPlan, result: HugepagesRe
     result.status = 'failed'
     result.messages.push(`verification failed: ${problems.join('; ')}`)
   } else {
-    result.messages.push(`verified: ${result.pool.got} pages of ${plan.pageSize} in ${result.pool.path}, HugePages_Total ${result.hugePagesTotal}, ${plan.mount.target} mounted mode 1770 gid ${plan.group.gid}${plan.files.length ? ', files match the plan' : ''}`)
+    result.messages.push(`verified: ${result.pool.got} pages of ${plan.pageSize} in ${result.pool.path}, ${plan.pageSize} pool total ${result.hugePagesTotal}, ${plan.mount.target} mounted mode 1770 gid ${plan.group.gid}${plan.files.length ? ', files match the plan' : ''}`)
+  }
+  if (plan.pageSizeBytes !== plan.defaultPageSizeBytes && plan.files.length > 0) {
+    result.messages.push(nonDefaultSizeNotPersisted(plan.pageSize, pageSizeLabel(plan.defaultPageSizeBytes), plan.pages, plan.pageSizeBytes, plan.kernelCmdline))
   }
   return problems
-}
-
-function tryParse(parse: () => number): number | undefined {
-  try {
-    const n = parse()
-    return Number.isSafeInteger(n) ? n : undefined
-  } catch {
-    return undefined
-  }
 }

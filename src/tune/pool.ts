@@ -1,6 +1,6 @@
-// The hugepage pool as the kernel exposes it: per-size counts in /sys/kernel/mm/hugepages and
-// per-node counts in /sys/devices/system/node/nodeN/hugepages. Writes go through a PoolBackend
-// so tests can stand in for a kernel that grants fewer pages than asked.
+// Writing the hugepage pool: the kernel's per-size and per-node nr_hugepages files (their paths
+// come from src/plan/hugepages.ts, their counts are read with the host facts). Writes go through
+// a PoolBackend so tests can stand in for a kernel that grants fewer pages than asked.
 import {constants as fsc} from 'node:fs'
 import {open} from 'node:fs/promises'
 
@@ -8,7 +8,6 @@ import type {Host} from '../host/host.js'
 import {OperationError} from '../lib/errors.js'
 import {parseCounter} from '../lib/parse.js'
 import {printable} from '../lib/printable.js'
-import {pageSizeDir} from '../plan/hugepage-math.js'
 import {fsPath} from './files.js'
 
 export const COMPACT_PATH = '/proc/sys/vm/compact_memory'
@@ -54,72 +53,4 @@ export class SysfsPool implements PoolBackend {
   async compact(): Promise<void> {
     await writeKernelValue(this.host, COMPACT_PATH, '1')
   }
-}
-
-export function poolPath(sizeBytes: number, node: number | null): string {
-  return node === null
-    ? `/sys/kernel/mm/hugepages/${pageSizeDir(sizeBytes)}/nr_hugepages`
-    : `/sys/devices/system/node/node${node}/hugepages/${pageSizeDir(sizeBytes)}/nr_hugepages`
-}
-
-export interface Meminfo {
-  memTotalBytes: number
-  hugePagesTotal: number
-  hugePagesFree: number
-  defaultPageSizeBytes: number
-}
-
-export function parseMeminfo(text: string): Meminfo {
-  const field = (name: string) => {
-    const m = new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text)
-    return parseCounter(m?.[1])
-  }
-  return {
-    memTotalBytes: (field('MemTotal') ?? 0) * 1024,
-    hugePagesTotal: field('HugePages_Total') ?? 0,
-    hugePagesFree: field('HugePages_Free') ?? 0,
-    defaultPageSizeBytes: (field('Hugepagesize') ?? 0) * 1024,
-  }
-}
-
-export interface PoolInventory {
-  meminfo: Meminfo
-  /** Page sizes the kernel offers, in bytes, ascending. */
-  sizes: number[]
-  /** NUMA node numbers (empty on a kernel without NUMA sysfs). */
-  nodes: number[]
-  /** Current persistent page count per size (global). */
-  counts: Map<number, number>
-}
-
-export async function readInventory(host: Host): Promise<PoolInventory> {
-  const meminfo = parseMeminfo((await host.read('/proc/meminfo')) ?? '')
-  const sizes = ((await host.list('/sys/kernel/mm/hugepages')) ?? [])
-    .map((d) => /^hugepages-(\d+)kB$/.exec(d))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => (parseCounter(m[1]) ?? 0) * 1024)
-    .filter((size) => Number.isSafeInteger(size) && size > 0)
-    .sort((a, b) => a - b)
-  const nodes = ((await host.list('/sys/devices/system/node')) ?? [])
-    .map((d) => /^node(\d+)$/.exec(d))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => parseCounter(m[1]))
-    .filter((n): n is number => n !== undefined)
-    .sort((a, b) => a - b)
-  const counts = new Map<number, number>()
-  for (const size of sizes) {
-    counts.set(size, (await host.readNumber(poolPath(size, null), parseCounter)) ?? 0)
-  }
-  return {meminfo, sizes, nodes, counts}
-}
-
-/** Per-node counts of one page size (nodes whose file is missing are left out). */
-export async function nodeCounts(host: Host, sizeBytes: number, nodes: number[]): Promise<Array<{node: number; count: number}>> {
-  const out: Array<{node: number; count: number}> = []
-  for (const node of nodes) {
-    const v = await host.readValue(poolPath(sizeBytes, node))
-    const count = parseCounter(v)
-    if (count !== undefined) out.push({node, count})
-  }
-  return out
 }

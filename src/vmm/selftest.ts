@@ -1,12 +1,12 @@
 // `kvmctl selftest`: boots the probe guest on the built-in VMM, runs its segments one by one and
 // judges each stage as soon as its segments have run, so a renderer can show them live.
+import {gatherFacts, readHugepagePools, type HugepagePool} from '../host/facts.js'
 import {Host} from '../host/host.js'
+import {isPoolProblem, planSelftestPool, type SelftestPoolPlan} from '../plan/selftest-hugepages.js'
 import {OperationError} from '../lib/errors.js'
-import {kvmctlCommand, remedyLines} from '../lib/remedy.js'
 import {loadNative, type MemoryBacking, type RunResult} from '../native.js'
-import {hugepagesRemedyFor} from '../plan/remedies.js'
+import {formatBytes} from '../lib/size.js'
 import {type DevKvmAdvisor, explainDeviceFailure} from './device-remedy.js'
-import {readHugepagePool, type HugepagePool} from './hugepages.js'
 import {probeAbi, ProbeMachine} from './probe-machine.js'
 import {describeStop, SEGMENTS, STAGES, type SegmentId, type SelftestCosts, type StageResult, type StageVerdict} from './stages.js'
 import {judgeVmTypes, VM_TYPES_STAGE} from './vm-types.js'
@@ -69,7 +69,7 @@ const HUGEPAGES = {id: 'g', title: 'hugepages'}
 
 interface HugepagePlan {
   need: number
-  before?: HugepagePool
+  pool?: SelftestPoolPlan
   during?: HugepagePool
   /** Set when the pool cannot back the guest: the stage fails, the VM runs on plain memory. */
   problem?: StageVerdict
@@ -77,14 +77,14 @@ interface HugepagePlan {
 
 /** What the selftest needs from the layers around it. */
 export interface SelftestDeps {
-  /** Where hugepage pools are read (the live host unless given). */
+  /** Where hugepage pools are read: the live host (never KVMCTL_ROOT: the guest runs here) unless a test gives one. */
   host?: Host
   /** `kvmctl check`'s /dev/kvm advice, for a device that does not open. */
   adviseDevKvm?: DevKvmAdvisor
 }
 
 export async function runSelftest(options: SelftestOptions, events: SelftestEvents = {}, deps: SelftestDeps = {}): Promise<SelftestReport> {
-  const {host} = deps
+  const host = deps.host ?? (options.hugepages ? await Host.openLive() : undefined)
   const t0 = process.hrtime.bigint()
   const order = [...STAGES.slice(0, 6), HUGEPAGES, STAGES[6], VM_TYPES_STAGE]
   const results: StageResult[] = []
@@ -93,11 +93,11 @@ export async function runSelftest(options: SelftestOptions, events: SelftestEven
     events.onStage?.(result)
   }
 
-  const huge = options.hugepages ? await planHugepages(options, host ?? (await Host.open())) : undefined
-  const backing: MemoryBacking = huge && !huge.problem ? 'hugetlb' : 'anonymous'
-  const machine = await bootOrExplain(options, backing, deps.adviseDevKvm)
+  const huge = options.hugepages && host ? await planHugepages(options, host) : undefined
+  const backing: MemoryBacking = huge?.pool?.backing ?? 'anonymous'
+  const machine = await bootOrExplain(options, backing, huge?.pool?.dir, deps.adviseDevKvm)
   events.onBooted?.(options, backing)
-  if (huge && !huge.problem) huge.during = await readHugepagePool(host ?? (await Host.open()))
+  if (huge?.pool && host) huge.during = await poolNow(host, huge.pool)
 
   const abi = probeAbi()
   const runs = new Map<SegmentId, RunResult>()
@@ -173,7 +173,7 @@ export async function runSelftest(options: SelftestOptions, events: SelftestEven
   }
 
   if (huge) {
-    const after = huge.problem ? undefined : await readHugepagePool(host ?? (await Host.open()))
+    const after = huge.pool && host ? await poolNow(host, huge.pool) : undefined
     hugepagesResult = stageResult(HUGEPAGES, judgeHugepages(huge, after), Number(process.hrtime.bigint() - t0))
   }
   const tTypes = process.hrtime.bigint()
@@ -219,10 +219,10 @@ function judgeSafely(judge: () => StageVerdict): StageVerdict {
   }
 }
 
-async function bootOrExplain(options: SelftestOptions, backing: MemoryBacking, advise: DevKvmAdvisor | undefined): Promise<ProbeMachine> {
+async function bootOrExplain(options: SelftestOptions, backing: MemoryBacking, hugetlbfsDir: string | undefined, advise: DevKvmAdvisor | undefined): Promise<ProbeMachine> {
   try {
     const {device, vcpus, memBytes, variant} = options
-    return ProbeMachine.boot({device, vcpus, memBytes, backing, variant})
+    return ProbeMachine.boot({device, vcpus, memBytes, backing, variant, ...(hugetlbfsDir ? {hugetlbfsDir} : {})})
   } catch (error) {
     const e = error as Error & {syscall?: string; code?: string}
     if (e.syscall?.startsWith('open(') || e.syscall === 'ioctl(KVM_GET_API_VERSION)') {
@@ -232,45 +232,32 @@ async function bootOrExplain(options: SelftestOptions, backing: MemoryBacking, a
   }
 }
 
-function vmMemFlag(bytes: number): string {
-  return bytes % 2 ** 30 === 0 ? `${bytes / 2 ** 30}G` : `${Math.ceil(bytes / 2 ** 20)}M`
+/** The pool the guest uses, read again (its free count moves while the guest runs). */
+async function poolNow(host: Host, pool: SelftestPoolPlan): Promise<HugepagePool | undefined> {
+  return (await readHugepagePools(host)).find((p) => p.sizeKb === pool.sizeKb)
 }
 
 async function planHugepages(options: SelftestOptions, host: Host): Promise<HugepagePlan> {
-  const before = await readHugepagePool(host)
-  // check's builder, from the facts selftest has: the remedy names the change `kvmctl tune` makes.
-  const fix = hugepagesRemedyFor({pageBytes: before?.pageBytes ?? 2 * 2 ** 20, gid: undefined}, vmMemFlag(options.memBytes))
-  const remedy = kvmctlCommand(fix.kvmctl!)
-  if (!before) {
-    return {need: 0, problem: {status: 'fail', detail: 'this kernel shows no hugepage pool in /proc/meminfo (CONFIG_HUGETLBFS off?)', remedy: [remedy]}}
+  const pool = planSelftestPool(await gatherFacts(host), options.memBytes)
+  if (isPoolProblem(pool)) {
+    return {need: 0, problem: {status: 'fail', detail: `${pool.detail}; ran on plain memory instead${pool.remedy.length ? `; ${pool.remedy[0]}` : ''}`, ...(pool.remedy.length ? {remedy: pool.remedy} : {})}}
   }
-  const need = Math.ceil(options.memBytes / before.pageBytes)
-  if (before.free < need) {
-    const size = `${before.pageBytes / 2 ** 20} MiB`
-    return {
-      need,
-      before,
-      problem: {
-        status: 'fail',
-        detail: `${need} hugepages of ${size} needed, ${before.free} free of ${before.total} reserved; ran on plain memory instead; reserve them: ${remedy}`,
-        remedy: remedyLines(fix),
-      },
-    }
-  }
-  return {need, before}
+  return {need: pool.need, pool}
 }
 
 function judgeHugepages(plan: HugepagePlan, after: HugepagePool | undefined): StageVerdict {
   if (plan.problem) return plan.problem
-  const {before, during, need} = plan
+  const {pool, during, need} = plan
+  const before = pool ? {free: pool.freeBefore} : undefined
+  const size = pool ? formatBytes(pool.sizeKb * 1024) : ''
   const data = {need, freeBefore: before?.free, freeDuring: during?.free, freeAfter: after?.free}
-  if (!before || !during || !after) return {status: 'fail', detail: 'could not read /proc/meminfo around the run', data}
+  if (!before || !during || !after) return {status: 'fail', detail: 'could not read the hugepage pool around the run', data}
   const dropped = before.free - during.free
   if (dropped !== need) {
-    return {status: 'fail', detail: `HugePages_Free dropped by ${dropped} while the guest ran, want ${need}: guest RAM is not on hugepages`, data}
+    return {status: 'fail', detail: `free ${size} hugepages dropped by ${dropped} while the guest ran, want ${need}: guest RAM is not on hugepages`, data}
   }
   if (after.free !== before.free) {
-    return {status: 'fail', detail: `HugePages_Free is ${after.free} after teardown, was ${before.free}: pages were not given back`, data}
+    return {status: 'fail', detail: `free ${size} hugepages are ${after.free} after teardown, was ${before.free}: pages were not given back`, data}
   }
-  return {status: 'pass', detail: `guest RAM on ${need} hugepages: HugePages_Free ${before.free} → ${during.free} while running → ${after.free} after`, data}
+  return {status: 'pass', detail: `guest RAM on ${need} hugepages of ${size}${pool?.dir ? ` (hugetlbfs ${pool.dir})` : ''}: free ${before.free} → ${during.free} while running → ${after.free} after`, data}
 }

@@ -46,6 +46,18 @@ export function intelHost(overrides: Overrides = {}): HostFacts {
     os: 'Debian GNU/Linux 12 (bookworm)',
     kvmMisc: true,
     virtioDevices: null,
+    numaNodes: [0],
+    nodePools: [{node: 0, sizeKb: 2048, total: 512, free: 512, surplus: 0}],
+    groups: [
+      {name: 'root', gid: 0, members: []},
+      {name: 'kvm', gid: 108, members: ['alice']},
+    ],
+    fstab: 'hugetlbfs /dev/hugepages hugetlbfs mode=01770,gid=108,nofail 0 0\n',
+    sysctl: [{path: '/etc/sysctl.d/40-hugepage.conf', settings: {'vm.nr_hugepages': '512'}}],
+    modprobe: [],
+    moduleUsers: {},
+    kvmProcesses: null,
+    paths: {'/dev/hugepages': {mode: 0o1770, uid: 0, gid: 108, isDir: true}},
     ...rest,
   }
 }

@@ -8,7 +8,8 @@ import {fileURLToPath} from 'node:url'
 
 import {Host} from '../../src/host/host.js'
 import type {TuneContext} from '../../src/tune/context.js'
-import {SysfsPool, poolPath} from '../../src/tune/pool.js'
+import {poolPath} from '../../src/plan/hugepages.js'
+import {SysfsPool} from '../../src/tune/pool.js'
 
 export const TEST_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../bin')
 const MIB = 2 ** 20
@@ -53,6 +54,7 @@ export async function makeHugepageRoot(opts: RootOptions = {}): Promise<string> 
       kvm: {open: 'ok'},
       cpuid: null,
       dmesg: null,
+      captured: ['/'],
       source: 'kvmctl test root',
     }),
   )
