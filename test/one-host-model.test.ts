@@ -82,13 +82,31 @@ describe('one host model', () => {
   })
 
   describe('unknown is not missing', () => {
-    it('pvm-guest (a capture without the planners\' files): tune hugepages says what is not in it, plans nothing', async () => {
+    it('a capture written before the planners\' facts were kept: tune hugepages says what is not in it, plans nothing', async () => {
       const copy = await copyOf('pvm-guest')
+      const {captured: _c, paths: _p, ...old} = JSON.parse(await readFile(join(copy, 'host.json'), 'utf8'))
+      await writeFile(join(copy, 'host.json'), JSON.stringify(old))
+      for (const p of ['etc/group', 'etc/fstab', 'etc/sysctl.d', 'sys/devices']) await rm(join(copy, p), {recursive: true})
       const r = await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--dry-run', '--root', copy], {fromSrc: true})
       expect(r.exitCode).to.equal(2)
       expect(r.stdout).to.equal('')
       expect(r.stderr.trim().split('\n')).to.have.length(1)
       expect(r.stderr).to.match(/^kvmctl: not in this capture: .*\/etc\/group.*\/dev\/hugepages.*\/etc\/fstab/)
+    })
+
+    it('pvm-guest: tune hugepages plans only changes to what the capture held', async () => {
+      const copy = await copyOf('pvm-guest')
+      const r = await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--dry-run', '--json', '--root', copy], {fromSrc: true})
+      expect(r.exitCode, r.stderr).to.equal(0)
+      const {plan} = JSON.parse(r.stdout)
+      // /etc/fstab was held (cut to its hugetlbfs lines): modified, never created.
+      expect(plan.files.map((f: {path: string; action: string}) => [f.path, f.action])).to.deep.equal([
+        ['/etc/fstab', 'modify'],
+        ['/etc/sysctl.d/40-hugepage.conf', 'create'],
+      ])
+      // The capture says /dev/hugepages and the kvm group were absent on that host.
+      expect(plan.mount).to.include({action: 'mount', createDir: true})
+      expect(plan.group).to.deep.equal({name: 'kvm', gid: null, create: true})
     })
 
     it('a capture with a hugetlbfs mount plans without a JS error, or names the unknown mount point', async () => {
