@@ -14,6 +14,7 @@ import {isPoolProblem, planSelftestPool} from '../src/plan/selftest-hugepages.js
 import {applyHugepages, planHugepages, type HugepagesRequest} from '../src/tune/hugepages.js'
 import {fixture, runCli} from './support/cli.js'
 import {intelHost} from './support/facts.js'
+import {takeMachineLock} from './support/machine-lock.js'
 import {FakeKernelPool, makeHugepageRoot, restoreTools, testContext, useStandInTools} from './support/tune-root.js'
 
 const dirs: string[] = []
@@ -44,26 +45,39 @@ describe('one host model', () => {
 
   describe('capture parity', () => {
     it('gives the same tune plans live and on a fresh capture of this machine', async function () {
-      this.timeout(120_000)
+      this.timeout(600_000) // waits for tests that change the machine to put it back
       const dir = join(await scratch('kvmctl-parity-'), 'host')
-      await captureHost(await Host.open(), dir, {source: 'test'})
-      for (const args of [['tune', 'hugepages', '--vm-mem', '1024', '--dry-run', '--json'], ['tune', 'nested', '--dry-run', '--json']]) {
-        const live = await runCli(args, {fromSrc: true})
-        const replay = await runCli([...args, '--root', dir], {fromSrc: true})
-        expect(replay.exitCode, replay.stderr).to.equal(live.exitCode)
-        expect(live.stdout, live.stderr).to.not.equal('')
-        expect(comparable(replay.stdout)).to.deep.equal(comparable(live.stdout))
+      // Shared: nothing may change the host between the capture and the live plans.
+      const lock = await takeMachineLock({shared: true})
+      try {
+        await captureHost(await Host.open(), dir, {source: 'test'})
+        for (const args of [['tune', 'hugepages', '--vm-mem', '1024', '--dry-run', '--json'], ['tune', 'nested', '--dry-run', '--json']]) {
+          const live = await runCli(args, {fromSrc: true})
+          const replay = await runCli([...args, '--root', dir], {fromSrc: true})
+          expect(replay.exitCode, replay.stderr).to.equal(live.exitCode)
+          expect(live.stdout, live.stderr).to.not.equal('')
+          expect(comparable(replay.stdout)).to.deep.equal(comparable(live.stdout))
+        }
+      } finally {
+        await lock.release()
       }
     })
 
-    it('keeps the planners\' facts, cut to what kvmctl reads', async () => {
+    it('keeps the planners\' facts, cut to what kvmctl reads', async function () {
+      this.timeout(600_000)
       const dir = join(await scratch('kvmctl-parity-'), 'host')
-      await captureHost(await Host.open(), dir, {source: 'test'})
+      const lock = await takeMachineLock({shared: true})
+      let live, replay
+      try {
+        await captureHost(await Host.open(), dir, {source: 'test'})
+        live = await gatherFacts(await Host.open())
+        replay = await gatherFacts(await Host.open(dir))
+      } finally {
+        await lock.release()
+      }
       const json = JSON.parse(await readFile(join(dir, 'host.json'), 'utf8'))
       expect(json.captured).to.deep.equal(['/'])
       expect(json.paths).to.have.property('/dev/hugepages')
-      const live = await gatherFacts(await Host.open())
-      const replay = await gatherFacts(await Host.open(dir))
       expect(replay.unknown).to.deep.equal([])
       expect(replay.numaNodes).to.deep.equal(live.numaNodes)
       expect(replay.nodePools).to.deep.equal(live.nodePools)
