@@ -125,6 +125,8 @@ export interface HostFacts extends PlatformFacts, SystemFacts {
   /** True on the live machine, false when replaying a capture. */
   live: boolean
   root?: string
+  /** Files that were there but unreadable (too large, not a number, out of the root), with why. */
+  unreadable: Record<string, string>
   arch: Arch
   /** Facts the capture did not cover; see Fact. Device nodes it did not cover are left out of host.devices. */
   unknown: Fact[]
@@ -217,7 +219,8 @@ export async function gatherFacts(host: Host, opts: GatherOptions = {}): Promise
   // An unreadable file (too large, not a number, a folder, ...) tells nothing either: unknown too.
   const absentUncovered = (value: unknown, ...paths: string[]) =>
     value === undefined && (!paths.every((p) => host.covers(p)) || paths.some((p) => host.unreadable.has(p)))
-  const planned = (p: string) => host.live || (json.captured !== undefined && host.covers(p) && !host.unreadable.has(p))
+  // Files tune plans a diff of (fstab, sysctl.d) are read again by the planner, which names the problem.
+  const planned = (p: string) => host.live || (json.captured !== undefined && host.covers(p))
   const absentUnplanned = (value: unknown, p: string) => value === undefined && !planned(p)
   const unknown: Fact[] = []
   const mark = (fact: Fact, uncovered: boolean) => uncovered && unknown.push(fact)
@@ -238,7 +241,7 @@ export async function gatherFacts(host: Host, opts: GatherOptions = {}): Promise
   mark('kvm', !host.covers('/dev/kvm'))
   mark('kvmMisc', !kvmMisc && !host.covers(KVM_MISC))
   mark('virtio', virtioDevices === null && !host.covers(`${VIRTIO_DEVICES}/`))
-  mark('groups', absentUnplanned(system.groups ?? undefined, GROUP_FILE))
+  mark('groups', absentUnplanned(system.groups ?? undefined, GROUP_FILE) || host.unreadable.has(GROUP_FILE))
   mark('fstab', absentUnplanned(system.fstab ?? undefined, FSTAB))
   mark('sysctl', ![...SYSCTL_DIRS.map((d) => `${d}/`), SYSCTL_CONF].every(planned))
   mark('modprobe', !MODPROBE_DIRS.every((d) => planned(`${d}/`)))
@@ -253,6 +256,7 @@ export async function gatherFacts(host: Host, opts: GatherOptions = {}): Promise
   return {
     live: host.live,
     ...(host.root === undefined ? {} : {root: host.root}),
+    unreadable: Object.fromEntries(host.unreadable),
     arch: archOf(json.uname.machine, json.cpuid !== null, cpu),
     unknown,
     // Uncovered facts are dropped, so no check can read them by mistake.

@@ -127,8 +127,8 @@ export function defaultPageSize(f: HostFacts): number {
 
 /** Computes the plan from the facts; changes nothing. Throws UsageError on bad values or unknown facts. */
 export function planHugepagesIntent(f: HostFacts, req: HugepagesRequest): HugepagesIntent {
-  const notCaptured = new NotCapturedError.Collector()
-  if (isUnknown(f, 'hugepages')) notCaptured.add(`${HUGEPAGES_DIR}/`)
+  const notCaptured = new NotCapturedError.Collector(f.unreadable)
+  if (isUnknown(f, 'hugepages')) notCaptured.addUnder(`${HUGEPAGES_DIR}/`)
   if (isUnknown(f, 'meminfo')) notCaptured.add(MEMINFO)
   notCaptured.throwIfAny()
   if (f.hugepages.length === 0) throw new UsageError(`this kernel offers no hugepages (${HUGEPAGES_DIR} is missing); build it with CONFIG_HUGETLBFS`)

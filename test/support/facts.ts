@@ -46,6 +46,7 @@ export function intelHost(overrides: Overrides = {}): HostFacts {
     os: 'Debian GNU/Linux 12 (bookworm)',
     kvmMisc: true,
     virtioDevices: null,
+    unreadable: {},
     numaNodes: [0],
     nodePools: [{node: 0, sizeKb: 2048, total: 512, free: 512, surplus: 0}],
     groups: [
