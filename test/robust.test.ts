@@ -149,6 +149,7 @@ describe('bad captures', () => {
       await symlink(join(outside, 'run'), join(root, 'sys/kernel/mm/ksm/run'))
       await rm(join(root, 'etc/sysctl.d'), {recursive: true, force: true})
       await symlink(outside, join(root, 'etc/sysctl.d'))
+      await rm(join(root, 'etc/fstab'), {force: true})
       await symlink('../../../../../../../../../../tmp/kvmctl-nowhere', join(root, 'etc/fstab'))
       await symlink('os-release', join(root, 'etc/os-release-link'))
       const host = await Host.open(root)
