@@ -219,7 +219,7 @@ describe('one host model', () => {
 
     it('never advises a tune command that would change nothing (pages reserved but in use)', () => {
       // The host was tuned for 8M (550 pages asked as 4 + headroom would be 5): all 5 are taken.
-      const f = intelHost({hugepages: pools([5, 0], [0, 0])})
+      const f = intelHost({hugepages: pools([5, 0], [0, 0]), groups: [{name: 'kvm', gid: 108, members: []}]})
       const plan = planSelftestPool(f, 8 * 2 ** 20)
       expect(isPoolProblem(plan)).to.equal(true)
       if (!isPoolProblem(plan)) return

@@ -49,10 +49,8 @@ export function intelHost(overrides: Overrides = {}): HostFacts {
     unreadable: {},
     numaNodes: [0],
     nodePools: [{node: 0, sizeKb: 2048, total: 512, free: 512, surplus: 0}],
-    groups: [
-      {name: 'root', gid: 0, members: []},
-      {name: 'kvm', gid: 108, members: ['alice']},
-    ],
+    // /etc/group not read: the kvm group's gid comes from the device node's group name.
+    groups: null,
     fstab: 'hugetlbfs /dev/hugepages hugetlbfs mode=01770,gid=108,nofail 0 0\n',
     sysctl: [{path: '/etc/sysctl.d/40-hugepage.conf', settings: {'vm.nr_hugepages': '512'}}],
     modprobe: [],
