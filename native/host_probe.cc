@@ -17,23 +17,28 @@
 
 namespace kvmctl {
 
-Napi::Value ProbeKvm(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+std::unique_ptr<KvmSystem> OpenKvmForProbe(const Napi::CallbackInfo& info, Napi::Object out) {
   std::string path = "/dev/kvm";
   if (info.Length() > 0 && info[0].IsString()) path = info[0].As<Napi::String>();
-
-  // Each step is reported as "ok" or the errno name of the call that failed, never thrown.
-  Napi::Object out = Napi::Object::New(env);
-  std::unique_ptr<KvmSystem> kvm;
   try {
-    kvm = std::make_unique<KvmSystem>(path);
+    auto kvm = std::make_unique<KvmSystem>(path);
+    out.Set("open", "ok");
+    return kvm;
   } catch (const SysError& e) {
+    // KvmSystem opens, then asks the API version: a failure after "open" means it did open.
     bool opened = e.syscall.rfind("open", 0) != 0;
     out.Set("open", opened ? std::string("ok") : ErrnoName(e.err));
     if (opened) out.Set("apiVersionError", ErrnoName(e.err));
-    return out;
+    return nullptr;
   }
-  out.Set("open", "ok");
+}
+
+Napi::Value ProbeKvm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  // Each step is reported as "ok" or the errno name of the call that failed, never thrown.
+  Napi::Object out = Napi::Object::New(env);
+  std::unique_ptr<KvmSystem> kvm = OpenKvmForProbe(info, out);
+  if (!kvm) return out;
   out.Set("apiVersion", kvm->api_version());
 
   std::unique_ptr<Vm> vm;

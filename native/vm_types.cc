@@ -4,6 +4,7 @@
 #include <string>
 
 #include "errors.h"
+#include "host_probe.h"
 #include "kvm/sys_error.h"
 #include "kvm/system.h"
 
@@ -22,20 +23,9 @@ constexpr int kLastConfidentialType = 5;
 
 Napi::Value ProbeVmTypes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string path = "/dev/kvm";
-  if (info.Length() > 0 && info[0].IsString()) path = info[0].As<Napi::String>();
-
   Napi::Object out = Napi::Object::New(env);
-  std::unique_ptr<KvmSystem> kvm;
-  try {
-    kvm = std::make_unique<KvmSystem>(path);
-  } catch (const SysError& e) {
-    bool opened = e.syscall.rfind("open", 0) != 0;
-    out.Set("open", opened ? std::string("ok") : ErrnoName(e.err));
-    if (opened) out.Set("apiVersionError", ErrnoName(e.err));
-    return out;
-  }
-  out.Set("open", "ok");
+  std::unique_ptr<KvmSystem> kvm = OpenKvmForProbe(info, out);
+  if (!kvm) return out;
 
   int types = 0;
   try {
