@@ -8,6 +8,9 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
 
+import {Chalk} from 'chalk'
+
+import {renderReport} from '../src/checks/render.js'
 import {runCheck} from '../src/checks/run.js'
 import {gatherFacts} from '../src/host/facts.js'
 import {Host, HostRootError, READ_CAPS, RootEscapeError} from '../src/host/host.js'
@@ -63,6 +66,11 @@ describe('bad captures', () => {
       const ksm = report.checks.find((c) => c.id.startsWith('hugepages.ksm'))!
       expect(ksm.detail.length).to.be.below(200)
       expect(JSON.stringify(report)).not.to.contain('1111111111')
+      // The report says which file it could not use, so "unknown" is explained.
+      expect(report.host.unreadable).to.deep.equal({'/sys/kernel/mm/ksm/run': 'larger than 65536 bytes'})
+      expect(ksm.status).to.equal('skip')
+      const text = renderReport(report, new Chalk({level: 0})).join('\n')
+      expect(text).to.contain('Unreadable, so unknown: /sys/kernel/mm/ksm/run (larger than 65536 bytes)')
     })
 
     it('caps per kind: a value at 64 KiB, cpuinfo and mounts larger, other text files at 1 MiB, and lines too', async () => {
@@ -138,6 +146,15 @@ describe('bad captures', () => {
       const error = await openError(root)
       expect(error).to.be.instanceOf(HostRootError)
       expect(error!.message).to.match(/"uname\.release" "\.\.\/\.\.\/\.\.\/\.\.\/etc": want a kernel release/)
+      expect(error!.message).not.to.contain('\n')
+    })
+
+    it('host.json "paths" with a bad entry is refused in one line naming it', async () => {
+      const root = await copyOf('pvm-guest')
+      await editHostJson(root, (j) => (j.paths['/dev/hugepages'] = {mode: 'rwx', uid: 0, gid: 0}))
+      const error = await openError(root)
+      expect(error).to.be.instanceOf(HostRootError)
+      expect(error!.message).to.match(/bad paths\["\/dev\/hugepages"\]: want \{mode: "1770", uid, gid\} or null/)
       expect(error!.message).not.to.contain('\n')
     })
 

@@ -21,12 +21,21 @@ export function summaryLine(h: HostSummary): string {
   return `${h.source === 'live' ? 'Host' : `Replay of ${h.source}`}: ${parts.filter(Boolean).join(', ')}`
 }
 
+/** Files that could not be used (so their facts are unknown), named once under the summary. */
+function unreadableLine(h: HostSummary, c: ChalkInstance): string[] {
+  const entries = Object.entries(h.unreadable ?? {})
+  if (entries.length === 0) return []
+  const shown = entries.slice(0, 4).map(([path, why]) => `${path} (${why})`)
+  const more = entries.length > 4 ? `, and ${entries.length - 4} more (see --json host.unreadable)` : ''
+  return [c.yellow(`Unreadable, so unknown: ${shown.join(', ')}${more}`)]
+}
+
 /**
  * The report as text lines. quiet keeps only failures and warnings and the verdict: a healthy
  * host prints its verdict alone.
  */
 export function renderReport(report: CheckReport, c: ChalkInstance, options: {quiet?: boolean} = {}): string[] {
-  const lines = options.quiet ? [] : [c.bold(summaryLine(report.host)), '']
+  const lines = options.quiet ? [] : [c.bold(summaryLine(report.host)), ...unreadableLine(report.host, c), '']
   const shown = options.quiet ? report.checks.filter((x) => needsAction(x.status)) : report.checks
   const titleWidth = Math.min(44, Math.max(...shown.map((x) => x.title.length), 0))
   for (const area of AREAS) {

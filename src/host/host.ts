@@ -343,6 +343,16 @@ export function validateHostJson(data: unknown): string | undefined {
   if (d.dmesg !== null && typeof d.dmesg !== 'string') return 'needs "dmesg" as a string or null'
   if (d.container !== undefined && d.container !== null && !isShortText(d.container, 64)) return 'has a bad "container": want a runtime name or null'
   if (d.source !== undefined && typeof d.source !== 'string') return 'has a bad "source": want a note as a string'
+  if (d.paths !== undefined) {
+    if (!isObj(d.paths)) return 'has a bad "paths": want {"/dev/hugepages": {mode: "1770", uid, gid} or null, ...}'
+    for (const [path, attrs] of Object.entries(d.paths)) {
+      const attrsOk =
+        attrs === null ||
+        (isObj(attrs) && typeof attrs.mode === 'string' && /^[0-7]{3,4}$/.test(attrs.mode) && isId(attrs.uid) && isId(attrs.gid))
+      if (!isShortText(path, 4096) || !path.startsWith('/') || !attrsOk)
+        return `has a bad paths[${describeValue(path)}]: want {mode: "1770", uid, gid} or null for an absolute host path`
+    }
+  }
   if (d.captured !== undefined) {
     if (!Array.isArray(d.captured)) return 'has a bad "captured": want an array of absolute host paths'
     const bad = d.captured.find((p) => !isShortText(p, 4096) || !(p as string).startsWith('/'))

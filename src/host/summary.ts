@@ -21,6 +21,8 @@ export interface HostSummary extends Partial<PlatformSummary> {
   nested: boolean | null
   /** Huge page pools by size in Kubernetes notation ("2Mi", "1Gi"). */
   hugepages: Record<string, {total: number; free: number}>
+  /** Host paths that could not be used, with why (see HostFacts.unreadable); absent when none. */
+  unreadable?: Record<string, string>
 }
 
 export async function hostSummary(f: HostFacts): Promise<HostSummary> {
@@ -39,6 +41,7 @@ export async function hostSummary(f: HostFacts): Promise<HostSummary> {
     nested: nestedEnabled(f),
     hugepages: Object.fromEntries(f.hugepages.map((p) => [quantity(p.sizeKb), {total: p.total, free: p.free}])),
     ...platformSummary(f),
+    ...(Object.keys(f.unreadable).length ? {unreadable: f.unreadable} : {}),
   }
 }
 
