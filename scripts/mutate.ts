@@ -45,15 +45,15 @@ for (const [fixture, entries] of corpus.entries) {
   }
 }
 const swept = cases
-await fc
-  .assert(
-    fc.asyncProperty(mutationArb(corpus), async (c) => {
-      const problems = await run(c)
-      if (problems.length) throw new Error(problems.join('; '))
-    }),
-    {numRuns: count, seed, path: process.env.MUTATE_PATH, endOnFailure: false},
-  )
-  .catch((error: Error) => console.error(error.message.split('\n').slice(0, 3).join('\n')))
+// Every random case runs (a failure is printed with how to replay it, and the run goes on).
+let index = 0
+await fc.assert(
+  fc.asyncProperty(mutationArb(corpus), async (c) => {
+    const at = index++
+    if ((await run(c)).length) console.error(`    replay: MUTATE_SEED=${seed} MUTATE_PATH=${at} npm run mutate -- 1`)
+  }),
+  {numRuns: count, seed, path: process.env.MUTATE_PATH},
+)
 await rm(corpus.work, {recursive: true, force: true})
 console.log(`mutation run: ${cases} cases (${swept} swept, ${cases - swept} random, seed ${seed}), ${failures} failed`)
 console.log(`slowest case ${slowestCase.ms.toFixed(0)} ms (6 command bodies): ${slowestCase.what}`)

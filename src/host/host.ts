@@ -34,12 +34,12 @@ export interface ReadCap {
  * Read caps per kind of file. A file over its cap is unreadable, never cut into a wrong value,
  * and no parser ever sees millions of lines. sysfs attributes are at most one page (4 KiB, 64 KiB
  * on 64K-page arm64), procfs values as small; the text files get room for the biggest real hosts
- * (cpuinfo: about 1.2 KiB and 27 lines per CPU, so over 6000 CPUs; mounts: tens of thousands).
+ * (cpuinfo: about 1.3 KiB and 27 lines per CPU, so about 3000 CPUs; mounts: tens of thousands).
  */
 export const READ_CAPS = {
   /** readValue(): a single sysfs/procfs value. */
   value: {bytes: 64 * KiB, lines: 64},
-  cpuinfo: {bytes: 8 * MiB, lines: 256 * 1024},
+  cpuinfo: {bytes: 4 * MiB, lines: 128 * 1024},
   mounts: {bytes: 4 * MiB, lines: 64 * 1024},
   /** Any other text file: a kernel config (about 10000 lines), modules.builtin, /etc files. */
   text: {bytes: 1 * MiB, lines: 32 * 1024},
