@@ -52,7 +52,11 @@ const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g
 
 export const sanitise = {
   /** Drops board serials (arm64 boards print "Serial"). */
-  cpuinfo: (text: string) => text.replace(/^serial\b.*(?:\n|$)/gim, ''),
+  cpuinfo: (text: string) =>
+    text
+      .split('\n')
+      .filter((l) => !/^serial\b/i.test(l))
+      .join('\n'),
   /** Kernel addresses (visible to root) are replaced: they defeat KASLR and say nothing here. */
   procModules: (text: string) => text.replace(/ 0x[0-9a-f]+$/gim, ' 0x0000000000000000'),
   meminfo: (text: string) => keepLines(text, (l) => /^(MemTotal|MemAvailable|HugePages_\w+|Hugepagesize|Hugetlb):/.test(l)),

@@ -363,16 +363,27 @@ export function parseKernelConfig(text: string): Record<string, string> {
   return options
 }
 
+/** Fields of the first CPU (up to the first blank line) and the number of CPUs, line by line:
+ * the cost stays linear in the lines the read cap allows, whatever one line holds. */
 export function parseCpuinfo(text: string): CpuInfo {
-  const end = text.search(/\n\s*\n/)
-  const first = end < 0 ? text : text.slice(0, end)
-  const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(first)?.[1]?.trim()
+  const first = new Map<string, string>()
+  let count = 0
+  let inFirst = true
+  for (const [i, line] of text.split('\n').entries()) {
+    if (i > 0 && line.trim() === '') inFirst = false
+    const colon = line.indexOf(':')
+    if (colon < 0) continue
+    const name = line.slice(0, colon).trimEnd()
+    if (name === 'processor') count++
+    if (inFirst && !first.has(name)) first.set(name, line.slice(colon + 1).trim())
+  }
+  const field = (name: string) => first.get(name)
   const flags = field('flags') ?? field('Features') ?? ''
   return {
     vendor: field('vendor_id') ?? field('CPU implementer'),
     model: field('model name') ?? field('Hardware'),
     flags: flags.split(/\s+/).filter(Boolean),
-    count: (text.match(/^processor\s*:/gm) ?? []).length,
+    count,
   }
 }
 
