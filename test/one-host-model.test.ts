@@ -10,6 +10,7 @@ import {captureHost} from '../src/host/capture.js'
 import {gatherFacts} from '../src/host/facts.js'
 import {Host} from '../src/host/host.js'
 import {planHugepagesIntent} from '../src/plan/hugepages.js'
+import {planNestedIntent} from '../src/plan/nested.js'
 import {isPoolProblem, planSelftestPool} from '../src/plan/selftest-hugepages.js'
 import {applyHugepages, planHugepages, type HugepagesRequest} from '../src/tune/hugepages.js'
 import {fixture, runCli} from './support/cli.js'
@@ -165,6 +166,68 @@ describe('one host model', () => {
       const dry = await runCli(['tune', 'nested', '--dry-run', '--root', root], {fromSrc: true})
       const real = await runCli(['tune', 'nested', '--root', root], {fromSrc: true})
       expect([dry.exitCode, real.exitCode]).to.deep.equal([1, 1])
+    })
+  })
+
+  describe('tune nested says what check says where no backend serves /dev/kvm', () => {
+    /** check's row detail without the pointer to a remedy shown on another row. */
+    const own = (detail: string) => detail.replace(/ \(remedy under "[^"]+"\)$/, '')
+
+    it('a capture without the KVM modules: one line naming them (not "no KVM vendor module"), like check', async () => {
+      for (const name of ['sev-snp', 'tdx-host', 'vfio-ready']) {
+        const r = await runCli(['tune', 'nested', '--dry-run', '--root', fixture(name)], {fromSrc: true})
+        expect(r.exitCode, name + r.stdout).to.equal(2)
+        const modules = '/sys/module/kvm_intel/, /sys/module/kvm_amd/, /sys/module/kvm_pvm/'
+        const again = 'a plan needs them (capture the host again with `kvmctl capture DIR`)'
+        expect(r.stderr.trim(), name).to.equal(`kvmctl: not in this capture: ${modules}; ${again}`)
+        const check = JSON.parse((await runCli(['check', '--json', '--root', fixture(name)])).stdout)
+        const row = check.checks.find((c: {id: string}) => c.id === 'nested.param')
+        expect(row, name).to.include({status: 'skip', detail: `not in this capture: ${modules}`})
+      }
+    })
+
+    it('a PVM guest whose kvm_pvm does not bind (this machine): the explanation is check\'s backend row', async () => {
+      const check = JSON.parse((await runCli(['check', '--json', '--root', fixture('pvm-nested-guest')])).stdout)
+      const backend = check.checks.find((c: {id: string}) => c.id === 'backend.kvm')
+      expect(backend.detail).to.contain('kvm_pvm is built in but serves no /dev/kvm')
+      const args = ['tune', 'nested', '--dry-run', '--root', fixture('pvm-nested-guest')]
+      const r = await runCli([...args, '--json'], {fromSrc: true})
+      expect(r.exitCode).to.equal(1)
+      const {plan} = JSON.parse(r.stdout)
+      expect(plan).to.include({module: null, outcome: 'no-kvm'})
+      expect(plan.explanation).to.contain(`there is no KVM to nest: ${own(backend.detail)}.`)
+      const cpuRow = check.checks.find((c: {id: string}) => c.id === 'cpu.flag')
+      expect(plan.explanation).to.contain(cpuRow.remedy.steps[0].replace(/^./, (x: string) => x.toUpperCase()))
+      expect(plan.explanation).not.to.match(/firmware/)
+      const text = await runCli(args, {fromSrc: true})
+      expect(text.stdout).to.contain('module: none serves /dev/kvm')
+    })
+
+    it('firmware off: check\'s reason, and the firmware switch for this architecture', async () => {
+      for (const [name, setting] of [['intel-vtx-disabled', 'VT-x/AMD-V'], ['arm64', 'virtualization (EL2)']]) {
+        const check = JSON.parse((await runCli(['check', '--json', '--root', fixture(name)])).stdout)
+        const backend = check.checks.find((c: {id: string}) => c.id === 'backend.kvm')
+        const tune = await runCli(['tune', 'nested', '--dry-run', '--json', '--root', fixture(name)], {fromSrc: true})
+        const {plan} = JSON.parse(tune.stdout)
+        const fix = `Nothing was changed; enable ${setting} in the firmware first.`
+        expect(plan.explanation, name).to.equal(`there is no KVM to nest: ${own(backend.detail)}. ${fix}`)
+      }
+    })
+
+    it('arm64 KVM: nested is the kernel command line kvm-arm.mode=nested, as check says', () => {
+      const arm = {
+        arch: 'arm64' as const,
+        cpu: null,
+        loadedModules: null,
+        builtinModules: null,
+        sysModules: ['kvm'],
+        kernelConfig: {source: '/proc/config.gz', options: {KVM: 'y'}},
+      }
+      const f = intelHost({...arm, host: {uname: {release: '6.1.0', machine: 'aarch64'}, cpuid: null}, cmdline: 'ro'})
+      const plan = planNestedIntent(f, {})
+      expect(plan).to.include({module: 'arm64', outcome: 'builtin', kernelCmdline: 'kvm-arm.mode=nested'})
+      const on = planNestedIntent({...f, cmdline: 'ro kvm-arm.mode=nested'}, {})
+      expect(on).to.include({outcome: 'unchanged', currentEnabled: true, kernelCmdline: null})
     })
   })
 

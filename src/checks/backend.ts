@@ -1,9 +1,9 @@
 // Which KVM implementation serves /dev/kvm: Intel VT-x (kvm_intel), AMD-V (kvm_amd), PVM
 // (kvm_pvm, no hardware extensions) or arm64's built-in KVM.
-import {configValue, isUnknown, type HostFacts} from '../host/facts.js'
-import {detectBackend, firmwareDisabled, guestOf, pvmGuestRefusal, unboundBackends, vendorModule, type Backend} from '../host/derived.js'
-import {describeModule, moduleState, VENDOR_MODULES} from '../host/module-state.js'
-import {loadModuleRemedy, OUTER_HOST_REMEDY} from '../plan/remedies.js'
+import type {HostFacts} from '../host/facts.js'
+import {detectBackend, guestOf, noBackend, pvmGuestRefusal, vendorModule, type Backend} from '../host/derived.js'
+import {describeModule} from '../host/module-state.js'
+import {KERNEL_LOG_REMEDY, loadModuleRemedy, OUTER_HOST_REMEDY} from '../plan/remedies.js'
 import {firmwareRemedy} from './cpu.js'
 import {manual, notCaptured, type Check} from './types.js'
 
@@ -54,37 +54,22 @@ export function backendChecks(f: HostFacts): Check[] {
     const how = backend === 'arm64' ? 'built in (CONFIG_KVM)' : describeModule(f, backend).replace(/^\w+: /, '')
     return [{...base, status: 'pass', detail: `${BACKEND_NAMES[backend]}: ${how}`}]
   }
-  const candidates = f.arch === 'arm64' ? ['kvm'] : [...VENDOR_MODULES]
-  const seen = candidates.map((m) => describeModule(f, m)).join(', ')
-  const unbound = unboundBackends(f)
-  if (unbound.length > 0) {
-    const [{name, why}] = unbound
-    const pvmGuest = name === 'kvm_pvm' && pvmGuestRefusal(f) !== undefined
-    return [
-      {
-        ...base,
-        status: 'fail',
-        detail: `${name} is ${describeModule(f, name).replace(/^\w+: /, '')} but serves no /dev/kvm: ${why}; ${candidates.filter((m) => m !== name).map((m) => describeModule(f, m)).join(', ')}`,
-        remedy: pvmGuest ? OUTER_HOST_REMEDY : manual(`look at the kernel's reason: sudo dmesg | grep -iE "kvm|vmx|svm"`),
-      },
-    ]
+  const none = noBackend(f)!
+  switch (none.kind) {
+    case 'unbound': {
+      const pvmGuest = none.name === 'kvm_pvm' && pvmGuestRefusal(f) !== undefined
+      return [{...base, status: 'fail', detail: none.detail, remedy: pvmGuest ? OUTER_HOST_REMEDY : KERNEL_LOG_REMEDY}]
+    }
+    case 'firmware-off':
+      return [{...base, status: 'fail', detail: none.detail, remedy: firmwareRemedy(f)}]
+    case 'not-captured':
+      return [notCaptured(base, none.detail)]
+    case 'none': {
+      const vendor = f.arch === 'arm64' ? 'kvm' : vendorModule(f)
+      const remedy = vendor
+        ? loadModuleRemedy(f, vendor)
+        : manual('sudo modprobe kvm_intel (Intel) or sudo modprobe kvm_amd (AMD)')
+      return [{...base, status: 'fail', detail: none.detail, remedy}]
+    }
   }
-  const disabled = firmwareDisabled(f)
-  if (disabled.length > 0) {
-    return [{...base, status: 'fail', detail: `no KVM backend can run: virtualization is off in firmware (${seen})`, remedy: firmwareRemedy(f)}]
-  }
-  // A module the capture did not cover may be the one serving /dev/kvm.
-  if (candidates.some((m) => moduleState(f, m) === 'unknown')) {
-    const opens = !isUnknown(f, 'kvm') && f.host.kvm.open === 'ok'
-    return [notCaptured(base, `${seen}${opens ? '; /dev/kvm opens, so one of them serves it' : ''}`)]
-  }
-  const vendor = f.arch === 'arm64' ? 'kvm' : vendorModule(f)
-  return [
-    {
-      ...base,
-      status: 'fail',
-      detail: `no KVM backend is loaded (${seen})${configValue(f.kernelConfig, 'KVM') === 'unset' ? '; the kernel is built without CONFIG_KVM' : ''}`,
-      remedy: vendor ? loadModuleRemedy(f, vendor) : manual('sudo modprobe kvm_intel (Intel) or sudo modprobe kvm_amd (AMD)'),
-    },
-  ]
 }

@@ -2,7 +2,16 @@
 // "nested" parameter), and whether this host is itself a guest.
 import {isUnknown, type HostFacts} from '../host/facts.js'
 import {moduleParamPath} from '../host/paths.js'
-import {detectBackend, guestOf, kvmUsable, nestedParam as readNested, paramEnabled, unboundBackends} from '../host/derived.js'
+import {
+  arm64NestedOn,
+  detectBackend,
+  guestOf,
+  kvmUsable,
+  nestedParam as readNested,
+  noBackend,
+  paramEnabled,
+  unboundBackends,
+} from '../host/derived.js'
 import {nestedRemedy} from '../plan/remedies.js'
 import {BACKEND_NAMES} from './backend.js'
 import {notCaptured, type Check} from './types.js'
@@ -18,10 +27,15 @@ function nestedParam(f: HostFacts): Check {
     return {...base, status: 'skip', detail: 'kvm_pvm has no nested parameter: guests of a PVM host see no VT-x/AMD-V'}
   }
   if (backend === 'arm64') {
-    const on = /\bkvm-arm\.mode=nested\b/.test(f.host.dmesg ?? '') || /\bkvm-arm\.mode=nested\b/.test(f.cmdline ?? '')
+    const on = arm64NestedOn(f)
     return {...base, status: on ? 'pass' : 'skip', detail: on ? 'kvm-arm.mode=nested on the command line' : 'arm64 nested virtualization needs kvm-arm.mode=nested and an ARMv8.4+ CPU; not enabled'}
   }
-  if (!backend) return {...base, status: 'skip', detail: 'no hardware KVM backend loaded'}
+  if (!backend) {
+    const none = noBackend(f)!
+    if (none.kind === 'not-captured') return notCaptured(base, none.paths.join(', '))
+    const detail = 'no KVM backend serves /dev/kvm, so there is nothing to nest (reported under KVM backend)'
+    return {...base, status: 'skip', detail}
+  }
   const value = readNested(f, backend)
   if (value === undefined && isUnknown(f, `param:${backend}.nested`)) return notCaptured(base, moduleParamPath(backend, 'nested'))
   if (value === undefined) return {...base, status: 'skip', detail: `${backend}: no nested parameter readable`}

@@ -2,10 +2,10 @@
 // vendor's module, whether virtualization is on or off in firmware, whether this host is itself a
 // VM, and whether KVM is usable. check, tune and selftest all read them from here, so the
 // commands cannot disagree about the same host.
-import {isUnknown, type HostFacts} from './facts.js'
+import {configValue, isUnknown, type HostFacts} from './facts.js'
 import {matchKernelLog} from './kernel-log.js'
-import {isPresent, moduleState, VENDOR_MODULES} from './module-state.js'
-import {KVM_MISC} from './paths.js'
+import {describeModule, isPresent, moduleState, VENDOR_MODULES} from './module-state.js'
+import {KVM_MISC, SYS_MODULE} from './paths.js'
 import type {KvmProbe} from '../native.js'
 
 export type Backend = 'kvm_intel' | 'kvm_amd' | 'kvm_pvm' | 'arm64'
@@ -59,6 +59,43 @@ export function unboundBackends(f: HostFacts): Array<{name: Backend; why: string
     const why = isPresent(moduleState(f, name)) ? backendUnbound(f, name) : undefined
     return why ? [{name, why}] : []
   })
+}
+
+/**
+ * Why no backend serves /dev/kvm, in the words of check's "KVM backend" row; undefined when one
+ * does. tune nested says the same, so the two commands cannot disagree about a host without KVM.
+ */
+export type NoBackend =
+  /** A backend is in the kernel but registered no /dev/kvm (kvm_pvm inside a PVM guest). */
+  | {kind: 'unbound'; name: Backend; detail: string}
+  | {kind: 'firmware-off'; detail: string}
+  /** The capture did not hold the modules that could serve /dev/kvm: `paths` would tell. */
+  | {kind: 'not-captured'; detail: string; paths: string[]}
+  | {kind: 'none'; detail: string}
+
+export function noBackend(f: HostFacts): NoBackend | undefined {
+  if (detectBackend(f)) return undefined
+  const candidates: readonly string[] = f.arch === 'arm64' ? ['kvm'] : VENDOR_MODULES
+  const seen = candidates.map((m) => describeModule(f, m)).join(', ')
+  const [unbound] = unboundBackends(f)
+  if (unbound) {
+    const others = candidates.filter((m) => m !== unbound.name).map((m) => describeModule(f, m))
+    const state = describeModule(f, unbound.name).replace(/^\w+: /, '')
+    const detail = `${unbound.name} is ${state} but serves no /dev/kvm: ${unbound.why}; ${others.join(', ')}`
+    return {kind: 'unbound', name: unbound.name, detail}
+  }
+  if (firmwareDisabled(f).length > 0) {
+    return {kind: 'firmware-off', detail: `no KVM backend can run: virtualization is off in firmware (${seen})`}
+  }
+  // A module the capture did not cover may be the one serving /dev/kvm.
+  const unknown = candidates.filter((m) => moduleState(f, m) === 'unknown')
+  if (unknown.length > 0) {
+    const opens = !isUnknown(f, 'kvm') && f.host.kvm.open === 'ok'
+    const detail = `${seen}${opens ? '; /dev/kvm opens, so one of them serves it' : ''}`
+    return {kind: 'not-captured', detail, paths: unknown.map((m) => `${SYS_MODULE}/${m}/`)}
+  }
+  const noConfig = configValue(f.kernelConfig, 'KVM') === 'unset' ? '; the kernel is built without CONFIG_KVM' : ''
+  return {kind: 'none', detail: `no KVM backend is loaded (${seen})${noConfig}`}
 }
 
 /** Since 5.6 (VMX) and 6.7 (SVM) the kernel clears the flag when firmware left the feature off. */
@@ -142,6 +179,11 @@ export function paramEnabled(value: string | undefined): boolean | undefined {
   if (/^(y|1)$/i.test(value.trim())) return true
   if (/^(n|0)$/i.test(value.trim())) return false
   return undefined
+}
+
+/** Whether arm64 KVM runs with nested virtualization: kvm-arm.mode=nested on the command line. */
+export function arm64NestedOn(f: HostFacts): boolean {
+  return /\bkvm-arm\.mode=nested\b/.test(f.cmdline ?? '') || /\bkvm-arm\.mode=nested\b/.test(f.host.dmesg ?? '')
 }
 
 /** The nested parameter of a vendor module as read from sysfs, when the facts hold it. */

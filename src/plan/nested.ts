@@ -1,12 +1,23 @@
 // The nested-virtualization plan as a pure function of (host facts, request): which vendor module,
 // whether it is loaded, built in or in use, and what turns nested on and keeps it on. The module
 // state is the same one `kvmctl check` reports (src/host/module-state.ts).
-import {detectBackend, nestedParam, paramEnabled, vendorModule, type VendorModule} from '../host/derived.js'
+import {
+  arm64NestedOn,
+  detectBackend,
+  guestOf,
+  nestedParam,
+  noBackend,
+  paramEnabled,
+  pvmGuestRefusal,
+  vendorModule,
+  type VendorModule,
+} from '../host/derived.js'
 import {isUnknown, type HostFacts} from '../host/facts.js'
 import {moduleState} from '../host/module-state.js'
-import {KVM_PROCESSES, moduleParamPath, MODPROBE_DIRS} from '../host/paths.js'
+import {CPUINFO, KVM_PROCESSES, moduleParamPath, MODPROBE_DIRS} from '../host/paths.js'
 import {modprobeOptions, type KvmProcess} from '../host/system.js'
 import {NotCapturedError} from './not-captured.js'
+import {KERNEL_LOG_REMEDY, OUTER_HOST_REMEDY} from './remedies.js'
 
 export type {VendorModule}
 
@@ -47,7 +58,8 @@ export interface KvmUsers {
 }
 
 export interface NestedIntent {
-  module: VendorModule | 'kvm_pvm' | null
+  /** The backend module; 'arm64' for arm64's built-in KVM; null when no backend serves /dev/kvm. */
+  module: VendorModule | 'kvm_pvm' | 'arm64' | null
   loaded: boolean
   builtin: boolean
   /** The sysfs parameter as read (Y, N, 1, 0), or null when not loaded / absent. */
@@ -122,13 +134,30 @@ export function planNestedIntent(f: HostFacts, req: NestedRequest): NestedIntent
       : 'kvm_pvm offers no nested virtualization, so it is already off; nothing to change.'
     return plan
   }
+  if (backend === 'arm64') {
+    // As check's nested row says: arm64 KVM is built in, with no module parameter to set.
+    const on = arm64NestedOn(f)
+    plan.module = 'arm64'
+    plan.loaded = true
+    plan.builtin = true
+    plan.outcome = on === wantEnabled ? 'unchanged' : 'builtin'
+    plan.currentEnabled = on
+    if (on === wantEnabled) {
+      plan.explanation = `arm64 KVM ${on ? 'already runs with' : 'runs without'} kvm-arm.mode=nested; nothing to change`
+    } else {
+      plan.kernelCmdline = on ? null : 'kvm-arm.mode=nested'
+      plan.explanation = on
+        ? 'arm64 KVM is built into the kernel: remove `kvm-arm.mode=nested` from the kernel command line and reboot'
+        : 'arm64 KVM is built into the kernel, with no module parameter: add `kvm-arm.mode=nested` to the kernel ' +
+          'command line (it needs an ARMv8.4+ CPU) and reboot'
+    }
+    return plan
+  }
   const present = backend === 'kvm_intel' || backend === 'kvm_amd' ? backend : undefined
-  const vendor = vendorModule(f)
-  const cpuCanLoad = vendor !== undefined && (f.cpu?.flags.includes(vendor === 'kvm_intel' ? 'vmx' : 'svm') ?? false)
-  const module = present ?? (cpuCanLoad ? vendor : undefined)
+  const module = present ?? loadableVendorModule(f)
   if (module === undefined) {
     plan.outcome = 'no-kvm'
-    plan.explanation = 'no kvm_intel or kvm_amd module is loaded and the CPU shows neither vmx nor svm, so there is no KVM to nest; enable VT-x/AMD-V in the firmware (or the outer hypervisor) first'
+    plan.explanation = noKvmExplanation(f)
     return plan
   }
   const state = moduleState(f, module)
@@ -181,3 +210,40 @@ export function planNestedIntent(f: HostFacts, req: NestedRequest): NestedIntent
   plan.runtimeChanges = 1
   return plan
 }
+
+/**
+ * With no backend serving /dev/kvm, the vendor module that could be loaded (the CPU shows its
+ * flag and nothing says firmware turned it off). Throws NotCapturedError when the capture lacks
+ * the modules or /proc/cpuinfo that would tell.
+ */
+function loadableVendorModule(f: HostFacts): VendorModule | undefined {
+  const none = noBackend(f)
+  if (none?.kind === 'not-captured') throw new NotCapturedError(none.paths)
+  if (none?.kind !== 'none' || f.arch !== 'x86') return undefined
+  if (isUnknown(f, 'cpuinfo')) throw new NotCapturedError([CPUINFO])
+  const vendor = vendorModule(f)
+  if (vendor === undefined) return undefined
+  return f.cpu?.flags.includes(vendor === 'kvm_intel' ? 'vmx' : 'svm') ? vendor : undefined
+}
+
+/** Why there is nothing to nest: check's "KVM backend" row, then what would help. */
+function noKvmExplanation(f: HostFacts): string {
+  const none = noBackend(f)!
+  const lead = `there is no KVM to nest: ${none.detail}`
+  if (none.kind === 'unbound') {
+    const pvmGuest = none.name === 'kvm_pvm' && pvmGuestRefusal(f) !== undefined
+    const fix = (pvmGuest ? OUTER_HOST_REMEDY : KERNEL_LOG_REMEDY).steps[0]
+    return `${lead}. Nothing was changed. ${sentence(fix)}.`
+  }
+  const setting = f.arch === 'arm64' ? 'virtualization (EL2)' : 'VT-x/AMD-V'
+  if (none.kind === 'firmware-off') return `${lead}. Nothing was changed; enable ${setting} in the firmware first.`
+  const noFlag = f.cpu && !f.cpu.flags.some((x) => x === 'vmx' || x === 'svm')
+  const cpu = noFlag ? ', and /proc/cpuinfo has no vmx or svm flag' : ''
+  const fix = guestOf(f).guest
+    ? 'this host is a virtual machine: its hypervisor must pass VT-x/AMD-V through (nested virtualization on the ' +
+      'outer host)'
+    : 'enable VT-x/AMD-V in the firmware, then load kvm_intel or kvm_amd'
+  return `${lead}${cpu}. Nothing was changed; ${fix}.`
+}
+
+const sentence = (text: string) => text.charAt(0).toUpperCase() + text.slice(1)

@@ -145,6 +145,9 @@ export function loadModuleRemedy(f: HostFacts, name: string): Remedy {
  * Where VMs can run when this kernel is itself a PVM guest: PVM gives its guests no VT-x/AMD-V
  * and kvm_pvm cannot nest, so nothing inside this machine can serve KVM.
  */
+/** A backend in the kernel that registered no /dev/kvm: the kernel log says why. */
+export const KERNEL_LOG_REMEDY: Remedy = manual(`look at the kernel's reason: sudo dmesg | grep -iE "kvm|vmx|svm"`)
+
 export const OUTER_HOST_REMEDY: Remedy = manual(
   'run the VMs on the outer host, the PVM host this machine runs on: PVM cannot nest, so a PVM guest cannot host PVM guests',
   'or run them on a host whose CPU exposes Intel VT-x or AMD-V to its kernel (bare metal, or a VM given nested virtualization), with kvm_intel or kvm_amd',

@@ -65,7 +65,8 @@ export function renderHugepagesResult(result: HugepagesResult, c: ChalkInstance)
 
 export function renderNestedPlan(plan: NestedPlan, c: ChalkInstance): string[] {
   const out = [c.bold('Plan')]
-  const state = plan.module === null ? 'no KVM vendor module' : `${plan.module}${plan.builtin ? ' (built in)' : plan.loaded ? ' (loaded)' : ' (not loaded)'}`
+  const how = plan.builtin ? ' (built in)' : plan.loaded ? ' (loaded)' : ' (not loaded)'
+  const state = plan.module === null ? 'none serves /dev/kvm' : `${plan.module}${how}`
   out.push(`  module: ${state}; nested now: ${plan.current ?? '-'}; wanted: ${plan.wantEnabled ? 'on' : 'off'}`)
   for (const cmd of plan.commands) out.push(`  run: ${cmd}`)
   if (plan.files.length > 0) out.push(c.bold('Files'), ...renderFiles(plan.files, c))
