@@ -24,7 +24,7 @@ import {type FileChange, planFile} from './file-plan.js'
 import {errorLine, fsPath, snapshotFile} from './files.js'
 import {refuseInterrupted, Transaction} from './journal.js'
 import {groupGid, rollback} from './revert.js'
-import {commandLine, runTool} from './tools.js'
+import {commandLine, refuseLiveToolsUnderRoot, runTool} from './tools.js'
 
 export type {FileChange} from './file-plan.js'
 export {DEFAULT_GROUP, FSTAB, MOUNT_MODE, SYSCTL_FILE, type HugepagesRequest, type RuntimeChange} from '../plan/hugepages.js'
@@ -85,6 +85,7 @@ export interface HugepagesResult {
  */
 export async function applyHugepages(ctx: TuneContext, req: HugepagesRequest, planned: HugepagesPlan): Promise<{plan: HugepagesPlan; result: HugepagesResult}> {
   requireRoot(ctx, 'kvmctl tune hugepages')
+  refuseLiveToolsUnderRoot(ctx.host, planned.mount.action === 'mount' ? ['mount'] : [], 'kvmctl tune hugepages')
   await refuseInterrupted(ctx)
   const result: HugepagesResult = {status: 'applied', pool: null, hugePagesTotal: 0, mount: null, files: [], journalId: null, messages: [], rollbackProblems: []}
   if (planned.changes === 0) {

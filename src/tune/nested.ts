@@ -10,7 +10,7 @@ import {type FileChange, planFile} from './file-plan.js'
 import {errorLine} from './files.js'
 import {refuseInterrupted, Transaction} from './journal.js'
 import {cannotReload, rollback} from './revert.js'
-import {runTool} from './tools.js'
+import {refuseLiveToolsUnderRoot, runTool} from './tools.js'
 
 export type {NestedOutcome, NestedRequest, VendorModule} from '../plan/nested.js'
 
@@ -61,6 +61,7 @@ export async function applyNested(ctx: TuneContext, plan: NestedPlan): Promise<N
       return result
   }
   requireRoot(ctx, 'kvmctl tune nested')
+  refuseLiveToolsUnderRoot(ctx.host, plan.outcome === 'reload' ? ['modprobe'] : [], 'kvmctl tune nested')
   await refuseInterrupted(ctx)
   if (plan.changes === 0) {
     result.messages.push('nothing to change: the module file already holds the value')

@@ -4,6 +4,8 @@
 import {execa} from 'execa'
 
 import type {Host} from '../host/host.js'
+import {UsageError} from '../lib/errors.js'
+import {printable} from '../lib/printable.js'
 
 export type ToolName = 'modprobe' | 'modinfo' | 'mount' | 'umount' | 'groupadd' | 'groupdel'
 
@@ -17,8 +19,35 @@ const ENV_NAME: Record<ToolName, string> = {
 }
 
 export function toolPath(name: ToolName): string {
+  return standIn(name) ?? name
+}
+
+function standIn(name: ToolName): string | undefined {
   const override = process.env[ENV_NAME[name]]
-  return override && override !== '' ? override : name
+  return override && override !== '' ? override : undefined
+}
+
+// These change the running kernel whatever --root says (groupadd/groupdel take --prefix, modinfo
+// only reads): under a root they would reach the live machine, so they run only as a stand-in.
+const ACTS_ON_RUNNING_KERNEL: ReadonlySet<ToolName> = new Set(['modprobe', 'mount', 'umount'])
+
+function wouldReachLiveMachine(host: Host, name: ToolName): boolean {
+  return host.root !== undefined && ACTS_ON_RUNNING_KERNEL.has(name) && standIn(name) === undefined
+}
+
+/**
+ * Refuses, before anything changes, to apply a plan to a --root tree when a step would run a tool
+ * that acts on the running kernel (mounting hugetlbfs, loading a module): that is this machine,
+ * not the tree.
+ */
+export function refuseLiveToolsUnderRoot(host: Host, names: ToolName[], what: string): void {
+  const live = [...new Set(names)].filter((n) => wouldReachLiveMachine(host, n))
+  if (live.length === 0) return
+  throw new UsageError(
+    `${what} --root ${printable(host.root!)}: applying runs ${live.join(', ')}, which acts on this machine's ` +
+      `running kernel, not on the tree; add --dry-run to see the plan (tests point ${live.map((n) => ENV_NAME[n]).join(', ')} ` +
+      'at a stand-in that edits the tree)',
+  )
 }
 
 export interface ToolRun {
@@ -29,6 +58,11 @@ export interface ToolRun {
 
 /** Runs a tool; never throws for a non-zero exit (callers decide), only reports it. */
 export async function runTool(host: Host, name: ToolName, args: string[]): Promise<ToolRun> {
+  if (wouldReachLiveMachine(host, name)) {
+    // The last guard: the planners refuse first (refuseLiveToolsUnderRoot); undo of an old journal lands here.
+    const output = `not run: ${name} acts on this machine's running kernel, not on --root ${printable(host.root!)}`
+    return {command: [name, ...args].join(' '), exitCode: 126, output}
+  }
   const file = toolPath(name)
   const env: Record<string, string> = {LC_ALL: 'C'}
   if (host.root) env.KVMCTL_ROOT = host.root
