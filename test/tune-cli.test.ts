@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {chmod, readFile, rm} from 'node:fs/promises'
+import {chmod, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {runCli} from './support/cli.js'
@@ -71,4 +71,39 @@ describe('kvmctl tune (command line)', () => {
     expect(r.stdout).to.contain('kvm_pvm').and.to.contain('no nested virtualization')
     expect(await treeSnapshot(root)).to.deep.equal(before)
   })
+})
+
+// mount(8) and modprobe act on the running kernel whatever --root says: without a stand-in they
+// would mount on this machine or unload its module, so applying to a tree refuses before anything.
+describe('kvmctl tune --root without stand-in tools', () => {
+  const copies: string[] = []
+  after(async () => {
+    for (const dir of copies) await rm(dir, {recursive: true, force: true})
+  })
+  async function copyOf(name: string): Promise<string> {
+    const {cp, mkdtemp} = await import('node:fs/promises')
+    const {tmpdir} = await import('node:os')
+    const dir = await mkdtemp(join(tmpdir(), `kvmctl-live-tools-${name}-`))
+    copies.push(dir)
+    await cp(join(TEST_BIN, '..', '..', 'fixtures', name), dir, {recursive: true})
+    return dir
+  }
+  const cases = [
+    {name: 'pvm-guest', argv: ['tune', 'hugepages', '--vm-mem', '1024'], tool: 'mount', env: 'KVMCTL_MOUNT'},
+    {name: 'intel-vtx', argv: ['tune', 'nested'], tool: 'modprobe', env: 'KVMCTL_MODPROBE', nested: 'N\n'},
+  ]
+  for (const c of cases) {
+    it(`${c.argv.join(' ')} --root COPY of ${c.name} refuses to run ${c.tool} (exit 2, one line, tree unchanged)`, async function () {
+      if (process.getuid?.() !== 0) this.skip() // the refusal comes after the root check
+      const root = await copyOf(c.name)
+      if (c.nested) await writeFile(join(root, 'sys/module/kvm_intel/parameters/nested'), c.nested)
+      const before = await treeSnapshot(root)
+      const r = await runCli([...c.argv, '--root', root])
+      expect(r.exitCode, r.stdout + r.stderr).to.equal(2)
+      expect(r.stderr.trim().split('\n')).to.have.length(1)
+      expect(r.stderr).to.contain(`applying runs ${c.tool}, which acts on this machine's running kernel`).and.to.contain(c.env)
+      expect(await treeSnapshot(root)).to.deep.equal(before)
+      expect(await readFile('/proc/self/mounts', 'utf8')).not.to.contain(root)
+    })
+  }
 })

@@ -79,8 +79,10 @@ async function describeHolder(file: string): Promise<string> {
 /** Takes the tune lock for `command`, or throws one line naming the run that holds it. */
 export async function acquireTuneLock(host: Host, command = 'kvmctl tune'): Promise<TuneLock> {
   const file = fsPath(host, LOCK_PATH)
+  // The first dir this run made (a tree without /run gets one): release removes it again when empty.
+  let made: string | undefined
   for (let attempt = 0; attempt < 5; attempt++) {
-    await mkdir(dirname(file), {recursive: true, mode: 0o755})
+    made ??= await mkdir(dirname(file), {recursive: true, mode: 0o755})
     let handle: FileHandle
     try {
       handle = await open(file, fsc.O_RDWR | fsc.O_CREAT | fsc.O_NOFOLLOW, 0o644)
@@ -119,6 +121,7 @@ export async function acquireTuneLock(host: Host, command = 'kvmctl tune'): Prom
         await handle.close()
         // Another run may be creating its own lock here: only an empty dir goes.
         await rmdir(dirname(file)).catch(() => undefined)
+        if (made !== undefined && made !== dirname(file)) await rmdir(made).catch(() => undefined)
       },
     }
   }
