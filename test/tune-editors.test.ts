@@ -1,7 +1,8 @@
 import {expect} from 'chai'
 
 import {unifiedDiff} from '../src/tune/diff.js'
-import {editFstab, editModprobeOptions, editSysctl, type FstabEntry, sysctlValue} from '../src/tune/editors.js'
+import type {FstabEntry} from '../src/lib/fstab.js'
+import {editFstab, editModprobeOptions, editSysctl, sysctlValue} from '../src/tune/editors.js'
 import {FSTAB} from './support/tune-root.js'
 
 const entry: FstabEntry = {spec: 'hugetlbfs', file: '/dev/hugepages', vfstype: 'hugetlbfs', options: ['mode=01770', 'gid=994', 'nofail'], freq: 0, passno: 0}

@@ -3,8 +3,9 @@
 // into file diffs and applies it; check's remedies call it too, so both name the same change.
 // A fact the replayed capture did not hold stops the plan with "not in this capture: PATH".
 import {isUnknown, type HostFacts, type HugepagePool} from '../host/facts.js'
-import {DEFAULT_HUGETLBFS_MOUNT, FSTAB, GROUP_FILE, HUGEPAGES_DIR, MEMINFO, MOUNTS, NUMA_NODES, SYSCTL_DIRS} from '../host/paths.js'
+import {GROUP_FILE, HUGEPAGES_DIR, MEMINFO, MOUNTS, NUMA_NODES, SYSCTL_DIRS} from '../host/paths.js'
 import {UsageError} from '../lib/errors.js'
+import type {FstabEntry} from '../lib/fstab.js'
 import {checkMountPoint} from '../lib/mount-point.js'
 import {printable} from '../lib/printable.js'
 import {parseSize} from '../lib/size.js'
@@ -12,6 +13,7 @@ import {
   checkMemoryFits,
   defaultHeadroom,
   memoryFloor,
+  pageSizeDir,
   pageSizeLabel,
   pagesPerVm,
   parseCount,
@@ -20,15 +22,16 @@ import {
   plannedPages,
 } from './hugepage-math.js'
 import {NotCapturedError} from './not-captured.js'
-
-/** The sysctl.d file tune writes; 40- so that distribution files (50-) and admins' (60+) win. */
-export const SYSCTL_FILE = '/etc/sysctl.d/40-hugepage.conf'
-/** Sets the pool of the default page size only. */
-export const SYSCTL_KEY = 'vm.nr_hugepages'
-export {FSTAB}
-export const MOUNT_MODE = 0o1770
-export const DEFAULT_GROUP = 'kvm'
-export const DEFAULT_MOUNT = DEFAULT_HUGETLBFS_MOUNT
+import {
+  DEFAULT_GROUP,
+  FSTAB,
+  HUGETLBFS_MOUNT,
+  hugetlbfsFstabEntry,
+  hugetlbfsOptions,
+  MOUNT_MODE,
+  SYSCTL_FILE,
+  SYSCTL_KEY,
+} from './targets.js'
 
 export interface HugepagesRequest {
   vmMem: string
@@ -55,7 +58,7 @@ export function hugepagesArgv(req: HugepagesRequest): string[] {
   add('--node', req.node)
   add('--group', req.group)
   if (req.createGroup) argv.push('--create-group')
-  if (req.mount !== undefined && req.mount !== DEFAULT_MOUNT) add('--mount', req.mount)
+  if (req.mount !== undefined && req.mount !== HUGETLBFS_MOUNT) add('--mount', req.mount)
   if (req.persist === false) argv.push('--no-persist')
   if (req.allowPartial) argv.push('--allow-partial')
   return argv
@@ -68,16 +71,6 @@ export interface RuntimeChange {
   node: number | null
   before: number
   after: number
-}
-
-/** An /etc/fstab line: the same fields as fstab(5). */
-export interface FstabLine {
-  spec: string
-  file: string
-  vfstype: string
-  options: string[]
-  freq: number
-  passno: number
 }
 
 export interface HugepagesIntent {
@@ -99,7 +92,7 @@ export interface HugepagesIntent {
   /** Per-node counts of this page size now, for information. */
   nodes: Array<{node: number; count: number}>
   /** What persists the plan across reboots: the fstab line, and the sysctl for the default size. */
-  persist: {fstab: FstabLine | null; sysctl: {path: string; key: string; value: string} | null}
+  persist: {fstab: FstabEntry | null; sysctl: {path: string; key: string; value: string} | null}
   /** The boot-time alternative, e.g. `hugepagesz=2M hugepages=550`. */
   kernelCmdline: string
   warnings: string[]
@@ -111,7 +104,7 @@ export interface HugepagesIntent {
 
 /** The sysfs file of a pool: the whole size, or one NUMA node's share. */
 export function poolPath(sizeBytes: number, node: number | null): string {
-  const dir = `hugepages-${sizeBytes / 1024}kB`
+  const dir = pageSizeDir(sizeBytes)
   return node === null ? `${HUGEPAGES_DIR}/${dir}/nr_hugepages` : `${NUMA_NODES}/node${node}/hugepages/${dir}/nr_hugepages`
 }
 
@@ -162,7 +155,7 @@ export function planHugepagesIntent(f: HostFacts, req: HugepagesRequest): Hugepa
   checkMemoryFits({poolBytesAfter: otherPoolsBytes + globalAfter * pageSizeBytes, memTotalBytes, requestText})
 
   // What the mount, the group and the persisted files need to be known.
-  const target = checkMountPoint(req.mount ?? DEFAULT_MOUNT)
+  const target = checkMountPoint(req.mount ?? HUGETLBFS_MOUNT)
   const persist = req.persist !== false
   if (isUnknown(f, 'groups')) notCaptured.add(GROUP_FILE)
   if (isUnknown(f, 'mounts')) notCaptured.add(MOUNTS)
@@ -185,8 +178,7 @@ export function planHugepagesIntent(f: HostFacts, req: HugepagesRequest): Hugepa
   }
 
   const gidText = gid === null ? `<gid of ${groupName}>` : String(gid)
-  const options = [`mode=0${MOUNT_MODE.toString(8)}`, `gid=${gidText}`]
-  if (pageSizeBytes !== defaultSize) options.push(`pagesize=${label}`)
+  const options = hugetlbfsOptions(gidText, pageSizeBytes !== defaultSize ? label : undefined)
   // The filesystem mounted last at the target is the visible one.
   const mounted = f.mounts.filter((m) => m.target === target).pop()
   const attrs = f.paths[target] ?? null
@@ -206,10 +198,10 @@ export function planHugepagesIntent(f: HostFacts, req: HugepagesRequest): Hugepa
   const createDir = !mounted && attrs === null
 
   const kernelCmdline = `hugepagesz=${label} hugepages=${node === null ? pages : `${node}:${pages}`}`
-  let fstab: FstabLine | null = null
+  let fstab: FstabEntry | null = null
   let sysctl: HugepagesIntent['persist']['sysctl'] = null
   if (persist) {
-    fstab = {spec: 'hugetlbfs', file: target, vfstype: 'hugetlbfs', options: [...options, 'nofail'], freq: 0, passno: 0}
+    fstab = hugetlbfsFstabEntry(target, options)
     if (pageSizeBytes === defaultSize) {
       sysctl = {path: SYSCTL_FILE, key: SYSCTL_KEY, value: String(globalAfter)}
       for (const later of laterSysctlSetters(f, SYSCTL_FILE, SYSCTL_KEY)) {

@@ -18,13 +18,9 @@ import {CPUINFO, KVM_PROCESSES, moduleParamPath, MODPROBE_DIRS} from '../host/pa
 import {modprobeOptions, type KvmProcess} from '../host/system.js'
 import {NotCapturedError} from './not-captured.js'
 import {KERNEL_LOG_REMEDY, OUTER_HOST_REMEDY} from './remedies.js'
+import {modprobeFile} from './targets.js'
 
 export type {VendorModule}
-
-/** modprobe.d file tune writes for a module: /etc/modprobe.d/kvm_intel.conf. */
-export function modprobeFile(module: string): string {
-  return `${MODPROBE_DIRS[0]}/${module}.conf`
-}
 
 export type NestedOutcome =
   /** Already in the wanted state. */

@@ -3,6 +3,7 @@
 // too, so every command gives one piece of advice for one problem.
 import {configValue, type HostFacts} from '../host/facts.js'
 import {isPresent, MODULE_CONFIG, moduleState} from '../host/module-state.js'
+import {formatFstabEntry} from '../lib/fstab.js'
 import {manual, type Remedy} from '../lib/remedy.js'
 import {formatBytes, parseSize} from '../lib/size.js'
 import {
@@ -10,11 +11,14 @@ import {
   DEFAULT_VM_MEM_MIB,
   FSTAB,
   HUGETLBFS_MOUNT,
+  hugetlbfsFstabEntry,
   hugetlbfsOptions,
   modprobeFile,
   SYSCTL_FILE,
+  SYSCTL_KEY,
 } from './targets.js'
-import {defaultHeadroom, MIB, pageSizeDir, pageSizeLabel, plannedPages} from './hugepage-math.js'
+import {defaultHeadroom, MIB, pageSizeLabel, plannedPages} from './hugepage-math.js'
+import {poolPath} from './hugepages.js'
 
 /**
  * The gid of the kvm group: a number, null when the host has no such group, undefined when the
@@ -22,8 +26,7 @@ import {defaultHeadroom, MIB, pageSizeDir, pageSizeLabel, plannedPages} from './
  */
 export function kvmGroupGid(f: HostFacts): number | null | undefined {
   // /etc/group as the host layer parses it, where it was read (null: not captured).
-  const groups = (f as HostFacts & {groups?: Array<{name: string; gid: number}> | null}).groups
-  if (groups) return groups.find((g) => g.name === DEFAULT_GROUP)?.gid ?? null
+  if (f.groups) return f.groups.find((g) => g.name === DEFAULT_GROUP)?.gid ?? null
   // Device nodes carry the group name the capturing host resolved.
   for (const node of Object.values(f.host.devices)) {
     if (node?.group === DEFAULT_GROUP && node.gid >= 0) return node.gid
@@ -51,12 +54,17 @@ function mountStepsFor(gid: number | null | undefined, pageSize?: string): strin
       `then run \`kvmctl check\` again: it prints the hugetlbfs mount line with the new group's gid`,
     ]
   }
-  const gidText = gid === undefined ? `$(getent group ${DEFAULT_GROUP} | cut -d: -f3)` : String(gid)
-  const options = hugetlbfsOptions(gidText, pageSize)
-  // The line tune's fstab editor writes (a test holds the two to the same text).
-  const fstab = `hugetlbfs ${HUGETLBFS_MOUNT} hugetlbfs ${[...options, 'nofail'].join(',')} 0 0`
+  // Not known here: the user's shell looks the gid up (creating the group if need be) into $gid.
+  const options = hugetlbfsOptions(gid ?? '$gid', pageSize)
+  // The line tune's fstab editor writes, by its formatter.
+  const fstab = formatFstabEntry(hugetlbfsFstabEntry(HUGETLBFS_MOUNT, options))
   return [
-    ...(gid === undefined ? [`getent group ${DEFAULT_GROUP} || sudo groupadd --system ${DEFAULT_GROUP}`] : []),
+    ...(gid === undefined
+      ? [
+          `getent group ${DEFAULT_GROUP} || sudo groupadd --system ${DEFAULT_GROUP}`,
+          `gid=$(getent group ${DEFAULT_GROUP} | cut -d: -f3)`,
+        ]
+      : []),
     `sudo mkdir -p ${HUGETLBFS_MOUNT} && sudo mount -t hugetlbfs -o "${options.join(',')}" hugetlbfs ${HUGETLBFS_MOUNT}`,
     `keep it across reboots: echo "${fstab}" | sudo tee -a ${FSTAB}`,
   ]
@@ -82,8 +90,9 @@ export function hugepagesRemedyFor(target: {pageBytes: number; gid: number | nul
   return {
     kvmctl: ['tune', 'hugepages', '--vm-mem', vmMem],
     steps: [
-      `reserve ${formatBytes(vmMemBytes)} for a guest (with tune's headroom): echo ${pages} | sudo tee /sys/kernel/mm/hugepages/${pageSizeDir(pageSizeBytes)}/nr_hugepages`,
-      `keep it across reboots: echo "vm.nr_hugepages = ${pages}" | sudo tee ${SYSCTL_FILE}`,
+      `reserve ${formatBytes(vmMemBytes)} for a guest (with tune's headroom): ` +
+        `echo ${pages} | sudo tee ${poolPath(pageSizeBytes, null)}`,
+      `keep it across reboots: echo "${SYSCTL_KEY} = ${pages}" | sudo tee ${SYSCTL_FILE}`,
       ...mountStepsFor(target.gid),
     ],
   }

@@ -1,23 +1,34 @@
-// The files, modes and names `kvmctl tune` writes, as the remedies `kvmctl check` prints them, so
-// the advice and the fix agree (test/remedies.test.ts holds them to tune's own plan, line for line).
+// The files, modes and names `kvmctl tune` writes, defined once: tune's planners and apply, and
+// the remedies `kvmctl check` and `kvmctl selftest` print, all import them from here, so the advice
+// and the fix agree (test/remedies.test.ts holds the remedies to tune's own plan, line for line).
+import {DEFAULT_HUGETLBFS_MOUNT, FSTAB, MODPROBE_DIRS} from '../host/paths.js'
+import type {FstabEntry} from '../lib/fstab.js'
 
-/** Where the hugepage pool is persisted (sysctl.d, applied early: 40- sorts before most files). */
+export {FSTAB}
+
+/** Where the hugepage pool is persisted; 40- so that distribution files (50-) and admins' (60+) win. */
 export const SYSCTL_FILE = '/etc/sysctl.d/40-hugepage.conf'
-export const FSTAB = '/etc/fstab'
+/** Sets the pool of the default page size only. */
+export const SYSCTL_KEY = 'vm.nr_hugepages'
 /** The hugetlbfs mount tune makes by default, and its root inode's mode: group rwx, sticky. */
-export const HUGETLBFS_MOUNT = '/dev/hugepages'
+export const HUGETLBFS_MOUNT = DEFAULT_HUGETLBFS_MOUNT
 export const MOUNT_MODE = 0o1770
 /** The group that may use the mount (and /dev/kvm); created with `groupadd --system` when missing. */
 export const DEFAULT_GROUP = 'kvm'
 /** The VM size a remedy plans for when the user has not said: one 1 GiB guest. */
 export const DEFAULT_VM_MEM_MIB = 1024
 
-/** The file `tune nested` persists a vendor module's options in. */
+/** The file `tune nested` persists a vendor module's options in: /etc/modprobe.d/kvm_intel.conf. */
 export function modprobeFile(module: string): string {
-  return `/etc/modprobe.d/${module}.conf`
+  return `${MODPROBE_DIRS[0]}/${module}.conf`
 }
 
 /** Mount options as tune passes them to mount(8) and writes them to fstab: mode=01770,gid=N. */
 export function hugetlbfsOptions(gid: number | string, pageSizeLabel?: string): string[] {
   return [`mode=0${MOUNT_MODE.toString(8)}`, `gid=${gid}`, ...(pageSizeLabel ? [`pagesize=${pageSizeLabel}`] : [])]
+}
+
+/** The fstab line that mounts hugetlbfs at target with those options at boot (nofail: boot goes on). */
+export function hugetlbfsFstabEntry(target: string, options: string[]): FstabEntry {
+  return {spec: 'hugetlbfs', file: target, vfstype: 'hugetlbfs', options: [...options, 'nofail'], freq: 0, passno: 0}
 }

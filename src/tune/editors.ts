@@ -4,8 +4,7 @@
 // file-plan.ts), so a Latin-1 or broken UTF-8 byte anywhere in a file survives every edit; values
 // from the command line are turned into their UTF-8 bytes (asBytes) before they go in.
 
-/** A JS string as the byte string of its UTF-8 encoding. */
-export const asBytes = (s: string) => Buffer.from(s, 'utf8').toString('latin1')
+import {asBytes, type FstabEntry, formatFstabEntry, parseFstabLine} from '../lib/fstab.js'
 
 /** Splits text into lines that keep their own terminators, so joining them restores the bytes. */
 function linesOf(text: string): string[] {
@@ -18,48 +17,6 @@ function appendLine(text: string, line: string): string {
 }
 
 // ---- /etc/fstab ----
-
-export interface FstabEntry {
-  spec: string
-  file: string
-  vfstype: string
-  options: string[]
-  freq: number
-  passno: number
-}
-
-/**
- * fstab(5) fields are separated by blanks, so a space, tab or newline inside one is written as an
- * octal escape (\\040, \\011, \\012) and a backslash as \\134; libmount decodes them all.
- */
-export function escapeFstabField(field: string): string {
-  return asBytes(field).replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`)
-}
-
-export function formatFstabEntry(e: FstabEntry): string {
-  const f = escapeFstabField
-  return `${f(e.spec)} ${f(e.file)} ${f(e.vfstype)} ${e.options.map(f).join(',')} ${e.freq} ${e.passno}`
-}
-
-/** Decodes fstab's octal escapes (fstab(5)); the result is a byte string. */
-function unescapeField(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(Number.parseInt(oct, 8) & 0xff))
-}
-
-function parseFstabLine(line: string): FstabEntry | undefined {
-  const body = line.trim()
-  if (body === '' || body.startsWith('#')) return undefined
-  const f = body.split(/\s+/)
-  if (f.length < 3) return undefined
-  return {
-    spec: unescapeField(f[0]),
-    file: unescapeField(f[1]),
-    vfstype: unescapeField(f[2]),
-    options: (f[3] ?? 'defaults').split(',').map(unescapeField),
-    freq: Number(f[4] ?? 0),
-    passno: Number(f[5] ?? 0),
-  }
-}
 
 function sameEntry(a: FstabEntry, b: FstabEntry): boolean {
   const opts = (e: FstabEntry) => [...e.options].sort().join(',')

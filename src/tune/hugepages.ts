@@ -7,17 +7,14 @@ import {gatherFacts} from '../host/facts.js'
 import {readNodePools, readNumaNodes, statPath} from '../host/system.js'
 import {pageSizeLabel} from '../plan/hugepage-math.js'
 import {
-  FSTAB,
-  MOUNT_MODE,
   nonDefaultSizeNotPersisted,
   planHugepagesIntent,
   poolPath,
-  SYSCTL_FILE,
-  SYSCTL_KEY,
   type HugepagesIntent,
   type HugepagesRequest,
   type RuntimeChange,
 } from '../plan/hugepages.js'
+import {FSTAB, MOUNT_MODE, SYSCTL_FILE, SYSCTL_KEY} from '../plan/targets.js'
 import {requireRoot, type TuneContext} from './context.js'
 import {editFstab, editSysctl} from './editors.js'
 import {type FileChange, planFile} from './file-plan.js'
@@ -27,7 +24,7 @@ import {groupGid, rollback} from './revert.js'
 import {commandLine, refuseLiveToolsUnderRoot, runTool} from './tools.js'
 
 export type {FileChange} from './file-plan.js'
-export {DEFAULT_GROUP, FSTAB, MOUNT_MODE, SYSCTL_FILE, type HugepagesRequest, type RuntimeChange} from '../plan/hugepages.js'
+export type {HugepagesRequest, RuntimeChange} from '../plan/hugepages.js'
 
 /** How many compaction rounds a shortfall gets at most (each must make progress). */
 const MAX_COMPACTIONS = 5

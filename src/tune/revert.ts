@@ -6,7 +6,10 @@
 import {chmod, chown, lstat, readdir, readlink} from 'node:fs/promises'
 import {release as osRelease} from 'node:os'
 
+import {parseMounts} from '../host/facts.js'
 import type {Host} from '../host/host.js'
+import {GROUP_FILE, MOUNTS} from '../host/paths.js'
+import {parseGroups, type Group} from '../host/system.js'
 import type {TuneContext} from './context.js'
 import {atomicWrite, fsPath, pathKind, removeDir, removeFile, removeTemp, restoreLink, sha256, snapshotFile} from './files.js'
 import {type Change, describeChange, dropRun, type JournalRun, type Step, type Transaction} from './journal.js'
@@ -26,24 +29,21 @@ export interface RevertReport {
 // What undo needs to know now, read through the host at revert time (not from the plan's facts,
 // which are as old as the run being undone).
 
+/** Group `name` as /etc/group has it now (the host layer's parser), if it has a line there. */
+async function groupNow(host: Host, name: string): Promise<Group | undefined> {
+  return parseGroups((await host.read(GROUP_FILE)) ?? '').find((g) => g.name === name)
+}
+
 /** The gid of group `name` in /etc/group, if it has a line there. */
 export async function groupGid(host: Host, name: string): Promise<number | undefined> {
-  for (const line of ((await host.read('/etc/group')) ?? '').split('\n')) {
-    const [n, , gid] = line.split(':')
-    if (n === name && gid !== undefined && /^\d+$/.test(gid)) return Number(gid)
-  }
-  return undefined
+  return (await groupNow(host, name))?.gid
 }
 
 /** The filesystem type mounted last (the visible one) at `target`, from /proc/mounts. */
 async function mountedType(host: Host, target: string): Promise<string | undefined> {
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)))
-  let type: string | undefined
-  for (const line of ((await host.read('/proc/mounts')) ?? '').split('\n')) {
-    const f = line.split(' ')
-    if (f.length >= 3 && unescape(f[1]) === target) type = f[2]
-  }
-  return type
+  return parseMounts((await host.read(MOUNTS)) ?? '')
+    .filter((m) => m.target === target)
+    .pop()?.fstype
 }
 
 /** Why a loaded module is in use (its reference count and holders), or undefined. */
@@ -54,6 +54,8 @@ async function moduleUsers(host: Host, module: string): Promise<string | undefin
   return why.length > 0 ? why.join(', ') : undefined
 }
 
+const GSHADOW_FILE = '/etc/gshadow'
+
 /** Paths whose group ownership means a group is in use (devices VMs open, hugepage mounts). */
 const GROUP_USERS = ['/dev/kvm', '/dev/vhost-net', '/dev/vhost-vsock', '/dev/net/tun', '/dev/sev', '/dev/sev-guest', '/dev/tdx_guest', '/dev/hugepages', '/dev/hugepages1G', '/dev/vfio/vfio']
 
@@ -61,11 +63,12 @@ const GROUP_USERS = ['/dev/kvm', '/dev/vhost-net', '/dev/vhost-vsock', '/dev/net
 export async function groupDependents(ctx: TuneContext, name: string, gid: number): Promise<string[]> {
   const {host} = ctx
   const why: string[] = []
-  const line = async (file: string) => ((await host.read(file)) ?? '').split('\n').find((l) => l.split(':')[0] === name)
-  for (const file of ['/etc/group', '/etc/gshadow']) {
-    const members = (await line(file))?.split(':')[3]?.trim()
-    if (members) why.push(`it has members (${members}) in ${file}`)
-  }
+  const members = (await groupNow(host, name))?.members ?? []
+  if (members.length > 0) why.push(`it has members (${members.join(',')}) in ${GROUP_FILE}`)
+  // gshadow (name:password:admins:members) has no gid, so it is not /etc/group's format.
+  const shadow = ((await host.read(GSHADOW_FILE)) ?? '').split('\n').find((l) => l.split(':')[0] === name)
+  const shadowMembers = shadow?.split(':')[3]?.trim()
+  if (shadowMembers) why.push(`it has members (${shadowMembers}) in ${GSHADOW_FILE}`)
   const primary = ((await host.read('/etc/passwd')) ?? '').split('\n').filter((l) => l.split(':')[3] === String(gid)).map((l) => l.split(':')[0])
   if (primary.length > 0) why.push(`it is the primary group of ${primary.join(', ')}`)
   const vfio = ((await host.list('/dev/vfio')) ?? []).map((n) => `/dev/vfio/${n}`)
