@@ -249,8 +249,13 @@ async function mutateJson(file: string, m: JsonMutation): Promise<void> {
 
 export interface Output {
   op: string
-  /** Time the command body took. */
+  /** Wall time the command body took. */
   ms: number
+  /**
+   * CPU time (user + system) the process spent in the body: the work it did, whatever else the
+   * machine runs meanwhile (bodies run one at a time, so it is this body's).
+   */
+  cpuMs: number
   exitCode: number
   stdout: string
   stderr: string
@@ -271,8 +276,9 @@ export async function runCase(root: string, caseDir: string): Promise<CaseResult
   const outputs: Output[] = []
   const problems: string[] = []
   const op = async (name: string, json: boolean, body: (log: (t: string) => void) => Promise<number>) => {
-    const out: Output = {op: name, ms: 0, exitCode: 0, stdout: '', stderr: ''}
+    const out: Output = {op: name, ms: 0, cpuMs: 0, exitCode: 0, stdout: '', stderr: ''}
     const opStarted = performance.now()
+    const cpuStarted = process.cpuUsage()
     const log = (t: string) => (out.stdout += t + '\n')
     try {
       out.exitCode = await body(log)
@@ -291,6 +297,8 @@ export async function runCase(root: string, caseDir: string): Promise<CaseResult
       }
     }
     out.ms = performance.now() - opStarted
+    const cpu = process.cpuUsage(cpuStarted)
+    out.cpuMs = (cpu.user + cpu.system) / 1000
     outputs.push(out)
   }
   await op('check', false, async (log) => ((await checkAndReport({root}, log)).counts.fail > 0 ? 1 : 0))
