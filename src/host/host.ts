@@ -2,8 +2,10 @@
 // Host.path(), so `--root DIR` (or KVMCTL_ROOT) replays a captured host: file X is read from
 // DIR/X, and the facts that are not files come from DIR/host.json. With a root, nothing live
 // is consulted.
-import {constants as fsc, lstatSync, readlinkSync, realpathSync} from 'node:fs'
-import {access, open, readdir, readlink, stat} from 'node:fs/promises'
+// Reads are synchronous on purpose: the files are procfs, sysfs and small /etc files (or their
+// copies in a capture), each read in microseconds, and a hundred of them through the thread pool
+// cost `kvmctl check` more in promise and thread hand-offs than the reads themselves.
+import {accessSync, closeSync, existsSync, constants as fsc, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, statSync} from 'node:fs'
 import {basename, dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
 import {gunzipSync} from 'node:zlib'
 
@@ -72,11 +74,10 @@ export class Host {
     const dir = root ?? process.env.KVMCTL_ROOT
     if (dir === undefined || dir === '') return new Host(undefined, undefined)
     const abs = resolve(dir)
-    const st = await stat(abs).catch(() => undefined)
-    if (!st?.isDirectory()) {
+    if (!isDirectory(abs)) {
       throw new HostRootError(`--root ${printable(dir)}: no such directory; pass a folder written by \`kvmctl capture DIR\``)
     }
-    return new Host(abs, await readHostJson(abs, dir))
+    return new Host(abs, readHostJson(abs, dir))
   }
 
   /** The live machine, whatever KVMCTL_ROOT says: for what acts on this machine (selftest). */
@@ -113,7 +114,7 @@ export class Host {
    * (recorded in `unreadable`), never a silently wrong value. ".gz" files are decompressed.
    */
   async readResult(p: string, cap: ReadCap = capFor(p)): Promise<ReadResult> {
-    const result = await readCapped(() => this.path(p), p.endsWith('.gz'), cap)
+    const result = readCapped(() => this.path(p), p.endsWith('.gz'), cap)
     if (!result.ok && !result.absent) this.unreadable.set(p, result.reason)
     return result
   }
@@ -138,7 +139,7 @@ export class Host {
   /** Where symlink p points (as written in it), or undefined; a replay's /proc/PID/fd/N name /dev/kvm. */
   async readLink(p: string): Promise<string | undefined> {
     try {
-      return await readlink(this.path(p, {followLast: false}))
+      return readlinkSync(this.path(p, {followLast: false}))
     } catch {
       return undefined
     }
@@ -154,7 +155,7 @@ export class Host {
 
   async exists(p: string): Promise<boolean> {
     try {
-      await access(this.path(p), fsc.F_OK)
+      accessSync(this.path(p), fsc.F_OK)
       return true
     } catch {
       return false
@@ -164,7 +165,7 @@ export class Host {
   /** Directory entries, sorted; undefined when the directory is absent (or not a directory). */
   async list(p: string): Promise<string[] | undefined> {
     try {
-      return (await readdir(this.path(p))).sort()
+      return readdirSync(this.path(p)).sort()
     } catch {
       return undefined
     }
@@ -178,6 +179,14 @@ export class Host {
   }
 
   private liveFacts: Promise<HostJson> | undefined
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory()
+  } catch {
+    return false
+  }
 }
 
 function capFor(p: string): ReadCap {
@@ -214,18 +223,18 @@ function resolveExisting(path: string, depth = 0): string {
 }
 
 /** Reads at most cap bytes (decompressed); anything else about the file makes it unreadable. */
-async function readCapped(where: () => string, gz: boolean, cap: ReadCap): Promise<ReadResult> {
-  let file
+function readCapped(where: () => string, gz: boolean, cap: ReadCap): ReadResult {
+  let fd
   try {
     // O_NONBLOCK: a FIFO planted in a capture must not hang the read.
-    file = await open(where(), fsc.O_RDONLY | fsc.O_NONBLOCK)
+    fd = openSync(where(), fsc.O_RDONLY | fsc.O_NONBLOCK)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (error instanceof RootEscapeError) return {ok: false, absent: false, reason: 'leads outside the replay root'}
     return {ok: false, absent: code === 'ENOENT' || code === 'ENOTDIR', reason: code ?? 'cannot open'}
   }
   try {
-    const st = await file.stat()
+    const st = fstatSync(fd)
     if (!st.isFile()) return {ok: false, absent: false, reason: st.isDirectory() ? 'a folder, not a file' : 'not a regular file'}
     // procfs reports size 0 and sysfs 4096 whatever the content: read up to cap + 1 to know.
     const limit = gz ? cap.bytes : cap.bytes + 1
@@ -235,7 +244,7 @@ async function readCapped(where: () => string, gz: boolean, cap: ReadCap): Promi
     let length = 0
     for (;;) {
       if (length === buf.length) break
-      const {bytesRead} = await file.read(buf, length, buf.length - length, null)
+      const bytesRead = readSync(fd, buf, length, buf.length - length, null)
       if (bytesRead === 0) break
       length += bytesRead
     }
@@ -254,7 +263,7 @@ async function readCapped(where: () => string, gz: boolean, cap: ReadCap): Promi
   } catch (error) {
     return {ok: false, absent: false, reason: (error as NodeJS.ErrnoException).code ?? 'read error'}
   } finally {
-    await file.close()
+    closeSync(fd)
   }
 }
 
@@ -271,9 +280,9 @@ export function pathCovered(captured: readonly string[] | undefined, p: string):
   return captured.some((c) => c === p || (c.endsWith('/') && (p.startsWith(c) || p === c.slice(0, -1))))
 }
 
-async function readHostJson(abs: string, given: string): Promise<HostJson> {
+function readHostJson(abs: string, given: string): HostJson {
   const name = `--root ${printable(given)}: host.json`
-  const read = await readCapped(() => join(abs, 'host.json'), false, READ_CAPS.hostJson)
+  const read = readCapped(() => join(abs, 'host.json'), false, READ_CAPS.hostJson)
   if (!read.ok && read.absent) throw new HostRootError(`--root ${printable(given)}: no host.json in it; write the folder with \`kvmctl capture DIR\``)
   if (!read.ok) throw new HostRootError(`${name} is unreadable (${read.reason}); capture again with \`kvmctl capture DIR\``)
   let data: unknown
@@ -361,9 +370,9 @@ export function validateHostJson(data: unknown): string | undefined {
   return undefined
 }
 
-async function statDevice(p: string): Promise<DeviceNode | null> {
+function statDevice(p: string): DeviceNode | null {
   try {
-    const st = await stat(p)
+    const st = statSync(p)
     return {mode: (st.mode & 0o7777).toString(8).padStart(4, '0'), uid: st.uid, gid: st.gid}
   } catch {
     return null
@@ -383,12 +392,11 @@ async function readKernelLog(): Promise<string | null> {
 }
 
 /** The container runtime this process runs in, from what runtimes leave behind; null when none. */
-async function detectContainer(): Promise<string | null> {
+function detectContainer(): string | null {
   // systemd-nspawn, LXC and Podman set `container` in PID 1's environment, which shells pass on.
   if (process.env.container) return process.env.container
   if (process.env.KUBERNETES_SERVICE_HOST) return 'kubernetes'
-  const found = await Promise.all(CONTAINER_MARKERS.map(([p]) => access(p, fsc.F_OK).then(() => true, () => false)))
-  return CONTAINER_MARKERS.find((_, i) => found[i])?.[1] ?? null
+  return CONTAINER_MARKERS.find(([p]) => existsSync(p))?.[1] ?? null
 }
 
 async function gatherLiveFacts(): Promise<HostJson> {
@@ -397,7 +405,7 @@ async function gatherLiveFacts(): Promise<HostJson> {
     import('../native.js'),
     readKernelLog(),
     detectContainer(),
-    Promise.all(DEVICE_PATHS.map(statDevice)),
+    DEVICE_PATHS.map(statDevice),
   ])
   const native = loadNative()
   const devices: Record<string, DeviceNode | null> = Object.fromEntries(DEVICE_PATHS.map((dev, i) => [dev, nodes[i]]))

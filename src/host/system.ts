@@ -2,7 +2,7 @@
 // pools per NUMA node, /etc/group, /etc/fstab, sysctl.d and modprobe.d in the order the boot
 // applies them, who holds the KVM modules and /dev/kvm, and the mode and group of the hugetlbfs
 // mount points. Each is null when the capture did not hold it (unknown), never "absent".
-import {lstat, realpath} from 'node:fs/promises'
+import {lstatSync, realpathSync} from 'node:fs'
 
 import {parseCounter} from '../lib/parse.js'
 import type {Host} from './host.js'
@@ -206,7 +206,7 @@ async function readSysctlFiles(host: Host): Promise<SysctlFile[]> {
 /** Where a file really is (99-sysctl.conf links to ../sysctl.conf); itself when that cannot be told. */
 async function realPath(host: Host, path: string): Promise<string> {
   try {
-    return await realpath(host.path(path))
+    return realpathSync.native(host.path(path))
   } catch {
     return path
   }
@@ -280,7 +280,7 @@ function recordedAttrs(recorded: HostJson['paths'], p: string): PathAttrs | null
 /** Mode bits and owner of a host path, or null when absent. */
 export async function statPath(host: Host, path: string): Promise<PathAttrs | null> {
   try {
-    const st = await lstat(host.path(path, {followLast: false}))
+    const st = lstatSync(host.path(path, {followLast: false}))
     return {mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, isDir: st.isDirectory()}
   } catch {
     return null
