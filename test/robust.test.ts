@@ -4,6 +4,7 @@
 import {expect} from 'chai'
 import {cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile} from 'node:fs/promises'
 import {execFileSync} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
@@ -83,6 +84,16 @@ describe('bad captures', () => {
       expect(host.unreadable.get('/proc/meminfo')).to.match(/larger than|more than/)
       expect(await host.readValue('/proc/cmdline')).to.equal(undefined)
       expect(host.unreadable.get('/proc/cmdline')).to.match(/more than 64 lines/)
+    })
+
+    it('a live procfs file longer than 4 KiB is read whole (procfs reports size 0; it was cut at 4097 bytes)', async () => {
+      // /proc/cpuinfo is about 1.2 KiB per CPU: a host with 4 CPUs or more lost CPUs and flags.
+      const host = await Host.open()
+      const maps = (await host.read('/proc/self/maps'))!
+      expect(maps.length).to.be.above(4097)
+      expect(maps.endsWith('\n')).to.equal(true)
+      const lines = maps.split('\n').length
+      expect(Math.abs(lines - readFileSync('/proc/self/maps', 'utf8').split('\n').length)).to.be.below(10)
     })
 
     it('a gzip bomb in proc/config.gz is unreadable, not 20 MB of memory', async () => {

@@ -240,10 +240,14 @@ function readCapped(where: () => string, gz: boolean, cap: ReadCap): ReadResult 
     const limit = gz ? cap.bytes : cap.bytes + 1
     const tooLarge = {ok: false, absent: false, reason: `larger than ${cap.bytes} bytes`} as const
     if (st.size > limit) return tooLarge
-    const buf = Buffer.alloc(Math.min(limit, Math.max(st.size, 4096) + 1))
+    let buf = Buffer.alloc(Math.min(limit, Math.max(st.size, 4096) + 1))
     let length = 0
     for (;;) {
-      if (length === buf.length) break
+      if (length === buf.length) {
+        // A procfs file (size 0) longer than the first guess: grow up to the cap, never cut it.
+        if (length === limit) break
+        buf = Buffer.concat([buf, Buffer.alloc(Math.min(limit, 2 * length) - length)])
+      }
       const bytesRead = readSync(fd, buf, length, buf.length - length, null)
       if (bytesRead === 0) break
       length += bytesRead
