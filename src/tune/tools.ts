@@ -1,8 +1,6 @@
 // The external programs tuning runs (modprobe, modinfo, mount, umount, groupadd, groupdel), always through
 // execa. Each path can be overridden (KVMCTL_MODPROBE, ...) so tests can point at stand-ins that
 // edit a temporary root as the real tool edits the live host; the child sees KVMCTL_ROOT then.
-import {execa} from 'execa'
-
 import type {Host} from '../host/host.js'
 import {UsageError} from '../lib/errors.js'
 import {printable} from '../lib/printable.js'
@@ -66,6 +64,8 @@ export async function runTool(host: Host, name: ToolName, args: string[]): Promi
   const file = toolPath(name)
   const env: Record<string, string> = {LC_ALL: 'C'}
   if (host.root) env.KVMCTL_ROOT = host.root
+  // Loaded here, not at the top: a dry run starts no tool and need not load execa (tens of ms).
+  const {execa} = await import('execa')
   const r = await execa(file, args, {reject: false, env, all: true})
   const output = String(r.all ?? '').trim() || (r.failed && r.exitCode === undefined ? String(r.shortMessage) : '')
   return {command: [name, ...args].join(' '), exitCode: r.exitCode ?? 127, output}
