@@ -3,7 +3,6 @@
 import {hostname} from 'node:os'
 import {dirname} from 'node:path'
 
-import {writeFileAtomic} from '../lib/atomic-write.js'
 import {parseDuration} from '../lib/duration.js'
 import {OperationError, UsageError} from '../lib/errors.js'
 import {formatReport, type ReportFormat} from './format.js'
@@ -51,6 +50,8 @@ export async function emitReport(
     return
   }
   const text = formatReport(report, format, {...options, renderText: () => io.renderText(false) + '\n'})
+  // Loaded only here: it brings node:crypto, which printing to stdout never needs.
+  const {writeFileAtomic} = await import('../lib/atomic-write.js')
   await writeFileAtomic(flags.output, text).catch((error: NodeJS.ErrnoException) => {
     throw outputError(flags.output!, error)
   })
