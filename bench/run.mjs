@@ -70,12 +70,12 @@ section('kvmctl check against what admins run instead', () => {
 })
 
 section('Where start-up goes (whole process, differences of medians)', () => {
-  // Plain invocations run on the fast entry (dist/fast.js, no oclif); the last rows are the same
+  // Plain invocations run on the fast entry (dist/fast.cjs, no oclif); the last rows are the same
   // commands through oclif (KVMCTL_NO_FAST_PATH=1), so the cost the fast entry saves stays visible.
-  const importFast = "const m = await import('./dist/fast.js'); m.loadFlagTables()"
+  const importFast = "require('./dist/fast.cjs').loadFlagTables()"
   const steps = [
     {name: 'node', cmd: process.execPath, args: ['-e', '0']},
-    {name: '+ load the fast entry and the flag table', cmd: process.execPath, args: ['--input-type=module', '-e', importFast], cwd: root},
+    {name: '+ load the fast entry and the flag table', cmd: process.execPath, args: ['-e', importFast], cwd: root},
     {name: '+ check on a replayed host', cmd: process.execPath, args: [kvmctl, 'check', '--json', '--root', join(root, 'fixtures', 'pvm-guest')]},
     {name: '+ live host reads and native probe', cmd: process.execPath, args: [kvmctl, 'check', '--json']},
   ]

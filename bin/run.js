@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// Entry point. A plain invocation of a command runs on the fast entry (dist/fast.js, no oclif; see
-// src/fast.ts); help, anything the fast entry does not fully understand, and every run with
-// KVMCTL_NO_FAST_PATH set go to the bundled oclif CLI (dist/cli.js).
+// Entry point. A plain invocation of a command runs on the fast entry (dist/fast.cjs, one file, no
+// oclif; see src/fast.ts and scripts/bundle.mjs); help, anything the fast entry does not fully
+// understand, and every run with KVMCTL_NO_FAST_PATH set go to the bundled oclif CLI (dist/cli.js).
+import {createRequire} from 'node:module'
+
 // oclif's engine check loads semver on every start; npm already enforces package.json "engines"
 // at install, so skip it unless the user asked for it.
 process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
 
-const done = !process.env.KVMCTL_NO_FAST_PATH && (await (await import('../dist/fast.js')).runFast(process.argv.slice(2)))
+const fast = () => createRequire(import.meta.url)('../dist/fast.cjs')
+const done = !process.env.KVMCTL_NO_FAST_PATH && (await fast().runFast(process.argv.slice(2)))
 if (!done) {
   const {run} = await import('../dist/cli.js')
   await run(import.meta.url)
