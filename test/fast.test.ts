@@ -17,9 +17,9 @@ const OCLIF = {KVMCTL_NO_FAST_PATH: '1'}
 const tables = flagTables('kvmctl', '0.1.0')
 
 /**
- * Output with the run's clock taken out (nfd "# written", prometheus and junit timestamps). The NFD
- * expiry becomes its distance from the file's own "# written" time, so two runs compare equal
- * whichever second each ran in, and a wrong --expires-in still shows.
+ * Output with the run's clock taken out (nfd "# written", prometheus and junit timestamps, selftest's
+ * times in ns). The NFD expiry becomes its distance from the file's own "# written" time, so two
+ * runs compare equal whichever second each ran in, and a wrong --expires-in still shows.
  */
 function timeless(run: CliRun): CliRun {
   const strip = (s: string) => {
@@ -29,6 +29,8 @@ function timeless(run: CliRun): CliRun {
       .replace(/^# written .*$/gm, '# written T')
       .replace(/^(kvmctl_(?:check|selftest)_last_run_timestamp_seconds) .*$/gm, '$1 T')
       .replace(/timestamp="[^"]*"/g, 'timestamp="T"')
+      // selftest --json times its work (phases, stages, error.totalNs) in ns.
+      .replace(/"(\w*Ns|ns)": \d+/g, '"$1": T')
   }
   return {exitCode: run.exitCode, stdout: strip(run.stdout), stderr: strip(run.stderr)}
 }

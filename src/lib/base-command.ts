@@ -6,7 +6,7 @@ import * as Errors from '@oclif/core/errors'
 import * as Flags from '@oclif/core/flags'
 
 import type {CommandBody} from './command-body.js'
-import {expectedFailure, unexpectedFailure, writeFailure} from './errors.js'
+import {expectedFailure, type Failure, unexpectedFailure, writeFailure} from './errors.js'
 import {checkGivenValues, type CommandTable, flagTableOf, missingArgMessage, missingFlagMessage} from './flag-table.js'
 import {useColor} from './color.js'
 
@@ -42,21 +42,21 @@ export abstract class BaseCommand extends Command {
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     const failure = expectedFailure(err)
-    if (failure) return this.exitWith(failure.message, failure.exitCode)
+    if (failure) return this.exitWith(failure)
     // oclif's own parse errors (unknown flag, bad option, missing value) are usage errors: exit 2,
     // one line; a missing flag or argument names itself and an example instead of oclif's list.
     if (err instanceof Errors.CLIError && (err.oclif?.exit === 2 || /flag|argument|arg/i.test(err.constructor.name))) {
       // eslint-disable-next-line no-control-regex
       const text = err.message.replace(/\u001b\[[0-9;]*m/g, '')
       const flag = /Missing required flag (\S+)/.exec(text)?.[1]
-      if (flag) return this.exitWith(missingFlagMessage(this.table(), flag), 2)
+      if (flag) return this.exitWith({message: missingFlagMessage(this.table(), flag), exitCode: 2})
       const arg = this.table().args.find((a) => a.required && new RegExp(`^Missing \\d+ required args?:\\n\\s*${a.name}\\b`, 'm').test(text))
-      if (arg) return this.exitWith(missingArgMessage(this.table(), arg.name), 2)
-      return this.exitWith(text.split('\n')[0], 2)
+      if (arg) return this.exitWith({message: missingArgMessage(this.table(), arg.name), exitCode: 2})
+      return this.exitWith({message: text.split('\n')[0], exitCode: 2})
     }
     // oclif's own control flow (this.exit) keeps its meaning; anything else is a bug, said in one line.
     const bug = err.oclif?.exit === undefined ? unexpectedFailure(err) : undefined
-    if (bug) return this.exitWith(bug.message, bug.exitCode)
+    if (bug) return this.exitWith(bug)
     return super.catch(err)
   }
 
@@ -70,8 +70,8 @@ export abstract class BaseCommand extends Command {
     return flagTableOf(this.id ?? '', this.ctor as unknown as Parameters<typeof flagTableOf>[1], this.config.bin, isDefaultParse)
   }
 
-  private exitWith(message: string, code: number): never {
-    writeFailure({message, exitCode: code}, this.jsonEnabled())
-    return this.exit(code)
+  private exitWith(failure: Failure): never {
+    writeFailure(failure, this.jsonEnabled())
+    return this.exit(failure.exitCode)
   }
 }

@@ -10,11 +10,23 @@ export class UsageError extends Error {
 /** An operation that could not be done (permission, a failed write): exit code 1. */
 export class OperationError extends Error {
   readonly exitCode = 1
+  /** How long the command's own work ran before it failed (selftest), in ns; --json reports it. */
+  totalNs?: number
+}
+
+/** How a command that could not run ends: its one line, its exit code, and totalNs when known. */
+export interface Failure {
+  message: string
+  exitCode: number
+  totalNs?: number
 }
 
 /** An error kvmctl expects, as its one-line message and exit code; undefined for anything else (a bug). */
-export function expectedFailure(error: unknown): {message: string; exitCode: 1 | 2} | undefined {
-  if (error instanceof UsageError || error instanceof OperationError) return {message: error.message, exitCode: error.exitCode}
+export function expectedFailure(error: unknown): Failure | undefined {
+  if (error instanceof UsageError) return {message: error.message, exitCode: error.exitCode}
+  if (error instanceof OperationError) {
+    return {message: error.message, exitCode: error.exitCode, ...(error.totalNs === undefined ? {} : {totalNs: error.totalNs})}
+  }
   return undefined
 }
 
@@ -28,7 +40,7 @@ export function unexpectedFailure(error: unknown): {message: string; exitCode: 1
 }
 
 /** Writes a failure as every command does: an `{error}` object on stdout with --json, else one line on stderr. */
-export function writeFailure(failure: {message: string; exitCode: number}, json: boolean): void {
+export function writeFailure(failure: Failure, json: boolean): void {
   if (json) process.stdout.write(JSON.stringify({error: failure}, null, 2) + '\n')
   else process.stderr.write(`kvmctl: ${failure.message}\n`)
 }

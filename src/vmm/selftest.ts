@@ -95,7 +95,11 @@ export async function runSelftest(options: SelftestOptions, events: SelftestEven
 
   const huge = options.hugepages && host ? await planHugepages(options, host) : undefined
   const backing: MemoryBacking = huge?.pool?.backing ?? 'anonymous'
-  const machine = await bootOrExplain(options, backing, huge?.pool?.dir, deps.adviseDevKvm)
+  const machine = await bootOrExplain(options, backing, huge?.pool?.dir, deps.adviseDevKvm).catch((error: unknown) => {
+    // --json reports how long the work ran before it stopped: `npm run bench` tells it from start-up.
+    if (error instanceof OperationError) error.totalNs = Number(process.hrtime.bigint() - t0)
+    throw error
+  })
   events.onBooted?.(options, backing)
   if (huge?.pool && host) huge.during = await poolNow(host, huge.pool)
 
