@@ -24,18 +24,21 @@ export function runOnce(cmd, args, opts = {}) {
 
 /**
  * Times every contender `runs` times, interleaved, after one warm-up each.
- * contenders: [{name, cmd, args, env?}] -> {name: {samples, median, p90, code, stdout, stderr}}
+ * contenders: [{name, cmd, args, env?, keepOutput?}] -> {name: {samples, outputs, median, p90, code, stdout, stderr}}
  */
 export function interleave(contenders, runs) {
   const out = {}
   for (const c of contenders) {
     const warm = runOnce(c.cmd, c.args, c)
-    out[c.name] = {samples: [], code: warm.code, stdout: warm.stdout, stderr: warm.stderr, error: warm.error?.message}
+    out[c.name] = {samples: [], outputs: [], code: warm.code, stdout: warm.stdout, stderr: warm.stderr, error: warm.error?.message}
   }
   for (let i = 0; i < runs; i++) {
     for (const c of contenders) {
       if (out[c.name].error) continue
-      out[c.name].samples.push(runOnce(c.cmd, c.args, c).ms)
+      const run = runOnce(c.cmd, c.args, c)
+      out[c.name].samples.push(run.ms)
+      // keepOutput: each run's stdout, in the order of samples (a figure the process reports itself).
+      if (c.keepOutput) out[c.name].outputs.push(run.stdout)
     }
   }
   for (const c of contenders) {
