@@ -1,5 +1,6 @@
 // Gathers everything the checks need from a Host into one plain, JSON-friendly object, so the
 // checks stay pure functions of it. All reads are started together: start-up time matters.
+import {type BootConfig, readBootConfig} from './boot-config.js'
 import {parseCounter, parseKb} from '../lib/parse.js'
 import type {Host} from './host.js'
 import {
@@ -159,6 +160,8 @@ export interface HostFacts extends PlatformFacts, SystemFacts {
   kvmMisc: boolean
   /** This host's own virtio devices; null when it has no virtio bus. */
   virtioDevices: VirtioDevice[] | null
+  /** What the boot configuration will set up at the next boot (src/host/boot-config.ts). */
+  boot: BootConfig
 }
 
 export interface GatherOptions {
@@ -193,6 +196,7 @@ export async function gatherFacts(host: Host, opts: GatherOptions = {}): Promise
       withProcesses: opts.processes === true,
     }),
   )
+  const bootRead = hostJsonRead.then((j) => readBootConfig(host, systemRead, (p) => host.live || (j.captured !== undefined && host.covers(p))))
   const [json, dependent, cpuinfo, modules, sysModules, params, meminfo, hugepages, mounts, thp, ksm, iommu, cmdline, firmware, osRelease, system] =
     await Promise.all([
       hostJsonRead,
@@ -280,6 +284,7 @@ export async function gatherFacts(host: Host, opts: GatherOptions = {}): Promise
     kvmMisc,
     virtioDevices,
     ...system,
+    boot: await bootRead,
   }
 }
 

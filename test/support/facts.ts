@@ -1,5 +1,6 @@
 // A baseline host for pure check tests: bare-metal Intel with VT-x, kvm_intel loaded, /dev/kvm
 // usable. Tests override what they are about. (Values as on a stock Debian 12 host.)
+import {UNKNOWN_BOOT_CONFIG} from '../../src/host/boot-config.js'
 import type {HostFacts} from '../../src/host/facts.js'
 
 type Overrides = Omit<Partial<HostFacts>, 'host'> & {host?: Partial<HostFacts['host']>}
@@ -46,6 +47,7 @@ export function intelHost(overrides: Overrides = {}): HostFacts {
     os: 'Debian GNU/Linux 12 (bookworm)',
     kvmMisc: true,
     virtioDevices: null,
+    boot: UNKNOWN_BOOT_CONFIG,
     unreadable: {},
     numaNodes: [0],
     nodePools: [{node: 0, sizeKb: 2048, total: 512, free: 512, surplus: 0}],
