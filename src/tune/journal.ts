@@ -40,6 +40,15 @@ export type Change =
   | {kind: 'group'; name: string; gid?: number}
   /** A module kvmctl (re)loaded; `before` is the parameter value to reload with, null: it was not loaded. */
   | {kind: 'module'; module: string; param: string; before: string | null}
+  /** A kernel setting (sysfs/procfs) kvmctl wrote: `before` is written back, `after` what was asked. */
+  | {kind: 'value'; path: string; before: string; after: string}
+  /** A user kvmctl added to a supplementary group (journaled only when it was not a member). */
+  | {kind: 'member'; user: string; group: string}
+  /**
+   * A file a boot loader tool (update-grub, grub2-mkconfig, grubby) rewrites: its old bytes are
+   * backed up before the tool runs; `written` (the bytes the tool left) is known only at the outcome.
+   */
+  | {kind: 'rewrite'; path: string; tool: string; existed: boolean; backup?: string; meta?: FileMeta; before?: string; written?: string}
 
 /** intent: journaled, maybe done; done: finished; reverted: undone (or found never done). */
 export type StepState = 'intent' | 'done' | 'reverted'
@@ -73,6 +82,9 @@ const isStr = (v: unknown): v is string => typeof v === 'string'
 const isInt = (v: unknown): v is number => Number.isInteger(v)
 const isAbs = (v: unknown): v is string => isStr(v) && v.startsWith('/') && !v.includes('\0')
 
+/** A user or group name as shadow-utils accept it. */
+const NAME_RE = /^[a-z_][a-z0-9_.-]*\$?$/i
+
 /** Field checks per change kind: each returns the name of the first bad field, or undefined. */
 const CHANGE_FIELDS: Record<Change['kind'], (s: Record<string, unknown>) => string | undefined> = {
   pool: (s) => (!isAbs(s.path) ? 'path' : !isInt(s.before) ? 'before' : s.after !== undefined && !isInt(s.after) ? 'after' : undefined),
@@ -97,9 +109,25 @@ const CHANGE_FIELDS: Record<Change['kind'], (s: Record<string, unknown>) => stri
   mkdir: (s) => (!isAbs(s.path) ? 'path' : undefined),
   mount: (s) => (!isAbs(s.target) ? 'target' : undefined),
   attrs: (s) => (!isAbs(s.path) ? 'path' : !isInt(s.mode) ? 'mode' : !isInt(s.uid) ? 'uid' : !isInt(s.gid) ? 'gid' : undefined),
-  group: (s) => (!(isStr(s.name) && /^[a-z_][a-z0-9_-]*\$?$/i.test(s.name)) ? 'name' : s.gid !== undefined && !isInt(s.gid) ? 'gid' : undefined),
+  group: (s) => (!(isStr(s.name) && NAME_RE.test(s.name)) ? 'name' : s.gid !== undefined && !isInt(s.gid) ? 'gid' : undefined),
   module: (s) =>
     !(isStr(s.module) && /^[\w-]+$/.test(s.module)) ? 'module' : !isStr(s.param) ? 'param' : s.before !== null && !isStr(s.before) ? 'before' : undefined,
+  value: (s) => (!isAbs(s.path) ? 'path' : !isStr(s.before) ? 'before' : !isStr(s.after) ? 'after' : undefined),
+  member: (s) => (!(isStr(s.user) && NAME_RE.test(s.user)) ? 'user' : !(isStr(s.group) && NAME_RE.test(s.group)) ? 'group' : undefined),
+  rewrite: (s) =>
+    !isAbs(s.path)
+      ? 'path'
+      : !isStr(s.tool)
+        ? 'tool'
+        : typeof s.existed !== 'boolean'
+          ? 'existed'
+          : s.existed && !isAbs(s.backup)
+            ? 'backup'
+            : s.existed && !(isObj(s.meta) && isInt(s.meta.mode) && isInt(s.meta.uid) && isInt(s.meta.gid))
+              ? 'meta'
+              : s.written !== undefined && !isStr(s.written)
+                ? 'written'
+                : undefined,
 }
 
 /** Checks a parsed journal and brings an older (schema 1) one to the current shape. */
@@ -275,6 +303,44 @@ export class Transaction {
     await this.change(change, () => atomicWrite(host, old.real, content, meta, {tempName: temp, crashLabel: `write ${path}`}))
   }
 
+  /**
+   * Runs a boot loader tool that rewrites `paths`: each file's old bytes are backed up and its
+   * step journaled before the tool runs; the outcome records the bytes the tool left, so undo
+   * restores the backup only while those bytes stay. Returns the tool's result (the caller judges it).
+   */
+  async rewriteWith<T>(tool: string, paths: string[], run: () => Promise<T>): Promise<T> {
+    const {host} = this.ctx
+    const steps: Array<Extract<Step, {kind: 'rewrite'}>> = []
+    for (const path of paths) {
+      const old = await snapshotFile(host, path)
+      let backup: string | undefined
+      if (old.content !== undefined) {
+        backup = `${BACKUP_DIR}/${this.run.id}/${this.run.steps.length + 1}`
+        for (const d of await missingDirs(host, dirname(backup))) await makeDir(host, d, 0o700)
+        await atomicWrite(host, backup, old.content, {mode: 0o600, uid: 0, gid: 0}, {crashLabel: `backup of ${path}`})
+      }
+      const step = {
+        kind: 'rewrite' as const,
+        path,
+        tool,
+        existed: old.content !== undefined,
+        ...(backup === undefined ? {} : {backup, meta: old.meta, before: sha256(old.content!)}),
+        state: 'intent' as const,
+      }
+      this.run.steps.push(step)
+      steps.push(step)
+    }
+    await this.save(`intent of rewrite by ${tool}`)
+    const result = await run()
+    crashPoint(`ran ${tool}`)
+    for (const step of steps) {
+      const now = await snapshotFile(host, step.path)
+      Object.assign(step, {state: 'done', ...(now.content === undefined ? {} : {written: sha256(now.content)})})
+    }
+    await this.save(`outcome of rewrite by ${tool}`)
+    return result
+  }
+
   async finish(): Promise<void> {
     this.run.state = 'complete'
     await this.save('run complete')
@@ -299,6 +365,7 @@ export async function dropRun(ctx: TuneContext, runId: string): Promise<void> {
 
 /** A change named by what it does, for crash points. */
 function changeLabel(c: Change): string {
+  if (c.kind === 'member') return `member ${c.user} ${c.group}`
   return `${c.kind} ${'path' in c ? c.path : 'target' in c ? c.target : 'name' in c ? c.name : c.module}`
 }
 
@@ -318,5 +385,11 @@ export function describeChange(step: Change): string {
       return `delete group ${step.name}`
     case 'module':
       return step.before === null ? `unload ${step.module}` : `reload ${step.module} with ${step.param}=${step.before}`
+    case 'value':
+      return `${step.path} back to ${step.before}`
+    case 'member':
+      return `remove ${step.user} from group ${step.group}`
+    case 'rewrite':
+      return step.existed ? `restore ${step.path} (rewritten by ${step.tool})` : `remove ${step.path} (written by ${step.tool})`
   }
 }

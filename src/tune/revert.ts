@@ -6,13 +6,14 @@
 import {chmod, chown, lstat, readdir, readlink} from 'node:fs/promises'
 import {release as osRelease} from 'node:os'
 
-import {parseMounts} from '../host/facts.js'
+import {parseMounts, selectedMode} from '../host/facts.js'
 import type {Host} from '../host/host.js'
 import {GROUP_FILE, MOUNTS} from '../host/paths.js'
 import {parseGroups, type Group} from '../host/system.js'
 import type {TuneContext} from './context.js'
 import {atomicWrite, fsPath, pathKind, removeDir, removeFile, removeTemp, restoreLink, sha256, snapshotFile} from './files.js'
 import {type Change, describeChange, dropRun, type JournalRun, type Step, type Transaction} from './journal.js'
+import {writeKernelValue} from './pool.js'
 import {runTool} from './tools.js'
 
 type Outcome = {kind: 'reverted' | 'kept'; note?: string} | {kind: 'problem'; note: string}
@@ -133,7 +134,47 @@ async function revertChange(ctx: TuneContext, step: Step, opts: {force: boolean}
     }
     case 'module':
       return revertModule(ctx, step)
+    case 'value':
+      return revertValue(ctx, step, opts)
+    case 'member': {
+      // Journaled only when the user was not a member: if the user is listed now, this run added it.
+      if (!(await groupNow(host, step.group))?.members.includes(step.user)) return {kind: 'reverted', note: `${step.user} is not in group ${step.group}`}
+      const r = await runTool(host, 'usermod', [...(host.root ? ['--prefix', host.root] : []), '-r', '-G', step.group, step.user])
+      if (r.exitCode !== 0) return {kind: 'problem', note: `${r.command} failed (exit ${r.exitCode}): ${r.output}`}
+      const still = (await groupNow(host, step.group))?.members.includes(step.user) ?? false
+      return still ? {kind: 'problem', note: `/etc/group still lists ${step.user} in ${step.group} after ${r.command}`} : {kind: 'reverted'}
+    }
+    case 'rewrite':
+      return revertRewrite(ctx, step, opts)
   }
+}
+
+async function revertValue(ctx: TuneContext, step: Extract<Step, {kind: 'value'}>, opts: {force: boolean}): Promise<Outcome> {
+  const {host} = ctx
+  const read = async () => {
+    const text = await host.read(step.path)
+    return text === undefined ? undefined : selectedMode(text)
+  }
+  const now = await read()
+  // Killed between the intent and the write, or already put back.
+  if (now === step.before) return {kind: 'reverted'}
+  if (now === undefined) return {kind: 'problem', note: `${step.path} is gone; cannot write ${step.before} back`}
+  if (now !== step.after && !opts.force) {
+    return {kind: 'problem', note: `${step.path} reads ${now}, neither what kvmctl wrote (${step.after}) nor what it was (${step.before}); left as is (--force writes ${step.before})`}
+  }
+  await writeKernelValue(host, step.path, step.before)
+  const back = await read()
+  return back === step.before ? {kind: 'reverted'} : {kind: 'problem', note: `${step.path}: wrote ${step.before} back, it reads ${back}`}
+}
+
+/** A file a boot loader tool rewrote: its backup goes back while the file holds what the tool left. */
+async function revertRewrite(ctx: TuneContext, step: Extract<Step, {kind: 'rewrite'}>, opts: {force: boolean}): Promise<Outcome> {
+  const now = await snapshotFile(ctx.host, step.path)
+  const nowHash = now.content === undefined ? undefined : sha256(now.content)
+  // Intent only: the tool may have run (or half run); anything but the old bytes is its doing.
+  const written = step.written ?? (nowHash === (step.existed ? step.before : undefined) ? undefined : nowHash)
+  const real = now.real
+  return revertFile(ctx, {kind: 'file', path: step.path, real, existed: step.existed, backup: step.backup, meta: step.meta, before: step.before, written: written ?? '', temp: '.none.tmp', state: step.state}, opts)
 }
 
 async function revertFile(ctx: TuneContext, step: Extract<Step, {kind: 'file'}>, opts: {force: boolean}): Promise<Outcome> {
@@ -224,6 +265,17 @@ export async function revertRun(tx: Transaction, opts: {force: boolean}): Promis
   }
   if (report.problems.length === 0) await dropRun(tx.ctx, run.id)
   return report
+}
+
+/** What a rollback left, for a result's messages: the kept items, then one line on the whole. */
+export function rollbackMessages(report: RevertReport): string[] {
+  const summary =
+    report.problems.length > 0
+      ? 'rollback was incomplete; see rollbackProblems, then `kvmctl tune undo` finishes it'
+      : report.kept.length > 0
+        ? 'rolled back, except what is kept above'
+        : 'rolled back: the host is as it was before this run'
+  return [...report.kept, summary]
 }
 
 /** Rolls back a failed run: everything it did is reverted (what came into use is kept, and said). */

@@ -1,11 +1,23 @@
-// The external programs tuning runs (modprobe, modinfo, mount, umount, groupadd, groupdel), always through
+// The external programs tuning runs (modprobe, modinfo, mount, umount, groupadd, groupdel, usermod and
+// the boot loader tools), always through
 // execa. Each path can be overridden (KVMCTL_MODPROBE, ...) so tests can point at stand-ins that
 // edit a temporary root as the real tool edits the live host; the child sees KVMCTL_ROOT then.
 import type {Host} from '../host/host.js'
 import {UsageError} from '../lib/errors.js'
 import {printable} from '../lib/printable.js'
 
-export type ToolName = 'modprobe' | 'modinfo' | 'mount' | 'umount' | 'groupadd' | 'groupdel'
+export type ToolName =
+  | 'modprobe'
+  | 'modinfo'
+  | 'mount'
+  | 'umount'
+  | 'groupadd'
+  | 'groupdel'
+  | 'usermod'
+  | 'update-grub'
+  | 'grub-mkconfig'
+  | 'grub2-mkconfig'
+  | 'grubby'
 
 const ENV_NAME: Record<ToolName, string> = {
   modprobe: 'KVMCTL_MODPROBE',
@@ -14,6 +26,11 @@ const ENV_NAME: Record<ToolName, string> = {
   umount: 'KVMCTL_UMOUNT',
   groupadd: 'KVMCTL_GROUPADD',
   groupdel: 'KVMCTL_GROUPDEL',
+  usermod: 'KVMCTL_USERMOD',
+  'update-grub': 'KVMCTL_UPDATE_GRUB',
+  'grub-mkconfig': 'KVMCTL_GRUB_MKCONFIG',
+  'grub2-mkconfig': 'KVMCTL_GRUB2_MKCONFIG',
+  grubby: 'KVMCTL_GRUBBY',
 }
 
 export function toolPath(name: ToolName): string {
