@@ -6,8 +6,12 @@ import {execute} from '@oclif/core/execute'
 import Capture from './commands/capture.js'
 import Check from './commands/check.js'
 import Selftest from './commands/selftest.js'
+import TuneAccess from './commands/tune/access.js'
 import TuneHugepages from './commands/tune/hugepages.js'
+import TuneIommu from './commands/tune/iommu.js'
+import TuneKsm from './commands/tune/ksm.js'
 import TuneNested from './commands/tune/nested.js'
+import TuneThp from './commands/tune/thp.js'
 import TuneUndo from './commands/tune/undo.js'
 import {isDefaultParse} from './lib/base-command.js'
 import {type FlagTables, flagTableOf} from './lib/flag-table.js'
@@ -16,8 +20,12 @@ export const COMMANDS = {
   capture: Capture,
   check: Check,
   selftest: Selftest,
+  'tune:access': TuneAccess,
   'tune:hugepages': TuneHugepages,
+  'tune:iommu': TuneIommu,
+  'tune:ksm': TuneKsm,
   'tune:nested': TuneNested,
+  'tune:thp': TuneThp,
   'tune:undo': TuneUndo,
 }
 

@@ -19,8 +19,12 @@ const BODIES: Record<string, () => Promise<CommandBody<never>>> = {
   capture: async () => (await import('./report/bodies/capture.js')).captureBody as CommandBody<never>,
   check: async () => (await import('./report/bodies/check.js')).checkBody as CommandBody<never>,
   selftest: async () => (await import('./report/bodies/selftest.js')).selftestBody as CommandBody<never>,
+  'tune:access': async () => (await import('./report/bodies/tune-setting.js')).tuneAccessBody as CommandBody<never>,
   'tune:hugepages': async () => (await import('./report/bodies/tune-hugepages.js')).tuneHugepagesBody as CommandBody<never>,
+  'tune:iommu': async () => (await import('./report/bodies/tune-setting.js')).tuneIommuBody as CommandBody<never>,
+  'tune:ksm': async () => (await import('./report/bodies/tune-setting.js')).tuneKsmBody as CommandBody<never>,
   'tune:nested': async () => (await import('./report/bodies/tune-nested.js')).tuneNestedBody as CommandBody<never>,
+  'tune:thp': async () => (await import('./report/bodies/tune-setting.js')).tuneThpBody as CommandBody<never>,
   'tune:undo': async () => (await import('./report/bodies/tune-undo.js')).tuneUndoBody as CommandBody<never>,
 }
 

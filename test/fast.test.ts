@@ -55,7 +55,7 @@ describe('one flag table per command, made from the command classes', () => {
     expect(Object.keys(tables.commands).sort()).to.deep.equal(Object.keys(COMMANDS).sort())
     // A command added without a body in src/report/bodies still works: the fast entry leaves it to oclif.
     expect(Object.keys(COMMANDS)).to.include.members([...FAST_COMMANDS])
-    expect(FAST_COMMANDS).to.include.members(['capture', 'check', 'selftest', 'tune:hugepages', 'tune:nested', 'tune:undo'])
+    expect(FAST_COMMANDS).to.include.members(['capture', 'check', 'selftest', 'tune:access', 'tune:hugepages', 'tune:iommu', 'tune:ksm', 'tune:nested', 'tune:thp', 'tune:undo'])
     for (const id of FAST_COMMANDS) expect(tables.commands[id].fast, id).to.equal(true)
   })
 
@@ -232,6 +232,34 @@ describe('the fast entry and oclif print the same bytes and exit codes', functio
       ['tune', 'nested', '--dry-run', '--disable', '--root', fixture('amd-svm')],
       ['tune', 'nested', '--dry-run', '--root', ''],
       ['tune', 'nested', '--bogus'],
+    ],
+    'tune ksm': [
+      ['tune', 'ksm', '--on', '--dry-run'],
+      ['tune', 'ksm', '--off', '--dry-run', '--json'],
+      ['tune', 'ksm', '--dry-run'],
+      ['tune', 'ksm', '--on', '--off', '--dry-run'],
+      ['tune', 'ksm', '--on', '--dry-run', '--root', fixture('pvm-guest')],
+      ['tune', 'ksm', '--on', '--dry-run', '--root', ''],
+    ],
+    'tune thp': [
+      ['tune', 'thp', '--mode', 'never', '--dry-run'],
+      ['tune', 'thp', '--mode', 'always', '--dry-run', '--json'],
+      ['tune', 'thp', '--mode', 'sometimes', '--dry-run'],
+      ['tune', 'thp', '--dry-run'],
+      ['tune', 'thp', '--mode', 'madvise', '--no-persist', '--dry-run', '--root', fixture('intel-vtx')],
+    ],
+    'tune iommu': [
+      ['tune', 'iommu', '--dry-run'],
+      ['tune', 'iommu', '--dry-run', '--json'],
+      ['tune', 'iommu', '--passthrough-mode', 'pt', '--dry-run', '--root', fixture('sev-snp')],
+      ['tune', 'iommu', '--passthrough-mode', 'fast', '--dry-run'],
+      ['tune', 'iommu', '--dry-run', '--root', fixture('intel-vtx')],
+    ],
+    'tune access': [
+      ['tune', 'access', '--user', 'root', '--dry-run'],
+      ['tune', 'access', '--user', 'no-such-user-kvmctl', '--dry-run'],
+      ['tune', 'access', '--user', 'bad name', '--dry-run', '--json'],
+      ['tune', 'access', '--dry-run', '--root', fixture('intel-vtx')],
     ],
     'tune undo': [
       ['tune', 'undo', '--dry-run'],
