@@ -1,6 +1,7 @@
 // The nested-virtualization plan as a pure function of (host facts, request): which vendor module,
 // whether it is loaded, built in or in use, and what turns nested on and keeps it on. The module
 // state is the same one `kvmctl check` reports (src/host/module-state.ts).
+import type {ParamEdit} from '../host/cmdline.js'
 import {
   arm64NestedOn,
   detectBackend,
@@ -39,6 +40,15 @@ export type NestedOutcome =
   | 'no-kvm'
 
 /** Outcomes where nothing can be done here: the command exits 1 with or without --dry-run. */
+/**
+ * The kernel command line edit that turns nested on or off at the next boot for a built-in backend:
+ * MODULE.nested=1|0, or on arm64 kvm-arm.mode=nested (added, or removed to turn it off).
+ */
+export function nestedEdits(module: string, want: string): ParamEdit[] {
+  if (module === 'arm64') return want === '1' ? [{op: 'set', key: 'kvm-arm.mode', value: 'nested'}] : [{op: 'remove', key: 'kvm-arm.mode'}]
+  return [{op: 'set', key: `${module}.nested`, value: want}]
+}
+
 export const NOT_POSSIBLE: readonly NestedOutcome[] = ['builtin', 'pvm', 'no-kvm', 'blocked-in-use']
 
 export interface NestedRequest {

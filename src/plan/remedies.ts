@@ -117,7 +117,9 @@ export function mountRemedy(f: HostFacts, pool: {sizeKb: number; total: number})
 /** Nested virtualization on in a vendor module: `kvmctl tune nested`, or its modprobe.d file by hand. */
 export function nestedRemedy(f: HostFacts, module: 'kvm_intel' | 'kvm_amd'): Remedy {
   if (moduleState(f, module) === 'builtin') {
-    return manual(`${module} is built into the kernel: add ${module}.nested=1 to the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then sudo update-grub) and reboot`)
+    const step = `${module} is built into the kernel: add ${module}.nested=1 to the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then sudo update-grub) and reboot`
+    // With a boot loader kvmctl can edit, `tune nested` writes the parameter itself.
+    return f.boot.cmdline ? {kvmctl: ['tune', 'nested'], steps: [step]} : manual(step)
   }
   return {
     kvmctl: ['tune', 'nested'],

@@ -3,7 +3,8 @@
 // and explains the cases where no reload can help (built-in module, PVM host, no KVM at all).
 import {gatherFacts} from '../host/facts.js'
 import {paramEnabled} from '../host/derived.js'
-import {planNestedIntent, type NestedIntent, type NestedRequest, type VendorModule} from '../plan/nested.js'
+import {nestedEdits, NOT_POSSIBLE, planNestedIntent, type NestedIntent, type NestedRequest, type VendorModule} from '../plan/nested.js'
+import {type CmdlinePlan, planCmdline, runCmdlinePlan} from './bootloader.js'
 import {requireRoot, type TuneContext} from './context.js'
 import {editModprobeOptions} from './editors.js'
 import {type FileChange, planFile} from './file-plan.js'
@@ -16,6 +17,8 @@ export type {NestedOutcome, NestedRequest, VendorModule} from '../plan/nested.js
 
 export interface NestedPlan extends Omit<NestedIntent, 'persist' | 'runtimeChanges'> {
   files: FileChange[]
+  /** Built-in module: the kernel command line edit that sets the parameter at the next boot. */
+  cmdline: CmdlinePlan | null
   changes: number
 }
 
@@ -40,11 +43,38 @@ export async function planNested(ctx: TuneContext, req: NestedRequest): Promise<
   const {persist, runtimeChanges, ...intent} = planNestedIntent(facts, req)
   const files: FileChange[] = []
   if (persist) files.push(await planFile(ctx, persist.path, (old) => editModprobeOptions(old, persist.module, persist.param, persist.value)))
-  return {...intent, files, changes: runtimeChanges + files.filter((f) => f.action !== 'none').length}
+  const plan: NestedPlan = {...intent, files, cmdline: null, changes: runtimeChanges + files.filter((f) => f.action !== 'none').length}
+  if (plan.outcome === 'builtin' && plan.module) {
+    // Not reloadable: the parameter goes on the kernel command line for the next boot.
+    const cmdline = await planCmdline(ctx, nestedEdits(plan.module, plan.wantEnabled ? '1' : '0'))
+    const what = cmdline.edits.join(', ')
+    plan.cmdline = cmdline
+    plan.changes = cmdline.refusal ? 0 : cmdline.changes
+    plan.explanation = cmdline.refusal
+      ? `${plan.explanation}; ${cmdline.refusal}`
+      : plan.changes === 0
+        ? `${plan.module} KVM is built into the kernel; the kernel command line (${cmdline.loader}) already has it (${what}): reboot to apply it`
+        : `${plan.module} KVM is built into the kernel, so it cannot be reloaded: kvmctl edits the kernel command line (${cmdline.loader}: ${what}); it takes effect at the next boot`
+  }
+  return plan
+}
+
+/** Whether the plan cannot be carried out here (exit 1 with and without --dry-run). */
+export function nestedNotPossible(plan: NestedPlan): boolean {
+  if (plan.outcome === 'builtin') return !plan.cmdline || plan.cmdline.refusal !== null
+  return NOT_POSSIBLE.includes(plan.outcome)
 }
 
 export async function applyNested(ctx: TuneContext, plan: NestedPlan): Promise<NestedResult> {
   const result: NestedResult = {status: 'unchanged', nestedAfter: plan.current, files: [], journalId: null, messages: [], rollbackProblems: []}
+  if (plan.outcome === 'builtin' && plan.cmdline && !plan.cmdline.refusal) {
+    const run = await runCmdlinePlan(ctx, plan.cmdline, `tune nested${plan.wantEnabled ? '' : ' --disable'}`)
+    result.status = run.status === 'rolled-back' ? 'rolled-back' : run.status === 'applied' ? 'applied' : 'unchanged'
+    result.journalId = run.journalId
+    result.rollbackProblems = run.rollbackProblems
+    result.messages.push(...(run.status === 'unchanged' ? [plan.explanation] : run.messages))
+    return result
+  }
   switch (plan.outcome) {
     case 'unchanged':
       result.messages.push(plan.explanation)

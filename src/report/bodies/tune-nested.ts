@@ -2,11 +2,10 @@
 import {Host} from '../../host/host.js'
 import type {CommandBody} from '../../lib/command-body.js'
 import {makeChalk} from '../../lib/style.js'
-import {NOT_POSSIBLE} from '../../plan/nested.js'
 import {liveContext} from '../../tune/context.js'
 import {type TuneJson, tuneJson} from '../../tune/json.js'
 import {acquireTuneLock} from '../../tune/lock.js'
-import {applyNested, type NestedPlan, type NestedResult, planNested} from '../../tune/nested.js'
+import {applyNested, type NestedPlan, type NestedResult, nestedNotPossible, planNested} from '../../tune/nested.js'
 import {renderNestedPlan, renderNestedResult} from '../../tune/render.js'
 
 export type TuneNestedJson = TuneJson<NestedPlan, NestedResult>
@@ -38,6 +37,6 @@ export const tuneNestedBody: CommandBody<TuneNestedFlagValues, TuneNestedJson> =
     io.log([...renderNestedPlan(plan, c), ...renderNestedResult(plan, result, c)].join('\n'))
   }
   // What cannot be done here fails the same with and without --dry-run (exit 1, nothing changed).
-  const failed = result === null ? NOT_POSSIBLE.includes(plan.outcome) : !['applied', 'unchanged'].includes(result.status)
+  const failed = result === null ? nestedNotPossible(plan) : !['applied', 'unchanged'].includes(result.status)
   return {result: tuneJson(flags['dry-run'], plan, result), failed}
 }
