@@ -4,13 +4,17 @@ import {NOT_POSSIBLE} from '../src/plan/nested.js'
 import {Ajv2020} from 'ajv/dist/2020.js'
 import {expect} from 'chai'
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
-import {rm} from 'node:fs/promises'
+import {mkdir, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {runCheck} from '../src/checks/run.js'
 import {applyHugepages, planHugepages} from '../src/tune/hugepages.js'
 import {tuneJson} from '../src/tune/json.js'
 import {undoLastRun} from '../src/tune/undo.js'
+import {applySetting} from '../src/tune/setting.js'
+import {settingJson} from '../src/tune/setting-render.js'
+import {planThp} from '../src/tune/thp.js'
+import {makeBootRoot, restoreBootTools, useBootStandIns} from './support/boot-roots.js'
 import {makeHugepageRoot, restoreTools, testContext, useStandInTools} from './support/tune-root.js'
 import {runCli} from './support/cli.js'
 import {sampleCheckReport, sampleSelftestReport} from './support/reports.js'
@@ -32,6 +36,7 @@ describe('JSON schemas', () => {
       'selftest.schema.json',
       'tune-hugepages.schema.json',
       'tune-nested.schema.json',
+      'tune-setting.schema.json',
       'tune-undo.schema.json',
     ])
     // check is at version 2 (the info status, structured remedies); the others at 1.
@@ -160,6 +165,26 @@ describe('JSON schemas', () => {
       expect(problems('tune-undo', {schema: 1, ...undone})).to.equal('')
     })
 
+    it('accepts an applied thp run with its command line plan (Debian GRUB root), and rejects a stray key', async () => {
+      useBootStandIns()
+      try {
+        const root = await makeBootRoot('debian-12-grub')
+        roots.push(root)
+        await mkdir(join(root, 'sys/kernel/mm/transparent_hugepage'), {recursive: true})
+        await writeFile(join(root, 'sys/kernel/mm/transparent_hugepage/enabled'), 'always [madvise] never\n')
+        const ctx = await testContext(root)
+        const plan = await planThp(ctx, {mode: 'never'})
+        const result = await applySetting(ctx, plan, {command: 'tune thp --mode never'})
+        const json = JSON.parse(JSON.stringify(settingJson(false, plan, result)))
+        expect(json.plan.cmdline.commands).to.deep.equal(['update-grub'])
+        expect(problems('tune-setting', json)).to.equal('')
+        json.plan.cmdline.files[0].content = 'x'
+        expect(problems('tune-setting', json)).to.contain('/plan/cmdline/files/0 must NOT have additional properties')
+      } finally {
+        restoreBootTools()
+      }
+    })
+
     it('rejects an unknown status, a stray mount key, a missing dryRun and a newer version', async () => {
       const root = await makeHugepageRoot()
       roots.push(root)
@@ -182,6 +207,10 @@ describe('JSON schemas', () => {
       ['tune-hugepages', ['tune', 'hugepages', '--vm-mem', '64M', '--dry-run', '--json']],
       ['tune-nested', ['tune', 'nested', '--dry-run', '--json']],
       ['tune-undo', ['tune', 'undo', '--dry-run', '--json']],
+      ['tune-setting', ['tune', 'ksm', '--on', '--dry-run', '--json']],
+      ['tune-setting', ['tune', 'thp', '--mode', 'always', '--dry-run', '--json']],
+      ['tune-setting', ['tune', 'iommu', '--dry-run', '--json']],
+      ['tune-setting', ['tune', 'access', '--user', 'nobody', '--dry-run', '--json']],
     ]
     for (const [schema, args] of dryRuns) {
       it(`accepts the real \`kvmctl ${args.join(' ')}\` output`, async () => {

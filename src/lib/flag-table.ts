@@ -16,6 +16,8 @@ export interface FlagSpec {
   required?: boolean
   /** boolean flags: --no-NAME sets false. */
   allowNo?: boolean
+  /** option flags given more than once (`--node 0 --node 1`), one value each time. */
+  multiple?: boolean
 }
 
 export interface CommandTable {
@@ -45,6 +47,7 @@ interface FlagLike {
   required?: boolean
   allowNo?: boolean
   multiple?: boolean
+  multipleNonGreedy?: boolean
   parse?: unknown
   [key: string]: unknown
 }
@@ -57,9 +60,10 @@ interface CommandLike {
   strict?: boolean
 }
 
-// Flag properties parseArgv reproduces; any other (aliases, dependsOn, exclusive, multiple,
-// allowStdin, deprecated, ...) is oclif's to handle, so the command is left to oclif.
-const PLAIN_KEYS = new Set(['type', 'name', 'char', 'description', 'summary', 'helpValue', 'helpGroup', 'hidden', 'options', 'default', 'env', 'required', 'allowNo', 'parse', 'input', 'multiple'])
+// Flag properties parseArgv reproduces; any other (aliases, dependsOn, exclusive, a greedy
+// multiple, allowStdin, deprecated, ...) is oclif's to handle, so the command is left to oclif.
+// A multiple option is plain only when non-greedy: one value per `--flag VALUE`, as oclif then reads it.
+const PLAIN_KEYS = new Set(['type', 'name', 'char', 'description', 'summary', 'helpValue', 'helpGroup', 'hidden', 'options', 'default', 'env', 'required', 'allowNo', 'parse', 'input', 'multiple', 'multipleNonGreedy'])
 
 /**
  * The table of one command class. isDefaultParse tells oclif's own identity parser (a custom
@@ -71,7 +75,9 @@ export function flagTableOf(id: string, command: CommandLike, bin: string, isDef
   const all = {...command.flags, ...(command.enableJsonFlag ? {json: {type: 'boolean'} as FlagLike} : {})}
   for (const [name, flag] of Object.entries(all)) {
     const plain =
-      Object.keys(flag).every((k) => PLAIN_KEYS.has(k)) && !flag.multiple && typeof flag.default !== 'function' && (flag.parse === undefined || isDefaultParse(flag))
+      Object.keys(flag).every((k) => PLAIN_KEYS.has(k)) &&
+      (!flag.multiple || (flag.multipleNonGreedy === true && flag.type === 'option' && flag.default === undefined && !flag.env)) &&
+      typeof flag.default !== 'function' && (flag.parse === undefined || isDefaultParse(flag))
     if (!plain) fast = false
     const spec: FlagSpec = {type: flag.type === 'boolean' ? 'boolean' : 'option'}
     if (flag.char) spec.char = flag.char
@@ -80,6 +86,7 @@ export function flagTableOf(id: string, command: CommandLike, bin: string, isDef
     if (flag.env) spec.env = flag.env
     if (flag.required) spec.required = true
     if (flag.allowNo) spec.allowNo = true
+    if (flag.multiple) spec.multiple = true
     flags[name] = spec
   }
   const args = Object.entries(command.args ?? {}).map(([name, arg]) => ({name, required: Boolean(arg.required)}))
@@ -88,7 +95,7 @@ export function flagTableOf(id: string, command: CommandLike, bin: string, isDef
 }
 
 export interface ParsedInput {
-  flags: Record<string, string | boolean>
+  flags: Record<string, string | boolean | string[]>
   args: Record<string, string>
   /** Option flags given on the command line, with the value given (for checkGivenValues). */
   given: Record<string, string>
@@ -102,7 +109,7 @@ export interface ParsedInput {
  */
 export function parseArgv(table: CommandTable, argv: readonly string[], env: NodeJS.ProcessEnv): ParsedInput | undefined {
   if (!table.fast) return undefined
-  const flags: Record<string, string | boolean> = {}
+  const flags: Record<string, string | boolean | string[]> = {}
   const given: Record<string, string> = {}
   const positional: string[] = []
   const byChar = new Map(Object.entries(table.flags).flatMap(([name, f]) => (f.char ? [[f.char, name] as const] : [])))
@@ -121,8 +128,9 @@ export function parseArgv(table: CommandTable, argv: readonly string[], env: Nod
       name = name.slice(3)
       negated = true
     }
-    if (name === undefined || !Object.hasOwn(table.flags, name) || Object.hasOwn(flags, name)) return undefined
+    if (name === undefined || !Object.hasOwn(table.flags, name)) return undefined
     const spec = table.flags[name]
+    if (Object.hasOwn(flags, name) && !spec.multiple) return undefined
     if (spec.type === 'boolean') {
       if (inline !== undefined) return undefined
       flags[name] = !negated
@@ -132,7 +140,8 @@ export function parseArgv(table: CommandTable, argv: readonly string[], env: Nod
     const value = inline ?? argv[++i]
     if (value === undefined || (inline === undefined && value.startsWith('-'))) return undefined
     if (spec.options && !spec.options.includes(value)) return undefined
-    flags[name] = value
+    // Given more than once, the last value is the one checked, as for oclif's raw input.
+    flags[name] = spec.multiple ? [...((flags[name] as string[] | undefined) ?? []), value] : value
     given[name] = value
   }
   if (positional.length > table.args.length) return undefined

@@ -2,6 +2,7 @@
 // the hugetlbfs mount for the VM group, and what persists them. `kvmctl tune hugepages` turns it
 // into file diffs and applies it; check's remedies call it too, so both name the same change.
 // A fact the replayed capture did not hold stops the plan with "not in this capture: PATH".
+import {cmdlineDefaultPages, type ParamEdit} from '../host/cmdline.js'
 import {isUnknown, type HostFacts, type HugepagePool} from '../host/facts.js'
 import {GROUP_FILE, HUGEPAGES_DIR, MEMINFO, MOUNTS, NUMA_NODES, SYSCTL_DIRS} from '../host/paths.js'
 import {UsageError} from '../lib/errors.js'
@@ -38,13 +39,18 @@ export interface HugepagesRequest {
   vms?: string
   pageSize?: string
   headroom?: string
-  node?: string
+  /** NUMA node(s): the pool of --vms VMs on each node given (`--node 0 --node 1`). */
+  node?: string | string[]
+  /** An uneven split: NODE:VMS pairs (`--nodes 0:4,1:2`: 4 VMs on node 0, 2 on node 1). */
+  nodes?: string
   /** Unset: the default group `kvm`, created when the host has none (as distributions do). */
   group?: string
   /** Create an explicitly named --group that does not exist. */
   createGroup?: boolean
   mount?: string
   persist?: boolean
+  /** Reserve the pool now too; default: yes for the default page size, no for others (1 GiB: at boot). */
+  runtime?: boolean
   allowPartial?: boolean
 }
 
@@ -55,11 +61,13 @@ export function hugepagesArgv(req: HugepagesRequest): string[] {
   if (req.vms !== undefined && req.vms !== '1') add('--vms', req.vms)
   add('--page-size', req.pageSize)
   add('--headroom', req.headroom)
-  add('--node', req.node)
+  for (const n of typeof req.node === 'string' ? [req.node] : (req.node ?? [])) add('--node', n)
+  add('--nodes', req.nodes)
   add('--group', req.group)
   if (req.createGroup) argv.push('--create-group')
   if (req.mount !== undefined && req.mount !== HUGETLBFS_MOUNT) add('--mount', req.mount)
   if (req.persist === false) argv.push('--no-persist')
+  if (req.runtime !== undefined) argv.push(req.runtime ? '--runtime' : '--no-runtime')
   if (req.allowPartial) argv.push('--allow-partial')
   return argv
 }
@@ -73,6 +81,12 @@ export interface RuntimeChange {
   after: number
 }
 
+export interface NodeShare {
+  node: number
+  vms: number
+  pages: number
+}
+
 export interface HugepagesIntent {
   pageSize: string
   pageSizeBytes: number
@@ -83,7 +97,10 @@ export interface HugepagesIntent {
   headroomPct: number
   pagesPerVm: number
   pages: number
+  /** The one node asked for (--node N), else null. */
   node: number | null
+  /** Per-node pools asked for (--node, --nodes): VMs and pages on each node; null: the whole pool. */
+  split: NodeShare[] | null
   memTotalBytes: number
   floorBytes: number
   group: {name: string; gid: number | null; create: boolean}
@@ -91,8 +108,11 @@ export interface HugepagesIntent {
   runtime: RuntimeChange[]
   /** Per-node counts of this page size now, for information. */
   nodes: Array<{node: number; count: number}>
-  /** What persists the plan across reboots: the fstab line, and the sysctl for the default size. */
-  persist: {fstab: FstabEntry | null; sysctl: {path: string; key: string; value: string} | null}
+  /**
+   * What persists the plan across reboots: the fstab line, the sysctl for the default size, and
+   * for another size (or a per-node split) the kernel command line edits (`hugepagesz=SIZE hugepages=N`).
+   */
+  persist: {fstab: FstabEntry | null; sysctl: {path: string; key: string; value: string} | null; cmdline: ParamEdit[] | null}
   /** The boot-time alternative, e.g. `hugepagesz=2M hugepages=550`. */
   kernelCmdline: string
   warnings: string[]
@@ -133,29 +153,25 @@ export function planHugepagesIntent(f: HostFacts, req: HugepagesRequest): Hugepa
   const headroomPct = req.headroom === undefined ? defaultHeadroom(pageSizeBytes) : parseHeadroom(req.headroom)
   const sizeKb = pageSizeBytes / 1024
   const nodes = f.nodePools.filter((p) => p.sizeKb === sizeKb).map((p) => ({node: p.node, count: p.total}))
-  let node: number | null = null
-  if (req.node !== undefined) {
-    node = parseCount(req.node, '--node', 0)
-    if (f.numaNodes === null) throw new NotCapturedError([`${NUMA_NODES}/`])
-    if (!f.numaNodes.includes(node)) {
-      throw new UsageError(`--node ${req.node} does not exist on this host; use one of: ${f.numaNodes.join(', ') || '(no NUMA nodes in sysfs)'}`)
-    }
-  }
-  const pages = plannedPages({vmMemBytes, vms, pageSizeBytes, headroomPct})
+  const shares = nodeShares(f, req, vms)
+  const split = shares?.map((sh) => ({...sh, pages: plannedPages({vmMemBytes, vms: sh.vms, pageSizeBytes, headroomPct})})) ?? null
+  const node = split?.length === 1 ? split[0].node : null
+  const pages = split ? split.reduce((sum, sh) => sum + sh.pages, 0) : plannedPages({vmMemBytes, vms, pageSizeBytes, headroomPct})
   const label = pageSizeLabel(pageSizeBytes)
   const requestText = `--vm-mem ${req.vmMem}${vms > 1 ? ` × --vms ${vms}` : ''}`
 
-  const path = poolPath(pageSizeBytes, node)
   const globalBefore = poolOf(f, pageSizeBytes)?.total ?? 0
-  const before = node === null ? globalBefore : (nodes.find((n) => n.node === node)?.count ?? 0)
-  const globalAfter = node === null ? pages : globalBefore - before + pages
+  const nodeBefore = (n: number) => nodes.find((x) => x.node === n)?.count ?? 0
+  const before = split ? split.reduce((sum, sh) => sum + nodeBefore(sh.node), 0) : globalBefore
+  const globalAfter = split ? globalBefore - before + pages : pages
   // Every other pool stays as it is and counts against the host's memory too.
   const otherPoolsBytes = f.hugepages.filter((p) => p.sizeKb !== sizeKb).reduce((sum, p) => sum + p.sizeKb * 1024 * p.total, 0)
   const memTotalBytes = (f.meminfo.MemTotal ?? 0) * 1024
   checkMemoryFits({poolBytesAfter: otherPoolsBytes + globalAfter * pageSizeBytes, memTotalBytes, requestText})
 
   // What the mount, the group and the persisted files need to be known.
-  const target = checkMountPoint(req.mount ?? HUGETLBFS_MOUNT)
+  // Every page size gets its own hugetlbfs mount; the default size keeps the usual /dev/hugepages.
+  const target = checkMountPoint(req.mount ?? sizeMount(pageSizeBytes, defaultSize))
   const persist = req.persist !== false
   if (isUnknown(f, 'groups')) notCaptured.add(GROUP_FILE)
   if (isUnknown(f, 'mounts')) notCaptured.add(MOUNTS)
@@ -197,23 +213,47 @@ export function planHugepagesIntent(f: HostFacts, req: HugepagesRequest): Hugepa
   }
   const createDir = !mounted && attrs === null
 
-  const kernelCmdline = `hugepagesz=${label} hugepages=${node === null ? pages : `${node}:${pages}`}`
+  const bootValue = split ? split.map((sh) => `${sh.node}:${sh.pages}`).join(',') : String(pages)
+  const kernelCmdline = `hugepagesz=${label} hugepages=${bootValue}`
   let fstab: FstabEntry | null = null
   let sysctl: HugepagesIntent['persist']['sysctl'] = null
+  let cmdline: ParamEdit[] | null = null
   if (persist) {
     fstab = hugetlbfsFstabEntry(target, options)
+    // Per-node counts at boot need `hugepages=N:COUNT` (Linux 5.16+); sysctl only sets a total.
+    const perNode = split !== null && kernelAtLeast(f.host.uname.release, 5, 16)
+    if (split && !perNode) {
+      warnings.push(
+        `the per-node split is not persisted: kernel ${printable(f.host.uname.release ?? 'unknown', 40)} predates 5.16, ` +
+          'which reads `hugepages=NODE:COUNT`; reserve it at every boot (write each node\'s nr_hugepages from a boot unit)',
+      )
+    }
     if (pageSizeBytes === defaultSize) {
       sysctl = {path: SYSCTL_FILE, key: SYSCTL_KEY, value: String(globalAfter)}
       for (const later of laterSysctlSetters(f, SYSCTL_FILE, SYSCTL_KEY)) {
         warnings.push(`${later.path} sets ${SYSCTL_KEY} = ${later.value} and is applied after ${SYSCTL_FILE} at boot, so its value wins; remove that line`)
       }
-      if (node !== null) warnings.push(`${SYSCTL_KEY} is host-wide: at boot the kernel spreads the pages over all nodes; for node ${node} only, boot with \`${kernelCmdline}\``)
-    } else {
-      warnings.push(nonDefaultSizeNotPersisted(label, pageSizeLabel(defaultSize), pages, pageSizeBytes, kernelCmdline))
+      if (perNode) cmdline = hugepageEdits(label, bootValue, false)
+    } else if (!split || perNode) {
+      // sysctl persists only the default size: another size goes on the kernel command line, where
+      // the kernel reserves it before memory fragments. With no default-size pool in use or
+      // persisted, this size becomes the default too (default_hugepagesz).
+      const defaultKb = defaultSize / 1024
+      const makeDefault =
+        (poolOf(f, defaultSize)?.total ?? 0) === 0 &&
+        !f.sysctl.some((file) => file.settings[SYSCTL_KEY] !== undefined && file.settings[SYSCTL_KEY] !== '0') &&
+        !(f.boot.cmdline && cmdlineDefaultPages(f.boot.cmdline.text, defaultKb))
+      cmdline = hugepageEdits(label, bootValue, makeDefault)
     }
   }
 
-  const runtime: RuntimeChange[] = [{path, pageSize: label, node, before, after: pages}]
+  const runtimeWanted = req.runtime ?? pageSizeBytes === defaultSize
+  const runtime: RuntimeChange[] = !runtimeWanted
+    ? []
+    : split
+      ? split.map((sh) => ({path: poolPath(pageSizeBytes, sh.node), pageSize: label, node: sh.node, before: nodeBefore(sh.node), after: sh.pages}))
+      : [{path: poolPath(pageSizeBytes, null), pageSize: label, node: null, before, after: pages}]
+  if (!runtimeWanted) warnings.push(`no ${label} pages are reserved now (${before} in ${poolPath(pageSizeBytes, null)}); add --runtime to try, or reboot after persisting`)
   return {
     pageSize: label,
     pageSizeBytes,
@@ -224,18 +264,69 @@ export function planHugepagesIntent(f: HostFacts, req: HugepagesRequest): Hugepa
     pagesPerVm: pagesPerVm(vmMemBytes, pageSizeBytes),
     pages,
     node,
+    split,
     memTotalBytes,
     floorBytes: memoryFloor(memTotalBytes),
     group: {name: groupName, gid, create: gid === null},
     mount: {target, options, action: mountAction, createDir},
     runtime,
     nodes,
-    persist: {fstab, sysctl},
+    persist: {fstab, sysctl, cmdline},
     kernelCmdline,
     warnings,
     argv: hugepagesArgv(req),
     runtimeChanges: runtime.filter((r) => r.before !== r.after).length + (mountAction === 'none' ? 0 : 1) + (gid === null ? 1 : 0),
   }
+}
+
+/** The default hugetlbfs mount of a page size: /dev/hugepages for the default, /dev/hugepagesSIZE else. */
+export function sizeMount(sizeBytes: number, defaultSize: number): string {
+  return sizeBytes === defaultSize ? HUGETLBFS_MOUNT : `${HUGETLBFS_MOUNT}${pageSizeLabel(sizeBytes)}`
+}
+
+/** The command line edits that reserve `value` (a count, or per node `0:N,1:M`, Linux 5.16+) pages of `label` at boot. */
+export function hugepageEdits(label: string, value: string, makeDefault: boolean): ParamEdit[] {
+  const edits: ParamEdit[] = makeDefault ? [{op: 'set', key: 'default_hugepagesz', value: label}] : []
+  return [...edits, {op: 'set', key: 'hugepages', size: label, value}]
+}
+
+/** Whether a kernel release (`6.1.0-28-amd64`) is at least major.minor; false when it cannot be told. */
+export function kernelAtLeast(release: string | null | undefined, major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release ?? '')
+  return m !== null && (Number(m[1]) > major || (Number(m[1]) === major && Number(m[2]) >= minor))
+}
+
+/**
+ * The NUMA nodes asked for and the VMs on each: `--node N` (repeatable: --vms VMs on each) or
+ * `--nodes 0:4,1:2`; null when neither was given. Throws a one-line UsageError on a bad value.
+ */
+export function nodeShares(f: HostFacts, req: HugepagesRequest, vms: number): Array<{node: number; vms: number}> | null {
+  const list = typeof req.node === 'string' ? [req.node] : (req.node ?? [])
+  if (list.length === 0 && req.nodes === undefined) return null
+  if (list.length > 0 && req.nodes !== undefined) throw new UsageError('give --node (repeatable) or --nodes NODE:VMS,..., not both; e.g. --nodes 0:4,1:2')
+  let shares: Array<{node: number; vms: number}>
+  if (req.nodes !== undefined) {
+    if (!/^\d{1,4}:\d{1,6}(,\d{1,4}:\d{1,6})*$/.test(req.nodes.trim())) {
+      throw new UsageError(`--nodes ${JSON.stringify(printable(req.nodes, 40))} is not a split; give NODE:VMS pairs, e.g. --nodes 0:4,1:2 (4 VMs on node 0, 2 on node 1)`)
+    }
+    if (vms !== 1) throw new UsageError('--nodes gives the VMs per node; leave out --vms, e.g. --nodes 0:4,1:2')
+    shares = req.nodes.trim().split(',').map((pair) => ({node: Number(pair.split(':')[0]), vms: Number(pair.split(':')[1])}))
+  } else {
+    shares = list.map((n) => ({node: parseCount(n, '--node', 0), vms}))
+  }
+  const seen = new Set<number>()
+  for (const {node} of shares) {
+    if (seen.has(node)) throw new UsageError(`${req.nodes !== undefined ? '--nodes' : '--node'}: node ${node} is given twice; name each node once, e.g. --nodes 0:4,1:2`)
+    seen.add(node)
+  }
+  if (f.numaNodes === null) throw new NotCapturedError([`${NUMA_NODES}/`])
+  for (const {node} of shares) {
+    if (!f.numaNodes.includes(node)) {
+      const named = req.nodes !== undefined ? `--nodes: node ${node}` : `--node ${node}`
+      throw new UsageError(`${named} does not exist on this host; use one of: ${f.numaNodes.join(', ') || '(no NUMA nodes in sysfs)'}`)
+    }
+  }
+  return shares
 }
 
 /**

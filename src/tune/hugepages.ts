@@ -17,10 +17,11 @@ import {
 import {FSTAB, MOUNT_MODE, SYSCTL_FILE, SYSCTL_KEY} from '../plan/targets.js'
 import {requireRoot, type TuneContext} from './context.js'
 import {editFstab, editSysctl} from './editors.js'
+import {applyCmdline, type CmdlinePlan, planCmdline} from './bootloader.js'
 import {type FileChange, planFile} from './file-plan.js'
 import {errorLine, fsPath, snapshotFile} from './files.js'
 import {refuseInterrupted, Transaction} from './journal.js'
-import {groupGid, rollback} from './revert.js'
+import {groupGid, rollback, rollbackMessages} from './revert.js'
 import {commandLine, refuseLiveToolsUnderRoot, runTool} from './tools.js'
 
 export type {FileChange} from './file-plan.js'
@@ -31,6 +32,8 @@ const MAX_COMPACTIONS = 5
 
 export interface HugepagesPlan extends Omit<HugepagesIntent, 'persist' | 'runtimeChanges'> {
   files: FileChange[]
+  /** Pages of another size than the default persist on the kernel command line: the edit. */
+  cmdline: CmdlinePlan | null
   /** Number of changes applying would make; 0 means the host is already tuned. */
   changes: number
 }
@@ -41,7 +44,8 @@ export interface HugepagesPlan extends Omit<HugepagesIntent, 'persist' | 'runtim
  * UsageError on bad values and on facts a capture did not hold.
  */
 export async function planHugepages(ctx: TuneContext, req: HugepagesRequest): Promise<HugepagesPlan> {
-  const facts = await gatherFacts(ctx.host, {paths: req.mount === undefined ? [] : [req.mount]})
+  // The mount of another page size than the default is /dev/hugepagesSIZE: stat those too.
+  const facts = await gatherFacts(ctx.host, {paths: req.mount === undefined ? SIZE_MOUNTS : [req.mount]})
   const {persist, runtimeChanges, ...intent} = planHugepagesIntent(facts, req)
   const files: FileChange[] = []
   // fstab first: a failure writing sysctl.d then also exercises restoring a written file.
@@ -50,8 +54,13 @@ export async function planHugepages(ctx: TuneContext, req: HugepagesRequest): Pr
     const {key, value} = persist.sysctl
     files.push(await planFile(ctx, persist.sysctl.path, (old) => editSysctl(old, key, value)))
   }
-  return {...intent, files, changes: runtimeChanges + files.filter((f) => f.action !== 'none').length}
+  const cmdline = persist.cmdline ? await planCmdline(ctx, persist.cmdline) : null
+  if (cmdline?.refusal) intent.warnings.push(`not persisted: ${cmdline.refusal}`)
+  const cmdlineChanges = cmdline && !cmdline.refusal ? cmdline.changes : 0
+  return {...intent, files, cmdline, changes: runtimeChanges + cmdlineChanges + files.filter((f) => f.action !== 'none').length}
 }
+
+const SIZE_MOUNTS = ['/dev/hugepages1G', '/dev/hugepages2M']
 
 export interface PoolOutcome {
   path: string
@@ -65,7 +74,10 @@ export interface PoolOutcome {
 
 export interface HugepagesResult {
   status: 'applied' | 'unchanged' | 'partial' | 'rolled-back' | 'failed'
+  /** The first (or only) pool written: the whole size, or the first node asked for. */
   pool: PoolOutcome | null
+  /** Every pool written, one per node of a per-node request. */
+  pools: PoolOutcome[]
   /** The planned size's whole pool after the run (its nr_hugepages), whatever the size. */
   hugePagesTotal: number
   mount: {target: string; mounted: boolean; mode: string | null; gid: number | null} | null
@@ -84,7 +96,7 @@ export async function applyHugepages(ctx: TuneContext, req: HugepagesRequest, pl
   requireRoot(ctx, 'kvmctl tune hugepages')
   refuseLiveToolsUnderRoot(ctx.host, planned.mount.action === 'mount' ? ['mount'] : [], 'kvmctl tune hugepages')
   await refuseInterrupted(ctx)
-  const result: HugepagesResult = {status: 'applied', pool: null, hugePagesTotal: 0, mount: null, files: [], journalId: null, messages: [], rollbackProblems: []}
+  const result: HugepagesResult = {status: 'applied', pool: null, pools: [], hugePagesTotal: 0, mount: null, files: [], journalId: null, messages: [], rollbackProblems: []}
   if (planned.changes === 0) {
     result.status = 'unchanged'
     result.messages.push(`nothing to change: ${planned.pages} pages of ${planned.pageSize} are reserved, ${planned.mount.target} is mounted and the files are up to date`)
@@ -101,15 +113,8 @@ export async function applyHugepages(ctx: TuneContext, req: HugepagesRequest, pl
     result.messages.push(message)
     const report = await rollback(tx)
     result.rollbackProblems = report.problems
-    result.messages.push(...report.kept)
     if (report.problems.length === 0) result.journalId = null
-    result.messages.push(
-      report.problems.length > 0
-        ? 'rollback was incomplete; see rollbackProblems, then `kvmctl tune undo` finishes it'
-        : report.kept.length > 0
-          ? 'rolled back, except what is kept above'
-          : 'rolled back: the host is as it was before this run',
-    )
+    result.messages.push(...rollbackMessages(report))
     return {plan, result}
   }
 
@@ -132,19 +137,30 @@ export async function applyHugepages(ctx: TuneContext, req: HugepagesRequest, pl
       plan = await planHugepages(ctx, {...req, createGroup: false})
     }
 
-    const change = plan.runtime[0]
-    const pool = await tx.change({kind: 'pool', path: change.path, before: change.before, after: change.after}, () => fillPool(ctx, change))
-    result.pool = pool
-    if (pool.got < pool.asked) {
-      const short = shortfallMessage(plan, pool)
-      if (!req.allowPartial) return await fail('rolled-back', short)
+    // Per-node pools compact first, so each node's free memory is as contiguous as it gets.
+    if (plan.split && plan.runtime.length > 0) await ctx.pool.compact()
+    const pools: PoolOutcome[] = []
+    for (const change of plan.runtime) {
+      pools.push(await tx.change({kind: 'pool', path: change.path, before: change.before, after: change.after}, () => fillPool(ctx, change)))
+    }
+    result.pools = pools
+    result.pool = pools[0] ?? null
+    const short = pools.filter((p) => p.got < p.asked)
+    if (short.length > 0) {
+      // A shortfall on any node rolls every node back (each pool write is a journaled step).
+      const message = shortfallMessage(plan, short)
+      if (!req.allowPartial) return await fail('rolled-back', message)
       result.status = 'partial'
-      result.messages.push(`${short} (kept, as --allow-partial asked)`)
-      // Persist what the kernel really holds, not what was asked.
+      result.messages.push(`${message} (kept, as --allow-partial asked)`)
+      // Persist what the kernel really holds, not what was asked; a split not reached is not persisted.
       const globalNow = await ctx.pool.read(poolPath(plan.pageSizeBytes, null))
-      plan = {...plan, files: await replanSysctl(ctx, plan, globalNow)}
-    } else if (change.before !== change.after) {
-      result.messages.push(`${change.path}: ${change.before} -> ${pool.got} pages of ${plan.pageSize}${pool.compactions ? ` (after ${pool.compactions} compaction round(s))` : ''}`)
+      plan = {...plan, files: await replanSysctl(ctx, plan, globalNow), cmdline: plan.split ? null : plan.cmdline}
+    } else {
+      for (const [i, change] of plan.runtime.entries()) {
+        if (change.before === change.after) continue
+        const {got, compactions} = pools[i]
+        result.messages.push(`${change.path}: ${change.before} -> ${got} pages of ${plan.pageSize}${compactions ? ` (after ${compactions} compaction round(s))` : ''}`)
+      }
     }
 
     await applyMount(ctx, tx, plan, result)
@@ -152,6 +168,9 @@ export async function applyHugepages(ctx: TuneContext, req: HugepagesRequest, pl
       if (file.action === 'none') continue
       await tx.writeFile(file.path, file.content!, file.meta!)
       result.messages.push(`${file.action === 'create' ? 'created' : 'updated'} ${file.path}`)
+    }
+    if (plan.cmdline && !plan.cmdline.refusal && plan.cmdline.changes > 0) {
+      result.messages.push(...(await applyCmdline(ctx, tx, plan.cmdline)).messages)
     }
   } catch (error) {
     return await fail('failed', errorLine(error))
@@ -188,14 +207,15 @@ async function nodeCounts(ctx: TuneContext, path: string): Promise<Array<{node: 
   return pools.filter((p) => p.sizeKb === sizeKb).map((p) => ({node: p.node, count: p.total}))
 }
 
-function shortfallMessage(plan: HugepagesPlan, pool: PoolOutcome): string {
-  const where = pool.node === null ? `${plan.pageSize} pool` : `node ${pool.node}`
-  const perNode = pool.nodes.map((n) => `node ${n.node}: ${n.count}`).join(', ')
+function shortfallMessage(plan: HugepagesPlan, short: PoolOutcome[]): string {
+  const where = short.map((p) => `${p.node === null ? `${plan.pageSize} pool` : `node ${p.node}`} asked ${p.asked}, got ${p.got}`).join('; ')
+  const perNode = short[0].nodes.map((n) => `node ${n.node}: ${n.count}`).join(', ')
+  const rounds = Math.max(...short.map((p) => p.compactions))
   const remedies =
     plan.pageSizeBytes >= 2 ** 30
       ? `1 GiB pages rarely fit once memory is fragmented: add \`${plan.kernelCmdline}\` to the kernel command line and reboot`
       : `free memory (stop services, \`sync; echo 3 > /proc/sys/vm/drop_caches\`), ask for fewer pages, or reserve them at boot with \`${plan.kernelCmdline}\` on the kernel command line`
-  return `short of hugepages: ${where} asked ${pool.asked}, got ${pool.got}${perNode ? ` (${perNode})` : ''} after ${pool.compactions} compaction round(s); ${remedies}`
+  return `short of hugepages: ${where}${perNode ? ` (${perNode})` : ''} after ${rounds} compaction round(s); ${remedies}`
 }
 
 async function replanSysctl(ctx: TuneContext, plan: HugepagesPlan, count: number): Promise<FileChange[]> {
@@ -232,10 +252,12 @@ async function applyMount(ctx: TuneContext, tx: Transaction, plan: HugepagesPlan
 async function verify(ctx: TuneContext, plan: HugepagesPlan, result: HugepagesResult): Promise<string[]> {
   const {host} = ctx
   result.hugePagesTotal = await ctx.pool.read(poolPath(plan.pageSizeBytes, null))
-  if (!result.pool) {
-    const change = plan.runtime[0]
-    const got = await ctx.pool.read(change.path)
-    result.pool = {path: change.path, node: change.node, asked: change.after, got, compactions: 0, nodes: plan.nodes}
+  if (result.pools.length === 0) {
+    for (const change of plan.runtime) {
+      const got = await ctx.pool.read(change.path)
+      result.pools.push({path: change.path, node: change.node, asked: change.after, got, compactions: 0, nodes: plan.nodes})
+    }
+    result.pool = result.pools[0] ?? null
   }
   const after = await gatherFacts(host, {paths: [plan.mount.target]})
   const mounted = after.mounts.filter((m) => m.target === plan.mount.target).pop()
@@ -252,7 +274,7 @@ async function verify(ctx: TuneContext, plan: HugepagesPlan, result: HugepagesRe
     result.files.push({path: f.path, written: f.action !== 'none', verified: now.content !== undefined && now.content.equals(f.content!)})
   }
   const problems: string[] = []
-  if (result.status !== 'partial' && result.pool.got !== plan.pages) problems.push(`${result.pool.path} reads ${result.pool.got}, not ${plan.pages}`)
+  if (result.status !== 'partial') for (const p of result.pools) if (p.got !== p.asked) problems.push(`${p.path} reads ${p.got}, not ${p.asked}`)
   if (!result.mount.mounted) problems.push(`${plan.mount.target} is not mounted`)
   else if (result.mount.mode !== '1770' || result.mount.gid !== plan.group.gid) problems.push(`${plan.mount.target} has mode ${result.mount.mode} gid ${result.mount.gid}, not 1770 gid ${plan.group.gid}`)
   for (const f of result.files) if (!f.verified) problems.push(`${f.path} does not hold the planned content`)
@@ -260,9 +282,13 @@ async function verify(ctx: TuneContext, plan: HugepagesPlan, result: HugepagesRe
     result.status = 'failed'
     result.messages.push(`verification failed: ${problems.join('; ')}`)
   } else {
-    result.messages.push(`verified: ${result.pool.got} pages of ${plan.pageSize} in ${result.pool.path}, ${plan.pageSize} pool total ${result.hugePagesTotal}, ${plan.mount.target} mounted mode 1770 gid ${plan.group.gid}${plan.files.length ? ', files match the plan' : ''}`)
+    const pool =
+      result.pools.length > 0
+        ? result.pools.map((p) => `${p.got} pages of ${plan.pageSize} in ${p.path}`).join(', ')
+        : `${plan.pages} pages of ${plan.pageSize} at the next boot`
+    result.messages.push(`verified: ${pool}, ${plan.pageSize} pool total ${result.hugePagesTotal}, ${plan.mount.target} mounted mode 1770 gid ${plan.group.gid}${plan.files.length ? ', files match the plan' : ''}`)
   }
-  if (plan.pageSizeBytes !== plan.defaultPageSizeBytes && plan.files.length > 0) {
+  if (plan.pageSizeBytes !== plan.defaultPageSizeBytes && plan.files.length > 0 && (!plan.cmdline || plan.cmdline.refusal)) {
     result.messages.push(nonDefaultSizeNotPersisted(plan.pageSize, pageSizeLabel(plan.defaultPageSizeBytes), plan.pages, plan.pageSizeBytes, plan.kernelCmdline))
   }
   return problems

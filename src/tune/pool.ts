@@ -51,6 +51,11 @@ export class SysfsPool implements PoolBackend {
   }
 
   async compact(): Promise<void> {
-    await writeKernelValue(this.host, COMPACT_PATH, '1')
+    try {
+      await writeKernelValue(this.host, COMPACT_PATH, '1')
+    } catch (error) {
+      // A kernel without CONFIG_COMPACTION (or a tree without the file) cannot compact: go on without.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
   }
 }

@@ -100,6 +100,8 @@ function meminfo(memKb: number, hugeTotal: number): string {
  */
 export class FakeKernelPool extends SysfsPool {
   compactions = 0
+  /** At most this many pages on a node, whatever is asked (a node short of memory). */
+  readonly nodeCapacity = new Map<number, number>()
   constructor(
     private readonly root: string,
     host: Host,
@@ -119,7 +121,8 @@ export class FakeKernelPool extends SysfsPool {
     for (const n of nodes) perNode.set(n, Number((await this.host.readValue(poolPath(size, n))) ?? 0))
     const granted = Math.min(count, this.capacity)
     if (nodeMatch) {
-      perNode.set(Number(nodeMatch[1]), granted)
+      const n = Number(nodeMatch[1])
+      perNode.set(n, Math.min(granted, this.nodeCapacity.get(n) ?? granted))
     } else {
       let left = granted
       for (const n of nodes) {

@@ -15,11 +15,13 @@ export interface TuneHugepagesFlagValues {
   vms: string
   'page-size'?: string
   headroom?: string
-  node?: string
+  node?: string[]
+  nodes?: string
   group?: string
   'create-group'?: boolean
   mount: string
   persist: boolean
+  runtime?: boolean
   'allow-partial'?: boolean
   'dry-run': boolean
   root?: string
@@ -34,10 +36,12 @@ export const tuneHugepagesBody: CommandBody<TuneHugepagesFlagValues, TuneHugepag
     pageSize: flags['page-size'],
     headroom: flags.headroom,
     node: flags.node,
+    nodes: flags.nodes,
     group: flags.group,
     createGroup: flags['create-group'],
     mount: flags.mount,
     persist: flags.persist,
+    runtime: flags.runtime,
     allowPartial: flags['allow-partial'],
   }
   // Planning validates every value (exit 2) before the root check and the lock.
