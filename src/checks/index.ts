@@ -14,6 +14,7 @@ import {hwAssistChecks} from './hw-assist.js'
 import {kernelConfigChecks} from './kernel-config.js'
 import {moduleChecks} from './modules.js'
 import {nestedChecks} from './nested.js'
+import {nextBootChecks} from './next-boot.js'
 import {passthroughChecks} from './passthrough.js'
 import {STATUSES} from '../lib/status.js'
 import {AREA_TITLES, type Area, type Check, type CheckGroup, type Status} from './types.js'
@@ -28,6 +29,7 @@ export const REGISTRY: ReadonlyArray<readonly [Area, CheckGroup]> = [
   ['dev-kvm', devKvmChecks],
   ['nested', nestedChecks],
   ['hugepages', hugepageChecks],
+  ['hugepages', nextBootChecks],
   ['devices', deviceChecks],
   ['passthrough', passthroughChecks],
   ['confidential', confidentialChecks],
