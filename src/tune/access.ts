@@ -34,6 +34,8 @@ export interface AccessPlan extends SettingPlan {
   node: {mode: string; gid: number; group: string | null} | null
   /** Whether a new login is needed before the user's sessions have the group. */
   reloginNeeded: boolean
+  /** /dev/kvm gets the group and mode 0660 now (it is there, with the wrong group or mode). */
+  setNode: boolean
 }
 
 function parseTable(text: string | undefined): string[][] {
@@ -67,10 +69,11 @@ export async function planAccess(ctx: TuneContext, req: AccessRequest): Promise<
   if (gid === null) commands.push(commandLine('groupadd', ['--system', groupName]))
   if (!member) commands.push(commandLine('usermod', ['-a', '-G', groupName, user]))
   const nodeWrong = node !== null && (node.group !== groupName || (Number.parseInt(node.mode, 8) & 0o060) !== 0o060)
-  if (nodeWrong) {
-    files.push(await planFile(ctx, UDEV_RULE, () => UDEV_TEXT))
-    commands.push(`chgrp ${groupName} ${KVM_NODE}`, `chmod 0660 ${KVM_NODE}`)
-  }
+  // The node is changed now only where it is there to change (live, or a tree that holds it); a
+  // capture's record of it gets the rule, which udev applies when the node is made.
+  const setNode = nodeWrong && st !== null
+  if (nodeWrong) files.push(await planFile(ctx, UDEV_RULE, () => UDEV_TEXT))
+  if (setNode) commands.push(`chgrp ${groupName} ${KVM_NODE}`, `chmod 0660 ${KVM_NODE}`)
   if (node === null) warnings.push(`${KVM_NODE} does not exist on this host, so its group cannot be checked; udev gives it group ${KVM_GROUP} when it appears`)
 
   // This process's groups are the login's only when it runs as that user (not under sudo).
@@ -91,11 +94,12 @@ export async function planAccess(ctx: TuneContext, req: AccessRequest): Promise<
     member,
     node,
     reloginNeeded,
+    setNode,
   }
   if (reloginNeeded) {
     warnings.push(`${user}'s current login does not have group ${groupName} yet: log out and in again, or run \`newgrp ${groupName}\` in that shell`)
   }
-  return {...plan, changes: countChanges(plan, (gid === null ? 1 : 0) + (member ? 0 : 1) + (nodeWrong ? 1 : 0))}
+  return {...plan, changes: countChanges(plan, (gid === null ? 1 : 0) + (member ? 0 : 1) + (setNode ? 1 : 0))}
 }
 
 /** The steps that are neither values nor files: the group, the membership and the node's owner. */
@@ -124,8 +128,9 @@ export function accessSteps(ctx: TuneContext, plan: AccessPlan): ExtraSteps {
       if (!(line.split(':')[3] ?? '').split(',').includes(plan.user)) throw new OperationError(`/etc/group does not list ${plan.user} in ${name} after usermod`)
       messages.push(`added ${plan.user} to group ${name} (verified in /etc/group)`)
     }
-    if (plan.node && plan.files.length > 0) {
-      const old = (await statPath(ctx.host, KVM_NODE))!
+    if (plan.setNode) {
+      const old = await statPath(ctx.host, KVM_NODE)
+      if (!old) throw new OperationError(`${KVM_NODE} is gone since the plan; run kvmctl tune access again`)
       const gid = (await groupGid(ctx.host, name))!
       await tx.change({kind: 'attrs', path: KVM_NODE, mode: old.mode, uid: old.uid, gid: old.gid}, async () => {
         await chown(fsPath(ctx.host, KVM_NODE), old.uid, gid)

@@ -11,7 +11,7 @@ import {dirname, join} from 'node:path'
 import type {Host} from '../host/host.js'
 import {syncDir, writeFileAtomic} from '../lib/atomic-write.js'
 import {resolveInRoot} from '../lib/confine.js'
-import {OperationError} from '../lib/errors.js'
+import {expectedFailure, OperationError, unexpectedFailure} from '../lib/errors.js'
 
 export interface FileMeta {
   mode: number
@@ -45,9 +45,16 @@ export function realHostPath(host: Host, p: string): string {
   return real.slice(host.root.length) || '/'
 }
 
-/** An error's message as one line (a failed step's reason in a result). */
+/**
+ * An error's message as one line (a failed step's reason in a result): kvmctl's own errors and the
+ * system's (ENOENT, EACCES: they name the file) as they are; anything else is a bug, said as one.
+ */
 export function errorLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0]
+  const expected = expectedFailure(error)
+  if (expected) return expected.message.split('\n')[0]
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  if (error instanceof Error && typeof code === 'string' && /^E[A-Z]+$/.test(code)) return error.message.split('\n')[0]
+  return unexpectedFailure(error)?.message ?? (error instanceof Error ? error.message : String(error)).split('\n')[0]
 }
 
 /** One line for a file kvmctl cannot treat as a file, naming it and the fix. */

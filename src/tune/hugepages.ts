@@ -4,6 +4,7 @@
 import {chmod, chown} from 'node:fs/promises'
 
 import {gatherFacts} from '../host/facts.js'
+import {OperationError} from '../lib/errors.js'
 import {readNodePools, readNumaNodes, statPath} from '../host/system.js'
 import {pageSizeLabel} from '../plan/hugepage-math.js'
 import {
@@ -230,7 +231,7 @@ async function applyMount(ctx: TuneContext, tx: Transaction, plan: HugepagesPlan
   if (action === 'none') return
   if (action === 'set-attrs') {
     const old = await statPath(host, target)
-    if (!old) throw new Error(`${target} is gone since the plan; run kvmctl tune hugepages again`)
+    if (!old) throw new OperationError(`${target} is gone since the plan; run kvmctl tune hugepages again`)
     await tx.change({kind: 'attrs', path: target, mode: old.mode, uid: old.uid, gid: old.gid}, async () => {
       await chmod(fsPath(host, target), MOUNT_MODE)
       await chown(fsPath(host, target), old.uid, plan.group.gid!)
@@ -241,7 +242,7 @@ async function applyMount(ctx: TuneContext, tx: Transaction, plan: HugepagesPlan
   if (createDir) await tx.makeDirs(target)
   const args = ['-t', 'hugetlbfs', '-o', options.join(','), 'hugetlbfs', fsPath(host, target)]
   const r = await tx.change({kind: 'mount', target}, () => runTool(host, 'mount', args))
-  if (r.exitCode !== 0) throw new Error(`${commandLine('mount', args)} failed (exit ${r.exitCode}): ${r.output}`)
+  if (r.exitCode !== 0) throw new OperationError(`${commandLine('mount', args)} failed (exit ${r.exitCode}): ${r.output}`)
   result.messages.push(`mounted hugetlbfs on ${target} (${options.join(',')})`)
 }
 
