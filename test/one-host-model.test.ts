@@ -246,11 +246,11 @@ describe('one host model', () => {
       expect(journal.runs.at(-1).command).to.equal('tune hugepages --vm-mem 512M --vms 2 --page-size 2M --headroom 0')
     })
 
-    it('--page-size 1G reports the 1G pool and says it is not persisted instead of claiming it', async () => {
+    it('--page-size 1G --runtime reports the 1G pool and, with no boot loader, says it is not persisted', async () => {
       const root = await makeHugepageRoot({memTotalMiB: 16384})
       dirs.push(root)
       const ctx = await testContext(root, (host) => new FakeKernelPool(root, host))
-      const req: HugepagesRequest = {vmMem: '2G', pageSize: '1G'}
+      const req: HugepagesRequest = {vmMem: '2G', pageSize: '1G', runtime: true}
       const plan = await planHugepages(ctx, req)
       expect(plan.files.map((f) => f.path)).to.deep.equal(['/etc/fstab'])
       const {result} = await applyHugepages(ctx, req, plan)

@@ -10,6 +10,7 @@ import {runCli} from './support/cli.js'
 import {takeMachineLock} from './support/machine-lock.js'
 
 const POOL = '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages'
+const NODE0 = '/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages'
 const read = (p: string) => readFile(p, 'utf8').catch(() => undefined)
 /** The real tools and the live host, whatever stand-ins other tests in this process set up. */
 const LIVE = {fromSrc: true, env: {KVMCTL_MOUNT: '', KVMCTL_UMOUNT: '', KVMCTL_MODPROBE: '', KVMCTL_GROUPADD: '', KVMCTL_GROUPDEL: '', KVMCTL_ROOT: undefined}}
@@ -65,5 +66,26 @@ describe('tune hugepages on this machine (real host, under flock)', function () 
     expect(await read('/etc/fstab')).to.equal(fstabBefore)
     expect(await read('/etc/group')).to.equal(groupBefore)
     expect(existsSync('/etc/sysctl.d/40-hugepage.conf')).to.equal(false)
+  })
+
+  it('--node 0: reserves 550 pages on node 0 through its own sysfs file, and undo restores the host', async function () {
+    if (!existsSync(NODE0)) return this.skip()
+    const nodeBefore = await read(NODE0)
+    const r = await runCli(['tune', 'hugepages', '--node', '0', '--vm-mem', '1024', '--json'], LIVE)
+    applied = true
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(0)
+    const {plan, result} = JSON.parse(r.stdout)
+    expect(plan.split).to.deep.equal([{node: 0, vms: 1, pages: 550}])
+    expect(result.status).to.equal('applied')
+    expect(result.pools.map((p: {node: number; got: number}) => [p.node, p.got])).to.deep.equal([[0, 550]])
+    expect(await read(NODE0)).to.equal('550\n')
+    expect((await read('/proc/meminfo'))!).to.match(/^HugePages_Total:\s+550$/m)
+    const undo = await runCli(['tune', 'undo', '--json'], LIVE)
+    expect(undo.exitCode, undo.stderr).to.equal(0)
+    expect(JSON.parse(undo.stdout).status).to.equal('restored')
+    expect(await read(NODE0)).to.equal(nodeBefore)
+    expect(await read(POOL)).to.equal(poolBefore)
+    expect(await read('/etc/fstab')).to.equal(fstabBefore)
+    expect(await read('/etc/group')).to.equal(groupBefore)
   })
 })

@@ -1,6 +1,7 @@
 // tune ksm, thp, iommu and access: on temporary roots (real Debian/Fedora/systemd-boot layouts, the
 // real groupadd and usermod with --prefix), and ksm/thp for real on this machine under the host lock.
 import {expect} from 'chai'
+import {execFileSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {cp, mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -205,7 +206,10 @@ describe('tune ksm / thp / iommu / access (temporary roots)', () => {
 
 const KSM = '/sys/kernel/mm/ksm/run'
 const THP = '/sys/kernel/mm/transparent_hugepage/enabled'
-const LIVE = {env: {KVMCTL_ROOT: undefined}}
+/** The real tools and the live host, whatever stand-ins other tests in this process set up. */
+const LIVE = {
+  env: {KVMCTL_ROOT: undefined, KVMCTL_GROUPADD: '', KVMCTL_GROUPDEL: '', KVMCTL_USERMOD: '', KVMCTL_UPDATE_GRUB: '', KVMCTL_GRUB_MKCONFIG: '', KVMCTL_GRUBBY: ''},
+}
 
 describe('tune ksm and thp on this machine (real host, under flock)', function () {
   let lock: {release: () => Promise<unknown>} | undefined
@@ -254,5 +258,50 @@ describe('tune ksm and thp on this machine (real host, under flock)', function (
     const undo = await runCli(['tune', 'undo', '--json'], LIVE)
     expect(JSON.parse(undo.stdout).status, undo.stdout).to.equal('restored')
     expect(await readLive(THP)).to.equal(saved.get(THP))
+  })
+})
+
+describe('tune access on this machine (real host, a test user, under flock)', function () {
+  let lock: {release: () => Promise<unknown>} | undefined
+  const user = `kvmctl-t${process.pid}`
+  let groupBefore: string | undefined
+  let gshadowBefore: string | undefined
+  let created = false
+
+  before(async function () {
+    const tuned = existsSync('/var/lib/kvmctl/tune-journal.json')
+    if (process.getuid?.() !== 0 || process.env.KVMCTL_SKIP_REAL_HOST === '1' || tuned || !existsSync('/usr/sbin/useradd')) return this.skip()
+    lock = await takeHostLock()
+    groupBefore = await readFile('/etc/group', 'utf8')
+    gshadowBefore = await readFile('/etc/gshadow', 'utf8').catch(() => undefined)
+    execFileSync('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', user])
+    created = true
+  })
+
+  after(async () => {
+    try {
+      if (existsSync('/var/lib/kvmctl/tune-journal.json')) await runCli(['tune', 'undo', '--force'], LIVE)
+      if (created) execFileSync('userdel', [user])
+    } finally {
+      await lock?.release()
+    }
+  })
+
+  it('adds the user to the /dev/kvm group (creating kvm when missing), and undo gives /etc/group back byte for byte', async () => {
+    const withUser = await readFile('/etc/group', 'utf8')
+    const r = await runCli(['tune', 'access', '--user', user, '--json'], LIVE)
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(0)
+    const {plan, result} = JSON.parse(r.stdout)
+    expect(result.status, result.messages.join('\n')).to.equal('applied')
+    const group = plan.group.name as string
+    expect((await readFile('/etc/group', 'utf8')).split('\n').find((l) => l.startsWith(`${group}:`))).to.match(new RegExp(`:${user}$`))
+    expect(plan.warnings.join('\n')).to.contain(`${user}'s current login does not have group ${group} yet`)
+    const undo = await runCli(['tune', 'undo', '--json'], LIVE)
+    expect(JSON.parse(undo.stdout).status, undo.stdout).to.equal('restored')
+    expect(await readFile('/etc/group', 'utf8')).to.equal(withUser)
+    execFileSync('userdel', [user])
+    created = false
+    expect(await readFile('/etc/group', 'utf8')).to.equal(groupBefore)
+    expect(await readFile('/etc/gshadow', 'utf8').catch(() => undefined)).to.equal(gshadowBefore)
   })
 })
