@@ -9,14 +9,16 @@ import {cmdlineDefaultPages} from '../src/host/cmdline.js'
 import {runCheck} from '../src/checks/run.js'
 import {type BootConfig, UNKNOWN_BOOT_CONFIG} from '../src/host/boot-config.js'
 import {gatherFacts} from '../src/host/facts.js'
+import {captureHost} from '../src/host/capture.js'
 import {Host} from '../src/host/host.js'
 import {applyHugepages, planHugepages} from '../src/tune/hugepages.js'
 import {SysfsPool} from '../src/tune/pool.js'
+import {LAYOUTS, makeBootRoot} from './support/boot-roots.js'
 import {intelHost} from './support/facts.js'
 import {fixture} from './support/cli.js'
 import {restoreTools, testContext, useStandInTools} from './support/tune-root.js'
 
-const known: BootConfig = {cmdline: null, nrHugepages: null, nested: {}, fstabHugetlbfs: ['/dev/hugepages'], ksmRun: null, tuned: null, init: 'systemd'}
+const known: BootConfig = {cmdline: null, nrHugepages: null, nested: {}, fstabHugetlbfs: ['/dev/hugepages'], ksmRun: null, tuned: null, init: 'systemd', sources: {}}
 const boot = (over: Partial<BootConfig>): BootConfig => ({...known, ...over})
 const warnings = (facts: Parameters<typeof nextBootChecks>[0]) => nextBootChecks(facts).filter((c) => c.status !== 'pass')
 
@@ -116,4 +118,37 @@ describe('next boot on a fixture copy (pvm-guest with its /etc), before and afte
     expect(report.checks.find((c) => c.id === 'hugepages.next-boot')).to.include({status: 'pass', detail: '550 pages now and after a reboot (/etc/sysctl.d/40-hugepage.conf)'})
     expect(report.checks.filter((c) => c.id.endsWith('next-boot') && c.status !== 'pass')).to.deep.equal([])
   })
+})
+
+describe('capture keeps the boot configuration (parity on real boot loader layouts)', () => {
+  const dirs: string[] = []
+  after(async () => {
+    for (const d of dirs) await rm(d, {recursive: true, force: true})
+  })
+
+  for (const layout of LAYOUTS) {
+    it(`${layout}: a capture replays the same next-boot facts, with the boot files cut to what kvmctl reads`, async () => {
+      const root = await makeBootRoot(layout)
+      dirs.push(root)
+      await mkdir(join(root, 'etc/tmpfiles.d'), {recursive: true})
+      await writeFile(join(root, 'etc/tmpfiles.d/kvmctl-ksm.conf'), '# KSM for virtual machines.\nw /sys/kernel/mm/ksm/run - - - - 1\n')
+      await mkdir(join(root, 'etc/tuned/virtual-host'), {recursive: true})
+      await writeFile(join(root, 'etc/tuned/active_profile'), 'virtual-host\n')
+      await writeFile(join(root, 'etc/tuned/virtual-host/tuned.conf'), '[main]\nsummary=For KVM hosts\n[vm]\ntransparent_hugepages=never\n')
+      await mkdir(join(root, 'proc/1'), {recursive: true})
+      await writeFile(join(root, 'proc/1/comm'), 'systemd\n')
+      const dir = join(await mkdtemp(join(tmpdir(), 'kvmctl-bootcap-')), 'host')
+      dirs.push(join(dir, '..'))
+      await captureHost(await Host.open(root), dir, {source: 'test'})
+      const [source, replay] = await Promise.all([gatherFacts(await Host.open(root)), gatherFacts(await Host.open(dir))])
+      const {sources, ...facts} = source.boot
+      expect(facts.cmdline?.loader).to.be.a('string')
+      expect(facts.ksmRun).to.deep.equal({value: '1', file: '/etc/tmpfiles.d/kvmctl-ksm.conf'})
+      expect(facts.tuned?.thp?.value).to.equal('never')
+      expect({...replay.boot, sources: undefined}).to.deep.equal({...facts, sources: undefined})
+      expect(replay.boot.sources).to.deep.equal(sources)
+      // Only the lines kvmctl reads: no summary= from tuned, no menu entries or comments from GRUB.
+      expect(JSON.stringify(sources)).not.to.contain('summary=').and.not.to.contain('GRUB_TIMEOUT')
+    })
+  }
 })

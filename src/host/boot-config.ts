@@ -4,7 +4,7 @@
 // system facts, read once in system.ts), the KSM tmpfiles.d line or ksm.service, and the tuned
 // profile that applies its own values after all of them. A source whose files a replayed capture
 // did not hold is unknown (undefined), never "not set".
-import {type BootLoaderKind, detectBootLoader} from './boot-loader.js'
+import {type BootLoader, type BootLoaderKind, detectBootLoader, GRUB_DEFAULT, KERNEL_CMDLINE} from './boot-loader.js'
 import type {Host} from './host.js'
 import {KSM_RUN} from './paths.js'
 import {modprobeOptions, type SystemFacts} from './system.js'
@@ -36,10 +36,24 @@ export interface BootConfig {
   tuned: TunedProfile | null
   /** PID 1's name: systemd mounts /dev/hugepages itself and runs tmpfiles.d. */
   init: string | null
+  /**
+   * What `kvmctl capture` keeps so a replay reads the same boot configuration: host path to text
+   * (cut to the lines kvmctl reads), '' for a file whose presence alone matters (a folder: PATH/).
+   */
+  sources: Record<string, string>
 }
 
 /** A host whose boot configuration is not known at all (a capture without it). */
-export const UNKNOWN_BOOT_CONFIG: BootConfig = {cmdline: null, nrHugepages: undefined, nested: undefined, fstabHugetlbfs: undefined, ksmRun: undefined, tuned: null, init: null}
+export const UNKNOWN_BOOT_CONFIG: BootConfig = {
+  cmdline: null,
+  nrHugepages: undefined,
+  nested: undefined,
+  fstabHugetlbfs: undefined,
+  ksmRun: undefined,
+  tuned: null,
+  init: null,
+  sources: {},
+}
 
 const TMPFILES_DIRS = ['/etc/tmpfiles.d', '/run/tmpfiles.d', '/usr/local/lib/tmpfiles.d', '/usr/lib/tmpfiles.d']
 export const TUNED_ACTIVE = '/etc/tuned/active_profile'
@@ -77,18 +91,32 @@ function fstabHugetlbfs(text: string): string[] {
     .map((f) => f[1].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
 }
 
-async function ksmAtBoot(host: Host): Promise<Setter | null> {
+async function ksmAtBoot(host: Host, sources: Record<string, string>): Promise<Setter | null> {
   let found: Setter | null = null
   for (const file of await dropIns(host, TMPFILES_DIRS, '.conf')) {
     for (const line of ((await host.read(file)) ?? '').split('\n')) {
       const f = line.trim().split(/\s+/)
-      if (/^w\+?$/.test(f[0] ?? '') && f[1] === KSM_RUN && f[6] !== undefined) found = {value: f[6], file}
+      if (/^w\+?$/.test(f[0] ?? '') && f[1] === KSM_RUN && f[6] !== undefined) {
+        found = {value: f[6], file}
+        sources[file] = (sources[file] ?? '') + `${line.trim()}\n`
+      }
     }
   }
   // Fedora's qemu-kvm ksm.service starts KSM at boot when enabled.
-  if (!found && (await host.exists(KSM_SERVICE_WANTS))) found = {value: '1', file: KSM_SERVICE_WANTS}
+  if (!found && (await host.exists(KSM_SERVICE_WANTS))) {
+    found = {value: '1', file: KSM_SERVICE_WANTS}
+    sources[KSM_SERVICE_WANTS] = ''
+  }
   return found
 }
+
+/** The tuned.conf keys kvmctl reads (a capture keeps only these). */
+const TUNED_KEEP: Array<[string, string]> = [
+  ['main', 'include'],
+  ['vm', 'transparent_hugepages'],
+  ['vm', 'transparent_hugepage'],
+  ['sysctl', 'vm.nr_hugepages'],
+]
 
 /** INI sections of a tuned.conf: section -> key -> value. */
 function parseIni(text: string): Map<string, Map<string, string>> {
@@ -110,9 +138,10 @@ function parseIni(text: string): Map<string, Map<string, string>> {
   return out
 }
 
-async function tunedProfile(host: Host): Promise<TunedProfile | null> {
+async function tunedProfile(host: Host, sources: Record<string, string>): Promise<TunedProfile | null> {
   const name = (await host.readValue(TUNED_ACTIVE))?.split(/\s+/)[0]
   if (!name) return null
+  sources[TUNED_ACTIVE] = `${name}\n`
   const profile: TunedProfile = {name, thp: null, nrHugepages: null}
   // A profile's own values win over those of the profiles it includes: read includes first.
   const visit = async (p: string, depth: number): Promise<void> => {
@@ -122,6 +151,10 @@ async function tunedProfile(host: Host): Promise<TunedProfile | null> {
       const text = await host.read(file)
       if (text === undefined) continue
       const ini = parseIni(text)
+      sources[file] = TUNED_KEEP.map(([section, key]) => {
+        const value = ini.get(section)?.get(key)
+        return value === undefined ? '' : `[${section}]\n${key}=${value}\n`
+      }).join('')
       for (const inc of (ini.get('main')?.get('include') ?? '').split(',').map((s) => s.trim()).filter(Boolean)) await visit(inc, depth + 1)
       const thp = ini.get('vm')?.get('transparent_hugepages') ?? ini.get('vm')?.get('transparent_hugepage')
       if (thp) profile.thp = {value: thp, file}
@@ -141,23 +174,46 @@ async function tunedProfile(host: Host): Promise<TunedProfile | null> {
 export async function readBootConfig(host: Host, system: Promise<SystemFacts>, covers: (p: string) => boolean): Promise<BootConfig> {
   // Known: live, covered by the capture, or present in the tree (a capture with its /etc added).
   const known = async (p: string) => covers(p) || (await host.exists(p))
+  const sources: Record<string, string> = {}
   const [loader, tuned, init, sys, sysctlKnown, modprobeKnown, fstabKnown, tmpfilesKnown] = await Promise.all([
     detectBootLoader(host),
-    tunedProfile(host),
-    host.readValue('/proc/1/comm'),
+    tunedProfile(host, sources),
+    host.readValue(INIT_COMM),
     system,
     known('/etc/sysctl.d/'),
     known('/etc/modprobe.d/'),
     known('/etc/fstab'),
     known('/etc/tmpfiles.d/'),
   ])
+  if (init !== undefined) sources[INIT_COMM] = `${init}\n`
+  if (loader) Object.assign(sources, await loaderSources(host, loader))
   return {
     cmdline: loader ? {loader: loader.kind, text: loader.cmdline} : null,
     nrHugepages: sysctlKnown ? sysctlSetter(sys, 'vm.nr_hugepages') : undefined,
     nested: modprobeKnown ? nestedSetters(sys) : undefined,
     fstabHugetlbfs: sys.fstab !== null ? fstabHugetlbfs(sys.fstab) : fstabKnown ? [] : undefined,
-    ksmRun: tmpfilesKnown ? await ksmAtBoot(host) : undefined,
+    ksmRun: tmpfilesKnown ? await ksmAtBoot(host, sources) : undefined,
     tuned,
     init: init ?? null,
+    sources,
   }
+}
+
+const INIT_COMM = '/proc/1/comm'
+/** Lines of /etc/default/grub that detection and the command line read. */
+const GRUB_LINE = /^\s*(GRUB_CMDLINE_LINUX(_DEFAULT)?|GRUB_ENABLE_BLSCFG)=/
+/** Paths whose presence alone tells the boot loader apart (the GRUB flavour, its tool, the ESP); folders end in /. */
+const LOADER_MARKERS = ['/boot/grub/', '/boot/grub2/', '/usr/sbin/update-grub', '/sys/firmware/efi/', ...['/boot', '/efi', '/boot/efi'].map((d) => `${d}/loader/loader.conf`)]
+
+/** What a capture keeps of the boot loader: its files cut to the lines kvmctl reads, and the markers. */
+async function loaderSources(host: Host, loader: BootLoader): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  for (const path of loader.configFiles) {
+    const text = (await host.read(path)) ?? ''
+    const lines = path === GRUB_DEFAULT ? text.split('\n').filter((l) => GRUB_LINE.test(l)) : path === KERNEL_CMDLINE ? [text.replace(/\n$/, '')] : text.split('\n').filter((l) => /^\s*options\s/.test(l))
+    out[path] = lines.map((l) => `${l}\n`).join('')
+  }
+  for (const marker of LOADER_MARKERS) if (await host.exists(marker.replace(/\/$/, ''))) out[marker] = ''
+  if (loader.regenerate?.output && (await host.exists(loader.regenerate.output))) out[loader.regenerate.output] = ''
+  return out
 }

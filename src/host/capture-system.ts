@@ -76,6 +76,11 @@ export function captureSystemFacts(f: HostFacts): {files: Map<string, CaptureEnt
     files.set(`/proc/${p.pid}/comm`, `${p.name}\n`)
     files.set(`/proc/${p.pid}/fd/0`, {link: '/dev/kvm'})
   }
+  // The boot configuration as kvmctl read it (boot-config.ts cut it to the lines it reads).
+  for (const [path, text] of Object.entries(f.boot.sources)) {
+    if (path.endsWith('/')) keepDir(path.slice(0, -1))
+    else if (!files.has(path)) files.set(path, text)
+  }
   const paths: NonNullable<HostJson['paths']> = {}
   for (const [p, attrs] of Object.entries(f.paths)) {
     paths[p] = attrs === null ? null : {mode: attrs.mode.toString(8).padStart(4, '0'), uid: attrs.uid, gid: attrs.gid}
