@@ -26,9 +26,8 @@ import {
 } from './cmdline.js'
 import {requireRoot, type TuneContext} from './context.js'
 import {type FileChange, planFile} from './file-plan.js'
-import {errorLine} from './files.js'
 import {refuseInterrupted, Transaction} from './journal.js'
-import {rollback, rollbackMessages} from './revert.js'
+import {rollBackInto} from './revert.js'
 import {runTool, type ToolName} from './tools.js'
 
 export {detectBootLoader} from '../host/boot-loader.js'
@@ -185,11 +184,7 @@ export async function runCmdlinePlan(ctx: TuneContext, plan: CmdlinePlan, comman
     result.messages.push(...outcome.messages, 'takes effect at the next boot')
   } catch (error) {
     result.status = 'rolled-back'
-    result.messages.push(errorLine(error))
-    const report = await rollback(tx)
-    result.rollbackProblems = report.problems
-    if (report.problems.length === 0) result.journalId = null
-    result.messages.push(...rollbackMessages(report))
+    await rollBackInto(tx, error, result)
   }
   return result
 }

@@ -85,6 +85,10 @@ const isAbs = (v: unknown): v is string => isStr(v) && v.startsWith('/') && !v.i
 /** A user or group name as shadow-utils accept it. */
 const NAME_RE = /^[a-z_][a-z0-9_.-]*\$?$/i
 
+/** A file that existed has its backup and its mode and owner recorded: the first bad field, or undefined. */
+const savedBytes = (s: Record<string, unknown>) =>
+  s.existed && !isAbs(s.backup) ? 'backup' : s.existed && !(isObj(s.meta) && isInt(s.meta.mode) && isInt(s.meta.uid) && isInt(s.meta.gid)) ? 'meta' : undefined
+
 /** Field checks per change kind: each returns the name of the first bad field, or undefined. */
 const CHANGE_FIELDS: Record<Change['kind'], (s: Record<string, unknown>) => string | undefined> = {
   pool: (s) => (!isAbs(s.path) ? 'path' : !isInt(s.before) ? 'before' : s.after !== undefined && !isInt(s.after) ? 'after' : undefined),
@@ -95,17 +99,14 @@ const CHANGE_FIELDS: Record<Change['kind'], (s: Record<string, unknown>) => stri
         ? 'existed'
         : !isStr(s.written)
           ? 'written'
-          : s.existed && !isAbs(s.backup)
-            ? 'backup'
-            : s.existed && !(isObj(s.meta) && isInt(s.meta.mode) && isInt(s.meta.uid) && isInt(s.meta.gid))
-              ? 'meta'
-              : s.real !== undefined && !isAbs(s.real)
-                ? 'real'
-                : s.temp !== undefined && !(isStr(s.temp) && /^\.[^/]*\.tmp$/.test(s.temp))
-                  ? 'temp'
-                  : s.link !== undefined && !isStr(s.link)
-                    ? 'link'
-                    : undefined,
+          : (savedBytes(s) ??
+            (s.real !== undefined && !isAbs(s.real)
+              ? 'real'
+              : s.temp !== undefined && !(isStr(s.temp) && /^\.[^/]*\.tmp$/.test(s.temp))
+                ? 'temp'
+                : s.link !== undefined && !isStr(s.link)
+                  ? 'link'
+                  : undefined)),
   mkdir: (s) => (!isAbs(s.path) ? 'path' : undefined),
   mount: (s) => (!isAbs(s.target) ? 'target' : undefined),
   attrs: (s) => (!isAbs(s.path) ? 'path' : !isInt(s.mode) ? 'mode' : !isInt(s.uid) ? 'uid' : !isInt(s.gid) ? 'gid' : undefined),
@@ -121,13 +122,7 @@ const CHANGE_FIELDS: Record<Change['kind'], (s: Record<string, unknown>) => stri
         ? 'tool'
         : typeof s.existed !== 'boolean'
           ? 'existed'
-          : s.existed && !isAbs(s.backup)
-            ? 'backup'
-            : s.existed && !(isObj(s.meta) && isInt(s.meta.mode) && isInt(s.meta.uid) && isInt(s.meta.gid))
-              ? 'meta'
-              : s.written !== undefined && !isStr(s.written)
-                ? 'written'
-                : undefined,
+          : (savedBytes(s) ?? (s.written !== undefined && !isStr(s.written) ? 'written' : undefined)),
 }
 
 /** Checks a parsed journal and brings an older (schema 1) one to the current shape. */

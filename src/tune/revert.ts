@@ -11,7 +11,7 @@ import type {Host} from '../host/host.js'
 import {GROUP_FILE, MOUNTS} from '../host/paths.js'
 import {parseGroups, type Group} from '../host/system.js'
 import type {TuneContext} from './context.js'
-import {atomicWrite, fsPath, pathKind, removeDir, removeFile, removeTemp, restoreLink, sha256, snapshotFile} from './files.js'
+import {atomicWrite, errorLine, fsPath, pathKind, removeDir, removeFile, removeTemp, restoreLink, sha256, snapshotFile} from './files.js'
 import {type Change, describeChange, dropRun, type JournalRun, type Step, type Transaction} from './journal.js'
 import {writeKernelValue} from './pool.js'
 import {runTool} from './tools.js'
@@ -276,6 +276,18 @@ export function rollbackMessages(report: RevertReport): string[] {
         ? 'rolled back, except what is kept above'
         : 'rolled back: the host is as it was before this run'
   return [...report.kept, summary]
+}
+
+/**
+ * After a failed step: the reason and the rollback's outcome go into the run's result (the journal
+ * id stays only while something is left for `kvmctl tune undo`).
+ */
+export async function rollBackInto(tx: Transaction, error: unknown, result: {messages: string[]; rollbackProblems: string[]; journalId: string | null}): Promise<void> {
+  result.messages.push(errorLine(error))
+  const report = await rollback(tx)
+  result.rollbackProblems = report.problems
+  if (report.problems.length === 0) result.journalId = null
+  result.messages.push(...rollbackMessages(report))
 }
 
 /** Rolls back a failed run: everything it did is reverted (what came into use is kept, and said). */

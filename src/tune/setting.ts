@@ -7,10 +7,10 @@ import {OperationError} from '../lib/errors.js'
 import {applyCmdline, type CmdlinePlan} from './bootloader.js'
 import {requireRoot, type TuneContext} from './context.js'
 import type {FileChange} from './file-plan.js'
-import {errorLine, snapshotFile} from './files.js'
+import {snapshotFile} from './files.js'
 import {refuseInterrupted, Transaction} from './journal.js'
 import {writeKernelValue} from './pool.js'
-import {rollback, rollbackMessages} from './revert.js'
+import {rollBackInto} from './revert.js'
 
 export type TunerName = 'ksm' | 'thp' | 'iommu' | 'access'
 
@@ -110,11 +110,7 @@ export async function applySetting(
     result.status = 'applied'
   } catch (error) {
     result.status = 'rolled-back'
-    result.messages.push(errorLine(error))
-    const report = await rollback(tx)
-    result.rollbackProblems = report.problems
-    if (report.problems.length === 0) result.journalId = null
-    result.messages.push(...rollbackMessages(report))
+    await rollBackInto(tx, error, result)
   }
   return result
 }
