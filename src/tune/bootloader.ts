@@ -28,7 +28,7 @@ import {requireRoot, type TuneContext} from './context.js'
 import {type FileChange, planFile} from './file-plan.js'
 import {refuseInterrupted, Transaction} from './journal.js'
 import {rollBackInto} from './revert.js'
-import {runTool, type ToolName} from './tools.js'
+import {refuseLiveToolsUnderRoot, runTool, type ToolName} from './tools.js'
 
 export {detectBootLoader} from '../host/boot-loader.js'
 
@@ -94,6 +94,12 @@ export async function planCmdline(ctx: TuneContext, edits: ParamEdit[]): Promise
   }
   plan.changes = filesChanged + plan.commands.length
   return plan
+}
+
+/** The boot loader tools applying the plan runs (for refuseLiveToolsUnderRoot). */
+export function cmdlineTools(plan: CmdlinePlan | null): ToolName[] {
+  if (!plan || plan.refusal) return []
+  return plan.commands.map((c) => c.split(' ')[0] as ToolName)
 }
 
 export interface CmdlineOutcome {
@@ -173,6 +179,7 @@ export async function runCmdlinePlan(ctx: TuneContext, plan: CmdlinePlan, comman
     return result
   }
   requireRoot(ctx, `kvmctl ${command}`)
+  refuseLiveToolsUnderRoot(ctx.host, cmdlineTools(plan), `kvmctl ${command}`)
   await refuseInterrupted(ctx)
   const tx = await Transaction.begin(ctx, command)
   result.journalId = tx.run.id

@@ -18,7 +18,7 @@ import {
 import {FSTAB, MOUNT_MODE, SYSCTL_FILE, SYSCTL_KEY} from '../plan/targets.js'
 import {requireRoot, type TuneContext} from './context.js'
 import {editFstab, editSysctl} from './editors.js'
-import {applyCmdline, type CmdlinePlan, planCmdline} from './bootloader.js'
+import {applyCmdline, type CmdlinePlan, cmdlineTools, planCmdline} from './bootloader.js'
 import {type FileChange, planFile} from './file-plan.js'
 import {errorLine, fsPath, snapshotFile} from './files.js'
 import {refuseInterrupted, Transaction} from './journal.js'
@@ -95,7 +95,8 @@ export interface HugepagesResult {
  */
 export async function applyHugepages(ctx: TuneContext, req: HugepagesRequest, planned: HugepagesPlan): Promise<{plan: HugepagesPlan; result: HugepagesResult}> {
   requireRoot(ctx, 'kvmctl tune hugepages')
-  refuseLiveToolsUnderRoot(ctx.host, planned.mount.action === 'mount' ? ['mount'] : [], 'kvmctl tune hugepages')
+  const tools = [...(planned.mount.action === 'mount' ? (['mount'] as const) : []), ...cmdlineTools(planned.cmdline)]
+  refuseLiveToolsUnderRoot(ctx.host, tools, 'kvmctl tune hugepages')
   await refuseInterrupted(ctx)
   const result: HugepagesResult = {status: 'applied', pool: null, pools: [], hugePagesTotal: 0, mount: null, files: [], journalId: null, messages: [], rollbackProblems: []}
   if (planned.changes === 0) {

@@ -53,8 +53,8 @@ export async function planNested(ctx: TuneContext, req: NestedRequest): Promise<
     plan.explanation = cmdline.refusal
       ? `${plan.explanation}; ${cmdline.refusal}`
       : plan.changes === 0
-        ? `${plan.module} KVM is built into the kernel; the kernel command line (${cmdline.loader}) already has it (${what}): reboot to apply it`
-        : `${plan.module} KVM is built into the kernel, so it cannot be reloaded: kvmctl edits the kernel command line (${cmdline.loader}: ${what}); it takes effect at the next boot`
+        ? `${plan.module === 'arm64' ? 'arm64 KVM' : plan.module} is built into the kernel; the kernel command line (${cmdline.loader}) already has it (${what}): reboot to apply it`
+        : `${plan.module === 'arm64' ? 'arm64 KVM' : plan.module} is built into the kernel, so it cannot be reloaded: kvmctl edits the kernel command line (${cmdline.loader}: ${what}); it takes effect at the next boot`
   }
   return plan
 }

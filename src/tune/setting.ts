@@ -4,13 +4,14 @@
 // back, rolled back whole on any failure, and reverted by `kvmctl tune undo`.
 import {selectedMode} from '../host/facts.js'
 import {OperationError} from '../lib/errors.js'
-import {applyCmdline, type CmdlinePlan} from './bootloader.js'
+import {applyCmdline, type CmdlinePlan, cmdlineTools} from './bootloader.js'
 import {requireRoot, type TuneContext} from './context.js'
 import type {FileChange} from './file-plan.js'
 import {snapshotFile} from './files.js'
 import {refuseInterrupted, Transaction} from './journal.js'
 import {writeKernelValue} from './pool.js'
 import {rollBackInto} from './revert.js'
+import {refuseLiveToolsUnderRoot} from './tools.js'
 
 export type TunerName = 'ksm' | 'thp' | 'iommu' | 'access'
 
@@ -80,6 +81,7 @@ export async function applySetting(
     return result
   }
   requireRoot(ctx, `kvmctl ${opts.command}`)
+  refuseLiveToolsUnderRoot(ctx.host, cmdlineTools(plan.cmdline), `kvmctl ${opts.command}`)
   await refuseInterrupted(ctx)
   const tx = await Transaction.begin(ctx, opts.command)
   result.journalId = tx.run.id
