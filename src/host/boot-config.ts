@@ -4,6 +4,7 @@
 // system facts, read once in system.ts), the KSM tmpfiles.d line or ksm.service, and the tuned
 // profile that applies its own values after all of them. A source whose files a replayed capture
 // did not hold is unknown (undefined), never "not set".
+import {parseFstabLine} from '../lib/fstab.js'
 import {type BootLoader, type BootLoaderKind, detectBootLoader, GRUB_DEFAULT, KERNEL_CMDLINE} from './boot-loader.js'
 import type {Host} from './host.js'
 import {KSM_RUN} from './paths.js'
@@ -83,12 +84,13 @@ function nestedSetters(system: SystemFacts): Record<string, Setter> {
   return out
 }
 
+/** The hugetlbfs mount points /etc/fstab mounts at boot (fstab(5) escapes undone). */
 function fstabHugetlbfs(text: string): string[] {
   return text
     .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f.length >= 3 && !f[0].startsWith('#') && f[2] === 'hugetlbfs')
-    .map((f) => f[1].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .map(parseFstabLine)
+    .filter((e) => e?.vfstype === 'hugetlbfs')
+    .map((e) => e!.file)
 }
 
 async function ksmAtBoot(host: Host, sources: Record<string, string>): Promise<Setter | null> {
