@@ -11,6 +11,7 @@ import {gatherFacts} from '../src/host/facts.js'
 import {Host} from '../src/host/host.js'
 import {planHugepagesIntent} from '../src/plan/hugepages.js'
 import {planNestedIntent} from '../src/plan/nested.js'
+import {hugepagesRemedyFor} from '../src/plan/remedies.js'
 import {isPoolProblem, planSelftestPool} from '../src/plan/selftest-hugepages.js'
 import {applyHugepages, planHugepages, type HugepagesRequest} from '../src/tune/hugepages.js'
 import {fixture, runCli} from './support/cli.js'
@@ -287,11 +288,27 @@ describe('one host model', () => {
       expect(isPoolProblem(plan)).to.equal(true)
       if (!isPoolProblem(plan)) return
       expect(plan.detail).to.contain('4 hugepages of 2 MiB needed, 0 free of 5 reserved')
-      const advised = plan.remedy[0]
-      expect(advised).to.match(/^kvmctl tune hugepages --vm-mem 18M$/)
+      // check's remedy builder on that request: the command, then tune's page count by hand.
+      expect(plan.remedy).to.deep.equal(hugepagesRemedyFor({pageBytes: 2 * 2 ** 20, gid: 108}, '18M'))
+      expect(plan.remedy!.kvmctl).to.deep.equal(['tune', 'hugepages', '--vm-mem', '18M'])
       // The advised command would change the pool.
       expect(planHugepagesIntent(f, {vmMem: '18M'}).runtimeChanges).to.be.greaterThan(0)
       expect(planHugepagesIntent(f, {vmMem: '8M'}).runtimeChanges, 'the 8M command changes nothing: never advised').to.equal(0)
+    })
+
+    it('a pool of another size: its own --page-size, persisted on the kernel command line, mounted', () => {
+      // 1 GiB is the default size here, so 8 MiB of guest RAM can only come from the 2 MiB pool.
+      const groups = [{name: 'kvm', gid: 108, members: []}]
+      const meminfo = {MemTotal: 16 * 2 ** 20, Hugepagesize: 1048576}
+      const f = intelHost({meminfo, hugepages: pools([0, 0], [0, 0]), groups})
+      const plan = planSelftestPool(f, 8 * 2 ** 20)
+      if (!isPoolProblem(plan)) throw new Error('expected a pool problem')
+      expect(plan.remedy!.kvmctl).to.deep.equal(['tune', 'hugepages', '--vm-mem', '8M', '--page-size', '2M'])
+      const steps = plan.remedy!.steps.join('\n')
+      expect(steps).to.contain('echo 5 | sudo tee /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages')
+      expect(steps).to.contain('add `hugepagesz=2M hugepages=5` to the kernel command line')
+      expect(steps).to.contain('-o "mode=01770,gid=108,pagesize=2M"')
+      expect(steps).not.to.contain('vm.nr_hugepages')
     })
 
     it('ignores KVMCTL_ROOT and says so: it acts on this machine', async () => {

@@ -1,9 +1,11 @@
 import {expect} from 'chai'
+import {Chalk} from 'chalk'
 
 import type {Backend} from '../src/host/derived.js'
 import {toJUnit} from '../src/report/junit.js'
 import {isValidLabelName, isValidLabelValue, NFD_NAMESPACE, toNfd} from '../src/report/nfd.js'
 import {toPrometheus} from '../src/report/prometheus.js'
+import {renderSelftest} from '../src/vmm/render.js'
 import {sampleCheckReport, sampleSelftestReport} from './support/reports.js'
 import {fixture, runCli} from './support/cli.js'
 import {runTool} from './support/tools.js'
@@ -100,6 +102,15 @@ describe('report formats', () => {
       expect(xml).to.match(/<testcase name="hugepages.ksm: KSM \(same-page merging\)"[^>]*>\s*<system-out>INFO: off: guest pages are not merged\nTo fix:\n {2}echo 1/)
     })
 
+    it('shows a failed stage\'s remedy under it in text, as check does', () => {
+      const text = renderSelftest(sampleSelftestReport(), new Chalk({level: 0})).split('\n')
+      const g = text.findIndex((l) => /^FAIL +g {2}hugepages/.test(l))
+      expect(text.slice(g + 1, g + 3)).to.deep.equal([
+        '         -> sudo kvmctl tune hugepages --vm-mem 8M',
+        '         -> or by hand: echo 5 | sudo tee /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages',
+      ])
+    })
+
     it('gives one testcase per selftest stage, timed in seconds, and drops characters XML cannot carry', async () => {
       const report = sampleSelftestReport()
       report.stages[0].detail = 'bell\u0007 and nul\u0000 bytes'
@@ -110,7 +121,10 @@ describe('report formats', () => {
       expect(xml).to.contain('<testsuite name="kvmctl selftest" tests="9" failures="2" errors="0" skipped="1" time="0.125000"')
       expect(xml).to.contain('<testcase name="b: PIO" classname="kvmctl.selftest" time="0.001200">')
       expect(xml).to.contain('message="2-byte in returned 0x0, want 0xedcb; rep outsb delivered &quot;kvm&lt;ctl&gt; &amp; io&quot;"')
-      expect(xml).to.match(/<testcase name="g: hugepages"[^>]*>\s*<failure [^>]*>[^<]*To fix:\n {2}kvmctl tune hugepages --vm-mem 8M<\/failure>/)
+      // A stage's remedy reads as a check's: the kvmctl command first, then the same by hand.
+      const fix = 'To fix:\n  sudo kvmctl tune hugepages --vm-mem 8M\n  or by hand: echo 5 | sudo tee'
+      const g = xml.slice(xml.indexOf('<testcase name="g: hugepages"'))
+      expect(g.slice(0, g.indexOf('</failure>'))).to.match(/<failure [^>]*>[^<]*/).and.to.contain(fix)
       expect(xml).to.match(/<testcase name="e: CPUID"[^>]*>\s*<system-out>WARN: /)
       expect(xml).to.contain('bell and nul bytes')
       expect(xml).to.contain('<property name="pioExitNs" value="1250"/>')

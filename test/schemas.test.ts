@@ -39,9 +39,12 @@ describe('JSON schemas', () => {
       'tune-setting.schema.json',
       'tune-undo.schema.json',
     ])
-    // check is at version 2 (the info status, structured remedies); the others at 1.
+    // check is at version 2 (the info status, structured remedies), selftest too (structured
+    // remedies); the others at 1.
+    const version2 = ['check.schema.json', 'selftest.schema.json']
     for (const f of schemaFiles.filter((f) => f !== 'error.schema.json')) {
-      expect(JSON.parse(readFileSync(join('schemas', f), 'utf8')).properties.schema.const, f).to.equal(f === 'check.schema.json' ? 2 : 1)
+      const version = JSON.parse(readFileSync(join('schemas', f), 'utf8')).properties.schema.const
+      expect(version, f).to.equal(version2.includes(f) ? 2 : 1)
     }
   })
 
@@ -102,7 +105,7 @@ describe('JSON schemas', () => {
       expect(problems('selftest', {...sampleSelftestReport(), costs: null})).to.equal('')
     })
 
-    it('rejects a missing phase, a stray stage key, a remedy that is not a list and a newer version', () => {
+    it('rejects a missing phase, a stray stage key, a remedy that is not an object and a newer version', () => {
       const noPhase = sampleSelftestReport() as any
       delete noPhase.phases.firstExitNs
       expect(problems('selftest', noPhase)).to.contain("must have required property 'firstExitNs'")
@@ -115,12 +118,14 @@ describe('JSON schemas', () => {
       msStage.stages[1].durationMs = 1.2
       expect(problems('selftest', msStage)).to.contain('/stages/1 must NOT have additional properties')
       const textRemedy = sampleSelftestReport() as any
-      textRemedy.stages[6].remedy = 'kvmctl tune hugepages --vm-mem 8M'
-      expect(problems('selftest', textRemedy)).to.contain('/stages/6/remedy must be array')
+      // Version 1's remedy, a list of strings, is not version 2's.
+      textRemedy.stages[6].remedy = ['kvmctl tune hugepages --vm-mem 8M']
+      expect(problems('selftest', textRemedy)).to.contain('/stages/6/remedy must be object')
       const badExecution = sampleSelftestReport() as any
       badExecution.costs.execution = 'native'
       expect(problems('selftest', badExecution)).to.contain('/costs')
-      expect(problems('selftest', {...sampleSelftestReport(), schema: 2})).to.contain('/schema must be equal to constant')
+      const newer = {...sampleSelftestReport(), schema: 3}
+      expect(problems('selftest', newer)).to.contain('/schema must be equal to constant')
     })
 
     it('accepts the real `kvmctl selftest --json` output', async function () {

@@ -54,8 +54,9 @@ describe('kvmctl selftest --hugepages (real pool, under the lock)', function () 
     expect(g.status).to.equal('fail')
     expect(g.detail).to.match(/4 hugepages of 2 MiB needed, 0 free/)
     // check's remedy builder: the tune command first, then the same by hand (tune's 5 pages for 8M).
-    expect(g.remedy[0]).to.equal('sudo kvmctl tune hugepages --vm-mem 8M')
-    expect(g.remedy[1]).to.match(/^or by hand: reserve 8 MiB .*: echo 5 \| sudo tee \/sys\/kernel\/mm\/hugepages\/hugepages-2048kB\/nr_hugepages$/)
+    expect(g.remedy.kvmctl).to.deep.equal(['tune', 'hugepages', '--vm-mem', '8M'])
+    const reserve = /^reserve 8 MiB .*: echo 5 \| sudo tee \/sys\/kernel\/mm\/hugepages\/hugepages-2048kB\/nr_hugepages$/
+    expect(g.remedy.steps[0]).to.match(reserve)
     // the guest stages still ran, on plain memory
     expect(report.stages.find((s: {id: string}) => s.id === 'd').status).to.equal('pass')
   })

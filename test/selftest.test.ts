@@ -73,7 +73,7 @@ describe('selftest on /dev/kvm', function () {
     }
     expect(report.stages.find((s) => s.id === 'g')?.status).to.equal('skip')
     expect(['pass', 'warn']).to.include(report.stages.find((s) => s.id === 'e')?.status)
-    expect(report.schema).to.equal(1)
+    expect(report.schema).to.equal(2)
     expect(['emulated', 'hardware-assisted']).to.include(report.costs?.execution)
     expect(report.costs?.pioExitNs).to.be.greaterThan(0)
     expect(report.stages.find((s) => s.id === 'h')).not.to.have.property('data') // its figures are report.costs

@@ -3,9 +3,8 @@
 import type {ChalkInstance} from 'chalk'
 
 import type {HostSummary} from '../host/summary.js'
-import {remedyLines} from '../lib/remedy.js'
 import {needsAction} from '../lib/status.js'
-import {padVisible, statusLabel} from '../lib/style.js'
+import {padVisible, remedyRows, statusLabel} from '../lib/style.js'
 import type {CheckReport} from './report.js'
 import {AREA_TITLES, AREAS} from './types.js'
 
@@ -44,7 +43,7 @@ export function renderReport(report: CheckReport, c: ChalkInstance, options: {qu
     lines.push(c.bold.underline(AREA_TITLES[area]))
     for (const check of rows) {
       lines.push(`  ${padVisible(statusLabel(check.status, c), 5)} ${padVisible(check.title, titleWidth)}  ${c.dim(check.detail)}`)
-      if (check.status !== 'pass') for (const step of remedyLines(check.remedy)) lines.push(`         ${c.cyan('->')} ${step}`)
+      if (check.status !== 'pass') lines.push(...remedyRows(check.remedy, c))
     }
     lines.push('')
   }

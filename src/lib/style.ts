@@ -3,6 +3,7 @@
 import {Chalk, type ChalkInstance} from 'chalk'
 
 import {useColor} from './color.js'
+import {type Remedy, remedyLines} from './remedy.js'
 import type {Status} from './status.js'
 
 export {useColor} from './color.js'
@@ -35,4 +36,9 @@ export function padVisible(text: string, width: number): string {
   // eslint-disable-next-line no-control-regex
   const visible = text.replace(/\u001b\[[0-9;]*m/g, '').length
   return visible >= width ? text : text + ' '.repeat(width - visible)
+}
+
+/** A remedy under its row, as every text report shows one: "-> sudo kvmctl ...", then by hand. */
+export function remedyRows(remedy: Remedy | undefined, c: ChalkInstance): string[] {
+  return remedyLines(remedy).map((step) => `         ${c.cyan('->')} ${step}`)
 }

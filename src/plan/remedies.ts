@@ -79,21 +79,30 @@ export function hugepagesRemedy(f: HostFacts, vmMem = String(DEFAULT_VM_MEM_MIB)
 }
 
 /**
- * hugepagesRemedy from the two facts it needs: the default page size and the kvm group's gid (a
- * number, null when there is none, undefined when not known). `kvmctl selftest` has only these.
- * vmMem is --vm-mem as the user would type it ("1024" MiB, "8M", "2G").
+ * hugepagesRemedy from the facts it needs: the page size (the default one unless isDefault is
+ * false) and the kvm group's gid (a number, null when there is none, undefined when not known).
+ * `kvmctl selftest` builds its remedy here too. vmMem is --vm-mem as the user would type it
+ * ("1024" MiB, "8M", "2G").
  */
-export function hugepagesRemedyFor(target: {pageBytes: number; gid: number | null | undefined}, vmMem: string): Remedy {
+export function hugepagesRemedyFor(
+  target: {pageBytes: number; gid: number | null | undefined; isDefault?: boolean},
+  vmMem: string,
+): Remedy {
   const vmMemBytes = parseSize(vmMem, '--vm-mem')
   const pageSizeBytes = target.pageBytes
   const pages = plannedPages({vmMemBytes, vms: 1, pageSizeBytes, headroomPct: defaultHeadroom(pageSizeBytes)})
+  const label = target.isDefault === false ? pageSizeLabel(pageSizeBytes) : undefined
+  // vm.nr_hugepages sets the default size only: another size persists on the kernel command line.
+  const persist = label
+    ? `keep it across reboots: add \`hugepagesz=${label} hugepages=${pages}\` to the kernel command line`
+    : `keep it across reboots: echo "${SYSCTL_KEY} = ${pages}" | sudo tee ${SYSCTL_FILE}`
   return {
-    kvmctl: ['tune', 'hugepages', '--vm-mem', vmMem],
+    kvmctl: ['tune', 'hugepages', '--vm-mem', vmMem, ...(label ? ['--page-size', label] : [])],
     steps: [
       `reserve ${formatBytes(vmMemBytes)} for a guest (with tune's headroom): ` +
         `echo ${pages} | sudo tee ${poolPath(pageSizeBytes, null)}`,
-      `keep it across reboots: echo "${SYSCTL_KEY} = ${pages}" | sudo tee ${SYSCTL_FILE}`,
-      ...mountStepsFor(target.gid),
+      persist,
+      ...mountStepsFor(target.gid, label),
     ],
   }
 }

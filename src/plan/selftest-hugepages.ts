@@ -3,9 +3,11 @@
 // mount of its own. When none can, the remedy is the tune command that would make one, and never
 // a command that would change nothing (the one the user may just have run).
 import type {HostFacts, HugepagePool} from '../host/facts.js'
+import {manual, type Remedy} from '../lib/remedy.js'
 import {formatBytes} from '../lib/size.js'
 import {pageSizeLabel} from './hugepage-math.js'
-import {defaultPageSize, hugepagesArgv, planHugepagesIntent, type HugepagesRequest} from './hugepages.js'
+import {defaultPageSize, planHugepagesIntent, type HugepagesRequest} from './hugepages.js'
+import {hugepagesRemedyFor, kvmGroupGid} from './remedies.js'
 
 export interface SelftestPoolPlan {
   /** The pool's page size in kB, and how many of its pages the guest needs. */
@@ -19,7 +21,8 @@ export interface SelftestPoolPlan {
 
 export interface SelftestPoolProblem {
   detail: string
-  remedy: string[]
+  /** check's remedy builder on the request that would make the pool enough; none when no pools. */
+  remedy: Remedy | null
 }
 
 function memFlag(bytes: number): string {
@@ -29,7 +32,8 @@ function memFlag(bytes: number): string {
 /** The pool to use, or why none can back `memBytes` of guest RAM and what would fix it. */
 export function planSelftestPool(f: HostFacts, memBytes: number): SelftestPoolPlan | SelftestPoolProblem {
   if (f.hugepages.length === 0) {
-    return {detail: 'this kernel has no hugepage pools (/sys/kernel/mm/hugepages is missing: CONFIG_HUGETLBFS off?)', remedy: []}
+    const detail = 'this kernel has no hugepage pools (/sys/kernel/mm/hugepages is missing: CONFIG_HUGETLBFS off?)'
+    return {detail, remedy: null}
   }
   const defaultKb = defaultPageSize(f) / 1024
   const mountOf = (p: HugepagePool) =>
@@ -59,12 +63,14 @@ export function planSelftestPool(f: HostFacts, memBytes: number): SelftestPoolPl
   } catch {
     // A plan that cannot be made here (unknown facts, not enough memory) still names the command.
   }
+  const pool = `the ${formatBytes(sizeBytes)} pool holds ${target.total} pages`
+  const inUse = `${pool} but ${busy} are in use by other processes`
   const remedy = wouldChange
-    ? [hugepagesArgv(req).join(' ')]
-    : [`the ${formatBytes(sizeBytes)} pool holds ${target.total} pages but ${busy} are in use by other processes: stop them, or reserve more with a larger --vm-mem`]
+    ? hugepagesRemedyFor({pageBytes: sizeBytes, gid: kvmGroupGid(f), isDefault: target.sizeKb === defaultKb}, req.vmMem)
+    : manual(`${inUse}: stop them, or reserve more with a larger --vm-mem`)
   return {detail, remedy}
 }
 
 export function isPoolProblem(p: SelftestPoolPlan | SelftestPoolProblem): p is SelftestPoolProblem {
-  return 'remedy' in p
+  return 'detail' in p
 }

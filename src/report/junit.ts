@@ -68,7 +68,7 @@ function checkCase(c: Check): Case {
 }
 
 function stageCase(s: Stage): Case {
-  return {...s, classname: 'kvmctl.selftest'}
+  return {...s, remedy: remedyLines(s.remedy), classname: 'kvmctl.selftest'}
 }
 
 /** The run's settings, costs and phases (ns) as testsuite properties. */

@@ -4,7 +4,7 @@
 import type {ChalkInstance} from 'chalk'
 
 import {formatBytes} from '../lib/size.js'
-import {makeChalk, padVisible, statusLabel} from '../lib/style.js'
+import {makeChalk, padVisible, remedyRows, statusLabel} from '../lib/style.js'
 import type {MemoryBacking} from '../native.js'
 import type {SelftestEvents, SelftestReport} from './selftest.js'
 import {formatNs, type StageResult} from './stages.js'
@@ -15,9 +15,11 @@ function headerLine(run: {device: string; vcpus: number; memBytes: number}, back
   return c.bold('kvmctl selftest') + c.dim(` — probe guest on ${run.device}, ${vcpus}, ${formatBytes(run.memBytes)} of ${memory}`)
 }
 
+/** A stage's line, and its remedy under it as check shows one (a failed stage's only). */
 function stageLine(result: StageResult, c: ChalkInstance): string {
   const time = result.ns > 0 ? c.dim(` (${formatNs(result.ns)})`) : ''
-  return `${statusLabel(result.status, c)}  ${result.id}  ${padVisible(result.title, 12)} ${result.detail}${time}`
+  const line = `${statusLabel(result.status, c)}  ${result.id}  ${padVisible(result.title, 12)} ${result.detail}${time}`
+  return [line, ...(result.status === 'pass' ? [] : remedyRows(result.remedy, c))].join('\n')
 }
 
 function summaryLines(report: SelftestReport, c: ChalkInstance): string[] {

@@ -40,7 +40,7 @@ export interface SelftestPhases {
 /** `kvmctl selftest --json`, pinned by schemas/selftest.schema.json. Times are in ns. */
 export interface SelftestReport {
   /** Version of this shape: renames and removals bump it, added fields do not. */
-  schema: 1
+  schema: 2
   /** No stage failed (a warn is not a failure). */
   ok: boolean
   device: string
@@ -187,7 +187,7 @@ export async function runSelftest(options: SelftestOptions, events: SelftestEven
 
   const ladder = runs.get('ladder')
   return {
-    schema: 1,
+    schema: 2,
     ok: results.every((r) => r.status !== 'fail'),
     device: options.device,
     vcpus: options.vcpus,
@@ -244,7 +244,8 @@ async function poolNow(host: Host, pool: SelftestPoolPlan): Promise<HugepagePool
 async function planHugepages(options: SelftestOptions, host: Host): Promise<HugepagePlan> {
   const pool = planSelftestPool(await gatherFacts(host), options.memBytes)
   if (isPoolProblem(pool)) {
-    return {need: 0, problem: {status: 'fail', detail: `${pool.detail}; ran on plain memory instead${pool.remedy.length ? `; ${pool.remedy[0]}` : ''}`, ...(pool.remedy.length ? {remedy: pool.remedy} : {})}}
+    const detail = `${pool.detail}; ran on plain memory instead`
+    return {need: 0, problem: {status: 'fail', detail, ...(pool.remedy ? {remedy: pool.remedy} : {})}}
   }
   return {need: pool.need, pool}
 }

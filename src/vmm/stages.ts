@@ -2,6 +2,7 @@
 // is judged. The guest (native/guest/probe.S) runs its segments in SEGMENTS order and stops after
 // each; a stage is judged once all of its segments have run.
 import type {CpuidEntry, RunResult, VcpuRun} from '../native.js'
+import type {Remedy} from '../lib/remedy.js'
 import {formatBytes} from '../lib/size.js'
 import type {Status} from '../lib/status.js'
 import type {ProbeMachine} from './probe-machine.js'
@@ -35,8 +36,8 @@ export interface StageResult {
   detail: string
   /** Time the stage took in ns (guest run time of its segments, host checks included). */
   ns: number
-  /** What to run to fix a failure, one command per step (as a check's remedy). */
-  remedy?: string[]
+  /** What fixes a failure, as a check's remedy: the kvmctl command first, then the steps by hand. */
+  remedy?: Remedy
   /** The stage's own measurements (see the README for each stage's keys). */
   data?: Record<string, unknown>
 }

@@ -49,7 +49,7 @@ export function sampleCheckReport(): CheckReport {
 /** A run on a PVM host: b failed (with text to escape), e warns, g failed with a remedy. */
 export function sampleSelftestReport(): SelftestReport {
   return {
-    schema: 1,
+    schema: 2,
     ok: false,
     device: '/dev/kvm',
     vcpus: 2,
@@ -69,7 +69,10 @@ export function sampleSelftestReport(): SelftestReport {
         status: 'fail',
         detail: '4 hugepages of 2 MiB needed, 0 free of 0 reserved; ran on plain memory instead',
         ns: 120_000_000,
-        remedy: ['kvmctl tune hugepages --vm-mem 8M'],
+        remedy: {
+          kvmctl: ['tune', 'hugepages', '--vm-mem', '8M'],
+          steps: ['echo 5 | sudo tee /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages'],
+        },
         data: {need: 4},
       },
       {id: 'h', title: 'costs', status: 'pass', detail: 'PIO exit round trip 1.3 µs; supervisor (CPL0) code is emulated', ns: 30_000_000},
