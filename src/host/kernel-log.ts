@@ -57,36 +57,30 @@ export interface LogMatch {
   groups: string[]
 }
 
-/** The kernel-log lines that match a known pattern, each with the first pattern it matched. */
-export function matchKernelLog(dmesg: string | null, kind?: LogKind): LogMatch[] {
+/** The kernel-log lines that match a pattern of this kind, each with the first such pattern it matched. */
+export function matchKernelLog(dmesg: string | null, kind: LogKind): LogMatch[] {
   if (!dmesg) return []
-  const scanned = scanKernelLog(dmesg)
-  return kind === undefined ? scanned.first : scanned.byKind.filter((m) => m.pattern.kind === kind)
-}
-
-// Many checks ask of the same log; it is scanned once (one entry: one host per run).
-let lastScan: {dmesg: string; first: LogMatch[]; byKind: LogMatch[]} | undefined
-
-/** Every line against every pattern: the first match of each kind per line, and the first overall. */
-function scanKernelLog(dmesg: string): {first: LogMatch[]; byKind: LogMatch[]} {
-  if (lastScan?.dmesg === dmesg) return lastScan
-  const first: LogMatch[] = []
-  const byKind: LogMatch[] = []
-  for (const raw of dmesg.split('\n')) {
-    const kinds = new Set<LogKind>()
-    for (const pattern of LOG_PATTERNS) {
-      if (kinds.has(pattern.kind)) continue
-      const m = pattern.re.exec(raw)
-      if (!m) continue
-      const match = {pattern, line: raw.replace(/^\[[^\]]*\]\s*/, ''), groups: m.slice(1)}
-      if (kinds.size === 0) first.push(match)
-      kinds.add(pattern.kind)
-      byKind.push(match)
+  // Many checks ask of the same log (one entry: one host per run): it is split once, and each kind
+  // is scanned once, with its own few patterns only (the checks ask for four kinds of the nine).
+  if (scanned?.dmesg !== dmesg) scanned = {dmesg, lines: dmesg.split('\n'), byKind: new Map()}
+  let matches = scanned.byKind.get(kind)
+  if (!matches) {
+    const patterns = LOG_PATTERNS.filter((p) => p.kind === kind)
+    matches = []
+    for (const raw of scanned.lines) {
+      for (const pattern of patterns) {
+        const m = pattern.re.exec(raw)
+        if (!m) continue
+        matches.push({pattern, line: raw.replace(/^\[[^\]]*\]\s*/, ''), groups: m.slice(1)})
+        break
+      }
     }
+    scanned.byKind.set(kind, matches)
   }
-  lastScan = {dmesg, first, byKind}
-  return lastScan
+  return [...matches]
 }
+
+let scanned: {dmesg: string; lines: string[]; byKind: Map<LogKind, LogMatch[]>} | undefined
 
 /** Only the lines kvmctl understands, as dmesg printed them: what a capture may keep. */
 export function filterKernelLog(dmesg: string | null): string | null {
