@@ -30,7 +30,8 @@ export function interleave(contenders, runs) {
   const out = {}
   for (const c of contenders) {
     const warm = runOnce(c.cmd, c.args, c)
-    out[c.name] = {samples: [], outputs: [], code: warm.code, stdout: warm.stdout, stderr: warm.stderr, error: warm.error?.message}
+    const {code, stdout, stderr} = warm
+    out[c.name] = {samples: [], outputs: [], code, stdout, stderr, error: warm.error?.message}
   }
   for (let i = 0; i < runs; i++) {
     for (const c of contenders) {

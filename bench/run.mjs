@@ -28,7 +28,8 @@ ensureComparisonTools()
 const CHECK = {name: 'kvmctl check', cmd: process.execPath, args: [kvmctl, 'check']}
 const TUNE = {name: 'kvmctl tune hugepages --vm-mem 1024 --dry-run', cmd: process.execPath, args: [kvmctl, 'tune', 'hugepages', '--vm-mem', '1024', '--dry-run']}
 // --json carries the in-process total (phases.totalNs, or error.totalNs when it stopped early).
-const SELFTEST = {name: 'kvmctl selftest --json', cmd: process.execPath, args: [kvmctl, 'selftest', '--json'], keepOutput: true}
+const SELFTEST = {name: 'kvmctl selftest --json', cmd: process.execPath, args: [kvmctl, 'selftest', '--json'],
+  keepOutput: true}
 const NODE = {name: 'node -e 0', cmd: process.execPath, args: ['-e', '0']}
 
 section('The targets: each command against `node -e 0`, interleaved in one run', () => {
@@ -43,28 +44,35 @@ section('The targets: each command against `node -e 0`, interleaved in one run',
   const rows = [
     {command: CHECK.name, ms: r[CHECK.name].median, limit: 1.5},
     {command: TUNE.name, ms: r[TUNE.name].median, limit: 2},
-    {command: 'kvmctl selftest: whole process minus its in-process total', ms: rest.length ? median(rest) : undefined, limit: 1.5},
+    {command: 'kvmctl selftest: whole process minus its in-process total', ms: rest.length ? median(rest) : undefined,
+      limit: 1.5},
   ]
+  const met = (row) => (row.ms === undefined ? null : row.ms / floor <= row.limit)
+  const said = {true: 'yes', false: 'NO', null: 'n/a'}
   table(['command', 'median ms', 'node -e 0 median ms', 'ratio', 'target', 'met'], rows.map((row) => [
-    row.command, fmtMs(row.ms), fmtMs(floor), ratio(row.ms, floor), `<= ${row.limit}x`, row.ms === undefined ? 'n/a' : row.ms / floor <= row.limit ? 'yes' : 'NO',
+    row.command, fmtMs(row.ms), fmtMs(floor), ratio(row.ms, floor), `<= ${row.limit}x`, said[met(row)],
   ]))
   const load = loadAverage()
-  console.log(`\n  ${runs} runs each (BENCH_RUNS), interleaved; load average ${load.join(' ')} (1, 5, 15 min); exits:` +
-    ` check ${r[CHECK.name].code}, tune ${r[TUNE.name].code}, selftest ${r[SELFTEST.name].code}`)
+  console.log(`\n  ${runs} runs each (BENCH_RUNS), interleaved; load average ${load.join(' ')} (1, 5, 15 min);` +
+    ` exits: check ${r[CHECK.name].code}, tune ${r[TUNE.name].code}, selftest ${r[SELFTEST.name].code}`)
   const selftestTotal = median(totalsMs.filter(Number.isFinite))
   if (stopped) {
     // No guest ran (no usable /dev/kvm): the in-process total is the device check and its advice.
     console.log(`  selftest ran no guest here: it stopped at the device (${stopped.slice(0, 70)}...);`)
-    console.log(`  its in-process total (device check and advice) was ${fmtMs(selftestTotal)} ms, the whole process ${fmtMs(r[SELFTEST.name].median)} ms`)
+    console.log(`  its in-process total (device check and advice) was ${fmtMs(selftestTotal)} ms,` +
+      ` the whole process ${fmtMs(r[SELFTEST.name].median)} ms`)
   } else {
     console.log(`  selftest: whole ${fmtMs(r[SELFTEST.name].median)} ms, in-process total ${fmtMs(selftestTotal)} ms`)
   }
-  for (const row of rows) target(`\`${row.command}\` at most ${row.limit}x \`node -e 0\``, row.ms === undefined ? null : row.ms / floor <= row.limit, ratio(row.ms, floor))
+  for (const row of rows) {
+    target(`\`${row.command}\` at most ${row.limit}x \`node -e 0\``, met(row), ratio(row.ms, floor))
+  }
   return {
     load,
     nodeMs: floor,
     rows: rows.map((row) => ({...row, ratio: row.ms === undefined ? null : row.ms / floor})),
-    selftest: {wholeMs: r[SELFTEST.name].median, inProcessMs: selftestTotal, ranGuests: !stopped, ...(stopped ? {stoppedAt: stopped} : {})},
+    selftest: {wholeMs: r[SELFTEST.name].median, inProcessMs: selftestTotal, ranGuests: !stopped,
+      ...(stopped ? {stoppedAt: stopped} : {})},
   }
 })
 

@@ -86,7 +86,7 @@ describe('bad captures', () => {
       expect(host.unreadable.get('/proc/cmdline')).to.match(/more than 64 lines/)
     })
 
-    it('a live procfs file longer than 4 KiB is read whole (procfs reports size 0; it was cut at 4097 bytes)', async () => {
+    it('a live procfs file over 4 KiB is read whole (procfs says size 0; it was cut at 4097 bytes)', async () => {
       // /proc/cpuinfo is about 1.2 KiB per CPU: a host with 4 CPUs or more lost CPUs and flags.
       const host = await Host.open()
       const maps = (await host.read('/proc/self/maps'))!

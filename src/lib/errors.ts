@@ -25,7 +25,8 @@ export interface Failure {
 export function expectedFailure(error: unknown): Failure | undefined {
   if (error instanceof UsageError) return {message: error.message, exitCode: error.exitCode}
   if (error instanceof OperationError) {
-    return {message: error.message, exitCode: error.exitCode, ...(error.totalNs === undefined ? {} : {totalNs: error.totalNs})}
+    const {message, exitCode, totalNs} = error
+    return {message, exitCode, ...(totalNs === undefined ? {} : {totalNs})}
   }
   return undefined
 }
