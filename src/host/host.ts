@@ -5,7 +5,10 @@
 // Reads are synchronous on purpose: the files are procfs, sysfs and small /etc files (or their
 // copies in a capture), each read in microseconds, and a hundred of them through the thread pool
 // cost `kvmctl check` more in promise and thread hand-offs than the reads themselves.
-import {accessSync, closeSync, existsSync, constants as fsc, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, statSync} from 'node:fs'
+import {
+  accessSync, closeSync, constants as fsc, existsSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync,
+  readSync, realpathSync, statSync,
+} from 'node:fs'
 import {basename, dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
 import {gunzipSync} from 'node:zlib'
 
@@ -262,8 +265,9 @@ function readCapped(where: () => string, gz: boolean, cap: ReadCap): ReadResult 
       }
     }
     if (data.includes(0)) return {ok: false, absent: false, reason: 'binary content (NUL bytes)'}
-    if (countLines(data, cap.lines) > cap.lines) return {ok: false, absent: false, reason: `more than ${cap.lines} lines`}
-    return {ok: true, text: data.toString('utf8')}
+    const text = data.toString('utf8')
+    if (hasMoreLines(text, cap.lines)) return {ok: false, absent: false, reason: `more than ${cap.lines} lines`}
+    return {ok: true, text}
   } catch (error) {
     return {ok: false, absent: false, reason: (error as NodeJS.ErrnoException).code ?? 'read error'}
   } finally {
@@ -271,11 +275,12 @@ function readCapped(where: () => string, gz: boolean, cap: ReadCap): ReadResult 
   }
 }
 
-/** Newlines in data, counting stops past max. */
-function countLines(data: Buffer, max: number): number {
+/** Whether text has more than max newlines (String#indexOf, unlike Buffer#indexOf, is no call into C++). */
+function hasMoreLines(text: string, max: number): boolean {
+  if (text.length <= max) return false
   let n = 0
-  for (let at = data.indexOf(10); at >= 0 && n <= max; at = data.indexOf(10, at + 1)) n++
-  return n
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) if (++n > max) return true
+  return false
 }
 
 /** p is in the list itself, or under one of its folders ("/sys/module/" covers /sys/module/kvm). */
