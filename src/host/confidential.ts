@@ -1,6 +1,7 @@
 // Confidential guests (AMD SEV, SEV-ES, SEV-SNP; Intel TDX): the facts gathered beside the others
 // (the misc cgroup's ASID capacity, CPU 0's MSRs), the decoding of raw CPUID leaf 0x8000001F and
 // the kernel-log messages of every era. What they mean together is derived in confidential-levels.ts.
+import {execLine} from '../lib/required-text.js'
 import type {CpuidRegisters} from '../native.js'
 import type {Host} from './host.js'
 import {readMsrs, type MsrName, type MsrProbe} from './msr.js'
@@ -79,7 +80,7 @@ export function scanLog<Id extends string>(dmesg: string | null, patterns: Recor
   for (const raw of dmesg.split('\n')) {
     for (const [id, re] of entries) {
       if (hits[id]) continue
-      const m = re.exec(raw)
+      const m = execLine(re, raw)
       if (m) hits[id] = {line: raw.replace(/^\[[^\]]*\]\s*/, ''), groups: m.slice(1)}
     }
   }

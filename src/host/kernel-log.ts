@@ -2,6 +2,7 @@
 // match against it and `kvmctl capture` keeps only the lines it matches, so a capture holds what
 // a replay needs and nothing else.
 
+import {execLine} from '../lib/required-text.js'
 import {platformLogPatterns} from './platform.js'
 
 export type LogKind =
@@ -69,7 +70,7 @@ export function matchKernelLog(dmesg: string | null, kind: LogKind): LogMatch[] 
     matches = []
     for (const raw of scanned.lines) {
       for (const pattern of patterns) {
-        const m = pattern.re.exec(raw)
+        const m = execLine(pattern.re, raw)
         if (!m) continue
         matches.push({pattern, line: raw.replace(/^\[[^\]]*\]\s*/, ''), groups: m.slice(1)})
         break
@@ -87,7 +88,7 @@ export function filterKernelLog(dmesg: string | null): string | null {
   if (dmesg === null) return null
   return dmesg
     .split('\n')
-    .filter((line) => LOG_PATTERNS.some((p) => p.re.test(line)))
+    .filter((line) => LOG_PATTERNS.some((p) => execLine(p.re, line) !== null))
     .join('\n')
 }
 
