@@ -14,7 +14,7 @@ import {syncDir} from '../lib/atomic-write.js'
 import {crashPoint} from '../lib/crash-point.js'
 import {OperationError} from '../lib/errors.js'
 import type {TuneContext} from './context.js'
-import {atomicWrite, type FileMeta, fsPath, makeDir, missingDirs, removeFile, sha256, snapshotFile} from './files.js'
+import {atomicWrite, type FileMeta, type FileSnapshot, fsPath, makeDir, missingDirs, removeFile, sha256, snapshotFile} from './files.js'
 import {ownerAlive, processStart} from './lock.js'
 
 export const STATE_DIR = '/var/lib/kvmctl'
@@ -268,19 +268,24 @@ export class Transaction {
     }
   }
 
+  /** Saves a file's old bytes (when it exists) as the backup of the step about to be journaled. */
+  private async backUp(path: string): Promise<{old: FileSnapshot; backup: string | undefined}> {
+    const {host} = this.ctx
+    const old = await snapshotFile(host, path)
+    if (old.content === undefined) return {old, backup: undefined}
+    const backup = `${BACKUP_DIR}/${this.run.id}/${this.run.steps.length + 1}`
+    for (const d of await missingDirs(host, dirname(backup))) await makeDir(host, d, 0o700)
+    await atomicWrite(host, backup, old.content, {mode: 0o600, uid: 0, gid: 0}, {crashLabel: `backup of ${path}`})
+    return {old, backup}
+  }
+
   /**
    * Writes a file atomically at its real location (a symlinked path keeps its link), after its old
    * bytes are saved and the write is journaled with the temporary name it uses.
    */
   async writeFile(path: string, content: Buffer, newMeta: FileMeta): Promise<void> {
     const {host} = this.ctx
-    const old = await snapshotFile(host, path)
-    let backup: string | undefined
-    if (old.content !== undefined) {
-      backup = `${BACKUP_DIR}/${this.run.id}/${this.run.steps.length + 1}`
-      for (const d of await missingDirs(host, dirname(backup))) await makeDir(host, d, 0o700)
-      await atomicWrite(host, backup, old.content, {mode: 0o600, uid: 0, gid: 0}, {crashLabel: `backup of ${path}`})
-    }
+    const {old, backup} = await this.backUp(path)
     const meta = old.meta ?? newMeta
     await this.makeDirs(dirname(old.real))
     const temp = `.${old.real.split('/').pop()}.kvmctl-${this.run.id}.tmp`
@@ -307,13 +312,7 @@ export class Transaction {
     const {host} = this.ctx
     const steps: Array<Extract<Step, {kind: 'rewrite'}>> = []
     for (const path of paths) {
-      const old = await snapshotFile(host, path)
-      let backup: string | undefined
-      if (old.content !== undefined) {
-        backup = `${BACKUP_DIR}/${this.run.id}/${this.run.steps.length + 1}`
-        for (const d of await missingDirs(host, dirname(backup))) await makeDir(host, d, 0o700)
-        await atomicWrite(host, backup, old.content, {mode: 0o600, uid: 0, gid: 0}, {crashLabel: `backup of ${path}`})
-      }
+      const {old, backup} = await this.backUp(path)
       const step = {
         kind: 'rewrite' as const,
         path,
