@@ -2,13 +2,22 @@
 // hugetlbfs mounts, THP and KSM. A difference is a warning naming its exact cause, for example
 // "550 pages now, 0 after a reboot: nothing persists them". Checks appear only where the boot
 // configuration is known (live, or a capture that holds it) and there is something to compare.
-import type {Setter} from '../host/boot-config.js'
-import type {HostFacts} from '../host/facts.js'
+import type {BootConfig, Setter} from '../host/boot-config.js'
+import type {HostFacts, Mount} from '../host/facts.js'
+import {KSM_RUN, THP_ENABLED} from '../host/paths.js'
+import {formatFstabEntry} from '../lib/fstab.js'
 import {cmdlineDefaultPages, valuesOf} from '../host/cmdline.js'
 import {manual} from '../lib/remedy.js'
+import {FSTAB, hugetlbfsFstabEntry, KSM_TMPFILES, SYSCTL_FILE, SYSCTL_KEY} from '../plan/targets.js'
 import type {Check} from './types.js'
 
 const where = (s: Setter) => s.file
+const onCmdline = (boot: BootConfig) => `the kernel command line (${boot.cmdline!.loader})`
+/** The fstab line that keeps a hugetlbfs mount: its mode, owner and page size options, and nofail. */
+const fstabLine = (m: Mount) => {
+  const kept = m.options.split(',').filter((o) => /^(mode|gid|uid|pagesize)=/.test(o))
+  return formatFstabEntry(hugetlbfsFstabEntry(m.target, kept.length > 0 ? kept : ['defaults']))
+}
 const on = (v: string | undefined | null) => (v == null ? null : /^(y|1|on)$/i.test(v.trim()))
 
 function poolCheck(f: HostFacts): Check[] {
@@ -19,28 +28,32 @@ function poolCheck(f: HostFacts): Check[] {
   const fromCmdline = boot.cmdline ? cmdlineDefaultPages(boot.cmdline.text, defaultKb) : null
   // Order of application at boot: the command line, then sysctl.d, then tuned's [sysctl].
   let after = fromCmdline ?? 0
-  let cause = fromCmdline === null ? 'nothing persists them' : `the kernel command line (${boot.cmdline!.loader}) has hugepages=${fromCmdline}`
+  let cause = fromCmdline === null ? 'nothing persists them' : `${onCmdline(boot)} has hugepages=${fromCmdline}`
   let source: string | null = fromCmdline === null ? null : `the kernel command line`
   if (boot.nrHugepages) {
     after = Number(boot.nrHugepages.value)
-    cause = `${where(boot.nrHugepages)} sets vm.nr_hugepages = ${boot.nrHugepages.value} and is applied last of the sysctl files`
+    const {value} = boot.nrHugepages
+    cause = `${where(boot.nrHugepages)} sets ${SYSCTL_KEY} = ${value} and is applied last of the sysctl files`
     source = where(boot.nrHugepages)
   }
   if (boot.tuned?.nrHugepages) {
     after = Number(boot.tuned.nrHugepages.value)
-    cause = `the tuned profile ${boot.tuned.name} sets vm.nr_hugepages = ${boot.tuned.nrHugepages.value} (${where(boot.tuned.nrHugepages)}) after sysctl.d`
+    const {value} = boot.tuned.nrHugepages
+    const file = where(boot.tuned.nrHugepages)
+    cause = `the tuned profile ${boot.tuned.name} sets ${SYSCTL_KEY} = ${value} (${file}) after sysctl.d`
     source = `tuned profile ${boot.tuned.name}`
   }
   if (pool.total === 0 && after === 0) return []
   const base = {id: 'hugepages.next-boot', area: 'hugepages' as const, title: 'hugepages after a reboot'}
-  if (after === pool.total) return [{...base, status: 'pass', detail: `${pool.total} pages now and after a reboot (${source})`}]
+  const detail = `${pool.total} pages now and after a reboot (${source})`
+  if (after === pool.total) return [{...base, status: 'pass', detail}]
   return [
     {
       ...base,
       status: 'warn',
       detail: `${pool.total} pages now, ${after} after a reboot: ${cause}`,
       // The file and key `kvmctl tune hugepages` persists the pool with.
-      remedy: manual(`keep ${pool.total} pages: echo "vm.nr_hugepages = ${pool.total}" | sudo tee /etc/sysctl.d/40-hugepage.conf`),
+      remedy: manual(`keep ${pool.total} pages: echo "${SYSCTL_KEY} = ${pool.total}" | sudo tee ${SYSCTL_FILE}`),
     },
   ]
 }
@@ -53,11 +66,15 @@ function nestedCheck(f: HostFacts): Check[] {
     if (now === undefined) continue
     // modprobe passes the command line's MODULE.param after the modprobe.d options: it wins.
     const fromCmdline = boot.cmdline ? valuesOf(boot.cmdline.text, `${module}.nested`).at(-1) : undefined
-    const setter: Setter | undefined = fromCmdline != null ? {value: fromCmdline, file: `the kernel command line (${boot.cmdline!.loader})`} : boot.nested[module]
+    const setter: Setter | undefined =
+      fromCmdline != null ? {value: fromCmdline, file: onCmdline(boot)} : boot.nested[module]
     if (!setter) return []
     const base = {id: 'nested.next-boot', area: 'nested' as const, title: 'nested after a reboot'}
-    if (on(setter.value) === on(now)) return [{...base, status: 'pass', detail: `nested=${now} now and after a reboot (${setter.file})`}]
-    return [{...base, status: 'warn', detail: `nested=${now} now, nested=${setter.value} after the next load of ${module}: ${setter.file} sets it`}]
+    if (on(setter.value) === on(now)) {
+      return [{...base, status: 'pass', detail: `nested=${now} now and after a reboot (${setter.file})`}]
+    }
+    const detail = `nested=${now} now, nested=${setter.value} after the next load of ${module}: ${setter.file} sets it`
+    return [{...base, status: 'warn', detail}]
   }
   return []
 }
@@ -75,7 +92,7 @@ function mountCheck(f: HostFacts): Check[] {
       title: 'hugetlbfs after a reboot',
       status: 'warn' as const,
       detail: `hugetlbfs is mounted on ${m.target} now, not after a reboot: /etc/fstab has no hugetlbfs line for it`,
-      remedy: manual(`echo "hugetlbfs ${m.target} hugetlbfs ${m.options.split(',').filter((o) => /^(mode|gid|uid|pagesize)=/.test(o)).join(',') || 'defaults'},nofail 0 0" | sudo tee -a /etc/fstab`),
+      remedy: manual(`echo "${fstabLine(m)}" | sudo tee -a ${FSTAB}`),
     }))
 }
 
@@ -85,13 +102,32 @@ function thpCheck(f: HostFacts): Check[] {
   let after: string | null = null
   let cause = ''
   const config = f.kernelConfig?.options
-  if (config?.TRANSPARENT_HUGEPAGE_ALWAYS === 'y') [after, cause] = ['always', 'the kernel default (CONFIG_TRANSPARENT_HUGEPAGE_ALWAYS) applies at boot; nothing persists the current mode']
-  if (config?.TRANSPARENT_HUGEPAGE_MADVISE === 'y') [after, cause] = ['madvise', 'the kernel default (CONFIG_TRANSPARENT_HUGEPAGE_MADVISE) applies at boot; nothing persists the current mode']
+  const byDefault = (mode: string) =>
+    `the kernel default (CONFIG_TRANSPARENT_HUGEPAGE_${mode.toUpperCase()}) applies at boot; ` +
+    'nothing persists the current mode'
+  if (config?.TRANSPARENT_HUGEPAGE_ALWAYS === 'y') [after, cause] = ['always', byDefault('always')]
+  if (config?.TRANSPARENT_HUGEPAGE_MADVISE === 'y') [after, cause] = ['madvise', byDefault('madvise')]
   const fromCmdline = boot.cmdline ? valuesOf(boot.cmdline.text, 'transparent_hugepage').at(-1) : undefined
-  if (fromCmdline) [after, cause] = [fromCmdline, `the kernel command line (${boot.cmdline!.loader}) has transparent_hugepage=${fromCmdline}`]
-  if (boot.tuned?.thp) [after, cause] = [boot.tuned.thp.value, `the tuned profile ${boot.tuned.name} sets transparent_hugepages=${boot.tuned.thp.value} (${boot.tuned.thp.file})`]
+  if (fromCmdline) [after, cause] = [fromCmdline, `${onCmdline(boot)} has transparent_hugepage=${fromCmdline}`]
+  const tuned = boot.tuned
+  if (tuned?.thp) {
+    after = tuned.thp.value
+    cause = `the tuned profile ${tuned.name} sets transparent_hugepages=${after} (${tuned.thp.file})`
+  }
   if (after === null || after === f.thp) return []
-  return [{id: 'hugepages.thp-next-boot', area: 'hugepages', title: 'THP after a reboot', status: 'warn', detail: `transparent hugepages ${f.thp} now, ${after} after a reboot: ${cause}`, remedy: {kvmctl: ['tune', 'thp', '--mode', f.thp], steps: [`echo ${f.thp} | sudo tee /sys/kernel/mm/transparent_hugepage/enabled, and transparent_hugepage=${f.thp} on the kernel command line`]}}]
+  return [
+    {
+      id: 'hugepages.thp-next-boot',
+      area: 'hugepages',
+      title: 'THP after a reboot',
+      status: 'warn',
+      detail: `transparent hugepages ${f.thp} now, ${after} after a reboot: ${cause}`,
+      remedy: {
+        kvmctl: ['tune', 'thp', '--mode', f.thp],
+        steps: [`echo ${f.thp} | sudo tee ${THP_ENABLED}, and transparent_hugepage=${f.thp} on the command line`],
+      },
+    },
+  ]
 }
 
 function ksmCheck(f: HostFacts): Check[] {
@@ -100,7 +136,19 @@ function ksmCheck(f: HostFacts): Check[] {
   const after = boot.ksmRun?.value ?? '0'
   if (on(after) === on(f.ksm)) return []
   const cause = boot.ksmRun ? `${boot.ksmRun.file} sets it` : 'nothing persists it'
-  return [{id: 'hugepages.ksm-next-boot', area: 'hugepages', title: 'KSM after a reboot', status: 'warn', detail: `KSM run=${f.ksm} now, run=${after} after a reboot: ${cause}`, remedy: {kvmctl: ['tune', 'ksm', on(f.ksm) ? '--on' : '--off'], steps: [`echo "w /sys/kernel/mm/ksm/run - - - - ${f.ksm}" | sudo tee /etc/tmpfiles.d/kvmctl-ksm.conf`]}}]
+  return [
+    {
+      id: 'hugepages.ksm-next-boot',
+      area: 'hugepages',
+      title: 'KSM after a reboot',
+      status: 'warn',
+      detail: `KSM run=${f.ksm} now, run=${after} after a reboot: ${cause}`,
+      remedy: {
+        kvmctl: ['tune', 'ksm', on(f.ksm) ? '--on' : '--off'],
+        steps: [`echo "w ${KSM_RUN} - - - - ${f.ksm}" | sudo tee ${KSM_TMPFILES}`],
+      },
+    },
+  ]
 }
 
 export function nextBootChecks(f: HostFacts): Check[] {

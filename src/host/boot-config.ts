@@ -64,7 +64,9 @@ export const KSM_SERVICE_WANTS = '/etc/systemd/system/multi-user.target.wants/ks
 /** Config files of a drop-in directory set, in the order they apply (name order; earlier dirs shadow). */
 async function dropIns(host: Host, dirs: string[], suffix: string): Promise<string[]> {
   const byName = new Map<string, string>()
-  for (const dir of dirs) for (const name of (await host.list(dir)) ?? []) if (name.endsWith(suffix) && !byName.has(name)) byName.set(name, `${dir}/${name}`)
+  for (const dir of dirs) {
+    for (const name of (await host.list(dir)) ?? []) if (name.endsWith(suffix) && !byName.has(name)) byName.set(name, `${dir}/${name}`)
+  }
   return [...byName.keys()].sort().map((n) => byName.get(n)!)
 }
 
@@ -157,7 +159,8 @@ async function tunedProfile(host: Host, sources: Record<string, string>): Promis
         const value = ini.get(section)?.get(key)
         return value === undefined ? '' : `[${section}]\n${key}=${value}\n`
       }).join('')
-      for (const inc of (ini.get('main')?.get('include') ?? '').split(',').map((s) => s.trim()).filter(Boolean)) await visit(inc, depth + 1)
+      const includes = (ini.get('main')?.get('include') ?? '').split(',').map((s) => s.trim())
+      for (const inc of includes.filter(Boolean)) await visit(inc, depth + 1)
       const thp = ini.get('vm')?.get('transparent_hugepages') ?? ini.get('vm')?.get('transparent_hugepage')
       if (thp) profile.thp = {value: thp, file}
       const nr = ini.get('sysctl')?.get('vm.nr_hugepages')
@@ -173,7 +176,11 @@ async function tunedProfile(host: Host, sources: Record<string, string>): Promis
  * Reads the boot configuration beside the system facts (sysctl.d, modprobe.d and fstab come from
  * them); `covers` says whether a replayed capture held a path (live: always).
  */
-export async function readBootConfig(host: Host, system: Promise<SystemFacts>, covers: (p: string) => boolean): Promise<BootConfig> {
+export async function readBootConfig(
+  host: Host,
+  system: Promise<SystemFacts>,
+  covers: (p: string) => boolean,
+): Promise<BootConfig> {
   // Known: live, covered by the capture, or present in the tree (a capture with its /etc added).
   const known = async (p: string) => covers(p) || (await host.exists(p))
   const sources: Record<string, string> = {}
@@ -205,14 +212,25 @@ const INIT_COMM = '/proc/1/comm'
 /** Lines of /etc/default/grub that detection and the command line read. */
 const GRUB_LINE = /^\s*(GRUB_CMDLINE_LINUX(_DEFAULT)?|GRUB_ENABLE_BLSCFG)=/
 /** Paths whose presence alone tells the boot loader apart (the GRUB flavour, its tool, the ESP); folders end in /. */
-const LOADER_MARKERS = ['/boot/grub/', '/boot/grub2/', '/usr/sbin/update-grub', '/sys/firmware/efi/', ...['/boot', '/efi', '/boot/efi'].map((d) => `${d}/loader/loader.conf`)]
+const LOADER_MARKERS = [
+  '/boot/grub/',
+  '/boot/grub2/',
+  '/usr/sbin/update-grub',
+  '/sys/firmware/efi/',
+  ...['/boot', '/efi', '/boot/efi'].map((d) => `${d}/loader/loader.conf`),
+]
 
 /** What a capture keeps of the boot loader: its files cut to the lines kvmctl reads, and the markers. */
 async function loaderSources(host: Host, loader: BootLoader): Promise<Record<string, string>> {
   const out: Record<string, string> = {}
   for (const path of loader.configFiles) {
     const text = (await host.read(path)) ?? ''
-    const lines = path === GRUB_DEFAULT ? text.split('\n').filter((l) => GRUB_LINE.test(l)) : path === KERNEL_CMDLINE ? [text.replace(/\n$/, '')] : text.split('\n').filter((l) => /^\s*options\s/.test(l))
+    const lines =
+      path === GRUB_DEFAULT
+        ? text.split('\n').filter((l) => GRUB_LINE.test(l))
+        : path === KERNEL_CMDLINE
+          ? [text.replace(/\n$/, '')]
+          : text.split('\n').filter((l) => /^\s*options\s/.test(l))
     out[path] = lines.map((l) => `${l}\n`).join('')
   }
   for (const marker of LOADER_MARKERS) if (await host.exists(marker.replace(/\/$/, ''))) out[marker] = ''

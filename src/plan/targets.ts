@@ -15,6 +15,8 @@ export const HUGETLBFS_MOUNT = DEFAULT_HUGETLBFS_MOUNT
 export const MOUNT_MODE = 0o1770
 /** The group that may use the mount (and /dev/kvm); created with `groupadd --system` when missing. */
 export const DEFAULT_GROUP = 'kvm'
+/** The systemd-tmpfiles file `tune ksm` keeps KSM's run value in across reboots. */
+export const KSM_TMPFILES = '/etc/tmpfiles.d/kvmctl-ksm.conf'
 /** The VM size a remedy plans for when the user has not said: one 1 GiB guest. */
 export const DEFAULT_VM_MEM_MIB = 1024
 

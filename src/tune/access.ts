@@ -8,6 +8,7 @@ import {chmod, chown} from 'node:fs/promises'
 import {OperationError, UsageError} from '../lib/errors.js'
 import type {TuneContext} from './context.js'
 import {planFile} from './file-plan.js'
+import {createGroup} from './group.js'
 import {fsPath} from './files.js'
 import type {Transaction} from './journal.js'
 import {countChanges, type ExtraSteps, type SettingPlan} from './setting.js'
@@ -18,7 +19,9 @@ import {commandLine, runTool} from './tools.js'
 export const KVM_GROUP = 'kvm'
 export const KVM_NODE = '/dev/kvm'
 export const UDEV_RULE = '/etc/udev/rules.d/65-kvmctl-kvm.rules'
-const UDEV_TEXT = `# /dev/kvm for the ${KVM_GROUP} group. Written by \`kvmctl tune access\`; revert with \`kvmctl tune undo\`.\nKERNEL=="kvm", GROUP="${KVM_GROUP}", MODE="0660"\n`
+const UDEV_TEXT =
+  `# /dev/kvm for the ${KVM_GROUP} group. Written by \`kvmctl tune access\`; revert with \`kvmctl tune undo\`.\n` +
+  `KERNEL=="kvm", GROUP="${KVM_GROUP}", MODE="0660"\n`
 const NODE_MODE = 0o660
 
 export interface AccessRequest {
@@ -46,16 +49,21 @@ export async function planAccess(ctx: TuneContext, req: AccessRequest): Promise<
   const {host} = ctx
   const facts = await host.facts()
   const user = req.user ?? process.env.SUDO_USER ?? facts.user.name
-  if (!user || user === 'root') throw new UsageError('name the user who runs VMs: --user NAME (root can open /dev/kvm already)')
+  if (!user || user === 'root') {
+    throw new UsageError('name the user who runs VMs: --user NAME (root can open /dev/kvm already)')
+  }
   if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(user)) throw new UsageError(`--user ${JSON.stringify(user)} is not a user name`)
   const passwd = parseTable(await host.read('/etc/passwd')).find((f) => f[0] === user)
-  if (!passwd) throw new UsageError(`user ${user} does not exist (no line in /etc/passwd); create it first or pick another with --user`)
+  if (!passwd) {
+    throw new UsageError(`user ${user} does not exist (no line in /etc/passwd); create it first or pick another with --user`)
+  }
   const groups = parseTable(await host.read('/etc/group'))
   const gidName = (gid: number) => groups.find((f) => Number(f[2]) === gid)?.[0] ?? null
 
   // The node itself where it exists (live, or a test tree that holds one), else what the capture saw.
   const st = await statPath(host, KVM_NODE)
-  const dev = st ? {mode: st.mode.toString(8).padStart(4, '0'), gid: st.gid} : host.live ? null : (facts.devices[KVM_NODE] ?? null)
+  const recorded = host.live ? null : (facts.devices[KVM_NODE] ?? null)
+  const dev = st ? {mode: st.mode.toString(8).padStart(4, '0'), gid: st.gid} : recorded
   const node = dev ? {mode: dev.mode, gid: dev.gid, group: gidName(dev.gid)} : null
   // The group that should own the node: its own group unless that is root's, else kvm.
   const groupName = node?.group && node.gid !== 0 ? node.group : KVM_GROUP
@@ -74,7 +82,10 @@ export async function planAccess(ctx: TuneContext, req: AccessRequest): Promise<
   const setNode = nodeWrong && st !== null
   if (nodeWrong) files.push(await planFile(ctx, UDEV_RULE, () => UDEV_TEXT))
   if (setNode) commands.push(`chgrp ${groupName} ${KVM_NODE}`, `chmod 0660 ${KVM_NODE}`)
-  if (node === null) warnings.push(`${KVM_NODE} does not exist on this host, so its group cannot be checked; udev gives it group ${KVM_GROUP} when it appears`)
+  if (node === null) {
+    const later = `udev gives it group ${KVM_GROUP} when it appears`
+    warnings.push(`${KVM_NODE} does not exist on this host, so its group cannot be checked; ${later}`)
+  }
 
   // This process's groups are the login's only when it runs as that user (not under sudo).
   const asUser = facts.user.name === user
@@ -82,7 +93,10 @@ export async function planAccess(ctx: TuneContext, req: AccessRequest): Promise<
   const reloginNeeded = !inSession && (asUser || !member || process.env.SUDO_USER === user)
   const plan: Omit<AccessPlan, 'changes'> = {
     tuner: 'access',
-    summary: `${user} is ${member ? '' : 'not '}in group ${groupName}${gid === null ? ' (which does not exist yet)' : ` (gid ${gid})`}; ${KVM_NODE}: ${node ? `mode ${node.mode}, group ${node.group ?? node.gid}` : 'absent'}`,
+    summary:
+      `${user} is ${member ? '' : 'not '}in group ${groupName}` +
+      `${gid === null ? ' (which does not exist yet)' : ` (gid ${gid})`}; ` +
+      `${KVM_NODE}: ${node ? `mode ${node.mode}, group ${node.group ?? node.gid}` : 'absent'}`,
     runtime: [],
     files,
     cmdline: null,
@@ -97,7 +111,8 @@ export async function planAccess(ctx: TuneContext, req: AccessRequest): Promise<
     setNode,
   }
   if (reloginNeeded) {
-    warnings.push(`${user}'s current login does not have group ${groupName} yet: log out and in again, or run \`newgrp ${groupName}\` in that shell`)
+    const relogin = `log out and in again, or run \`newgrp ${groupName}\` in that shell`
+    warnings.push(`${user}'s current login does not have group ${groupName} yet: ${relogin}`)
   }
   return {...plan, changes: countChanges(plan, (gid === null ? 1 : 0) + (member ? 0 : 1) + (setNode ? 1 : 0))}
 }
@@ -109,23 +124,18 @@ export function accessSteps(ctx: TuneContext, plan: AccessPlan): ExtraSteps {
     const messages: string[] = []
     const {name} = plan.group
     if (plan.group.create) {
-      // Under the lock, look again: a group made since the plan is used, never created (nor deleted).
-      if ((await groupGid(ctx.host, name)) === undefined) {
-        const made = await tx.change(
-          {kind: 'group', name},
-          async () => ({run: await runTool(ctx.host, 'groupadd', [...prefix, '--system', name]), gid: await groupGid(ctx.host, name)}),
-          // A failed groupadd made nothing (even when the group turned out to exist): never undo it.
-          (r) => (r.run.exitCode === 0 && r.gid !== undefined ? {gid: r.gid} : {state: 'reverted', note: 'groupadd failed: nothing was created'}),
-        )
-        if (made.run.exitCode !== 0) throw new OperationError(`${made.run.command} failed (exit ${made.run.exitCode}): ${made.run.output}`)
-        messages.push(`created group ${name} (gid ${made.gid})`)
-      }
+      const made = await createGroup(tx, name)
+      if (made) messages.push(made)
     }
     if (!plan.member) {
-      const r = await tx.change({kind: 'member', user: plan.user, group: name}, () => runTool(ctx.host, 'usermod', [...prefix, '-a', '-G', name, plan.user]))
+      const args = [...prefix, '-a', '-G', name, plan.user]
+      const step = {kind: 'member' as const, user: plan.user, group: name}
+      const r = await tx.change(step, () => runTool(ctx.host, 'usermod', args))
       if (r.exitCode !== 0) throw new OperationError(`${r.command} failed (exit ${r.exitCode}): ${r.output}`)
       const line = ((await ctx.host.read('/etc/group')) ?? '').split('\n').find((l) => l.startsWith(`${name}:`)) ?? ''
-      if (!(line.split(':')[3] ?? '').split(',').includes(plan.user)) throw new OperationError(`/etc/group does not list ${plan.user} in ${name} after usermod`)
+      if (!(line.split(':')[3] ?? '').split(',').includes(plan.user)) {
+        throw new OperationError(`/etc/group does not list ${plan.user} in ${name} after usermod`)
+      }
       messages.push(`added ${plan.user} to group ${name} (verified in /etc/group)`)
     }
     if (plan.setNode) {

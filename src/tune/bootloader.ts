@@ -9,7 +9,14 @@
 //    already in $BOOT/loader/entries (kernel-install copies the file into new ones).
 // Files kvmctl edits are written through the journal like every tune file; files a boot loader
 // tool rewrites are backed up in the journal first, so `kvmctl tune undo` restores them exactly.
-import {type BootLoader, type BootLoaderKind, detectBootLoader, GRUB_DEFAULT, KERNEL_CMDLINE, NO_BOOT_LOADER} from '../host/boot-loader.js'
+import {
+  type BootLoader,
+  type BootLoaderKind,
+  detectBootLoader,
+  GRUB_DEFAULT,
+  KERNEL_CMDLINE,
+  NO_BOOT_LOADER,
+} from '../host/boot-loader.js'
 import type {Host} from '../host/host.js'
 import {OperationError} from '../lib/errors.js'
 import {
@@ -31,6 +38,8 @@ import {rollBackInto} from './revert.js'
 import {refuseLiveToolsUnderRoot, runTool, type ToolName} from './tools.js'
 
 export {detectBootLoader} from '../host/boot-loader.js'
+
+const GRUBENV = '/boot/grub2/grubenv'
 
 export interface CmdlinePlan {
   loader: BootLoaderKind | null
@@ -61,23 +70,39 @@ export async function planCmdline(ctx: TuneContext, edits: ParamEdit[]): Promise
   const {host} = ctx
   const loader = await detectBootLoader(host)
   const wanted = edits.map(paramText).join(' ')
-  const plan: CmdlinePlan = {loader: loader?.kind ?? null, edits: edits.map(describeEdit), params: edits, before: loader?.cmdline ?? '', after: '', files: [], commands: [], toolFiles: [], refusal: null, changes: 0}
+  const plan: CmdlinePlan = {
+    loader: loader?.kind ?? null,
+    edits: edits.map(describeEdit),
+    params: edits,
+    before: loader?.cmdline ?? '',
+    after: '',
+    files: [],
+    commands: [],
+    toolFiles: [],
+    refusal: null,
+    changes: 0,
+  }
   if (!loader) {
-    plan.refusal = `${NO_BOOT_LOADER}; add \`${wanted}\` to the kernel command line where your boot loader keeps it (GRUB_CMDLINE_LINUX in /etc/default/grub, or /etc/kernel/cmdline)`
+    plan.refusal =
+      `${NO_BOOT_LOADER}; add \`${wanted}\` to the kernel command line where your boot loader keeps it ` +
+      '(GRUB_CMDLINE_LINUX in /etc/default/grub, or /etc/kernel/cmdline)'
     return plan
   }
   plan.after = edits.reduce((line, e) => (satisfies(line, e) ? line : editKernelCmdlineFile(line, e)), loader.cmdline)
-  const editAll = (apply: (text: string, e: ParamEdit) => string) => (old: string | undefined) => edits.reduce(apply, old ?? '')
+  const editAll = (apply: (text: string, e: ParamEdit) => string) => (old: string | undefined) =>
+    edits.reduce(apply, old ?? '')
 
   if (loader.kind === 'grub') {
     plan.files.push(await planFile(ctx, GRUB_DEFAULT, editAll(editGrubDefault)))
   } else if (loader.kind === 'grubby') {
-    if (loader.configFiles.includes(GRUB_DEFAULT)) plan.files.push(await planFile(ctx, GRUB_DEFAULT, editAll(editGrubDefault)))
-    if (loader.configFiles.includes(KERNEL_CMDLINE)) plan.files.push(await planFile(ctx, KERNEL_CMDLINE, editAll(editKernelCmdlineFile)))
+    const has = (p: string) => loader.configFiles.includes(p)
+    if (has(GRUB_DEFAULT)) plan.files.push(await planFile(ctx, GRUB_DEFAULT, editAll(editGrubDefault)))
+    if (has(KERNEL_CMDLINE)) plan.files.push(await planFile(ctx, KERNEL_CMDLINE, editAll(editKernelCmdlineFile)))
   } else {
     const current = await host.read(KERNEL_CMDLINE)
     // kernel-install falls back to /proc/cmdline; writing the file keeps that line and adds ours.
-    plan.files.push(await planFile(ctx, KERNEL_CMDLINE, (old) => edits.reduce(editKernelCmdlineFile, old ?? (current === undefined ? `${loader.cmdline}\n` : ''))))
+    const start = (old: string | undefined) => old ?? (current === undefined ? `${loader.cmdline}\n` : '')
+    plan.files.push(await planFile(ctx, KERNEL_CMDLINE, (old) => edits.reduce(editKernelCmdlineFile, start(old))))
     for (const entry of loader.entries) plan.files.push(await planFile(ctx, entry, editAll(editBlsEntry)))
   }
   const filesChanged = plan.files.filter((f) => f.action !== 'none').length
@@ -87,7 +112,8 @@ export async function planCmdline(ctx: TuneContext, edits: ParamEdit[]): Promise
     const texts = await Promise.all(loader.entries.map(async (p) => (await host.read(p)) ?? ''))
     const pending = edits.filter((e) => texts.some((t) => !satisfies(blsOptions(t), e)))
     for (const e of pending) plan.commands.push(['grubby', ...grubbyArgs(e)].join(' '))
-    if (pending.length > 0) plan.toolFiles = [...loader.entries, ...((await host.exists('/boot/grub2/grubenv')) ? ['/boot/grub2/grubenv'] : [])]
+    const grubenv = (await host.exists(GRUBENV)) ? [GRUBENV] : []
+    if (pending.length > 0) plan.toolFiles = [...loader.entries, ...grubenv]
   } else if (loader.kind === 'grub' && loader.regenerate && filesChanged > 0) {
     plan.commands.push(loader.regenerate.shown)
     plan.toolFiles = [loader.regenerate.output!]
@@ -125,18 +151,24 @@ export async function applyCmdline(ctx: TuneContext, tx: Transaction, plan: Cmdl
   if (plan.commands.length > 0) {
     const runs: Array<[ToolName, string[]]> =
       loader.kind === 'grubby'
-        ? edits.filter((e) => plan.commands.includes(['grubby', ...grubbyArgs(e)].join(' '))).map((e) => ['grubby', grubbyArgs(e)])
+        ? edits
+            .filter((e) => plan.commands.includes(['grubby', ...grubbyArgs(e)].join(' ')))
+            .map((e) => ['grubby', grubbyArgs(e)])
         : [[loader.regenerate!.tool, loader.regenerate!.args]]
     // The files the tools rewrite are backed up and journaled first; undo restores them exactly.
     for (const [tool, args] of runs) {
       const r = await tx.rewriteWith(tool, plan.toolFiles, () => runTool(ctx.host, tool, args))
-      if (r.exitCode !== 0) throw new OperationError(`${r.command} failed (exit ${r.exitCode}): ${r.output || 'no output'}`)
+      if (r.exitCode !== 0) {
+        throw new OperationError(`${r.command} failed (exit ${r.exitCode}): ${r.output || 'no output'}`)
+      }
       messages.push(`ran ${[tool, ...args].join(' ')}`)
     }
   }
   const after = (await detectBootLoader(ctx.host))!
   const problems = await verifyCmdline(ctx.host, after, edits)
-  if (problems.length > 0) throw new OperationError(`the boot configuration does not hold the change: ${problems.join('; ')}`)
+  if (problems.length > 0) {
+    throw new OperationError(`the boot configuration does not hold the change: ${problems.join('; ')}`)
+  }
   messages.push(`verified: the next boot gets ${edits.map((e) => (e.op === 'set' ? paramText(e) : `no ${e.key}`)).join(', ')}`)
   return {after: after.cmdline, messages}
 }
@@ -168,7 +200,13 @@ export interface CmdlineResult {
 /** Runs a command line plan as one journaled run: applied and verified, or rolled back whole. */
 export async function runCmdlinePlan(ctx: TuneContext, plan: CmdlinePlan, command: string): Promise<CmdlineResult> {
   const edits = plan.params
-  const result: CmdlineResult = {status: 'unchanged', after: plan.before, journalId: null, messages: [], rollbackProblems: []}
+  const result: CmdlineResult = {
+    status: 'unchanged',
+    after: plan.before,
+    journalId: null,
+    messages: [],
+    rollbackProblems: [],
+  }
   if (plan.refusal) {
     result.status = 'refused'
     result.messages.push(plan.refusal)

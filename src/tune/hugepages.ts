@@ -18,11 +18,12 @@ import {
 import {FSTAB, MOUNT_MODE, SYSCTL_FILE, SYSCTL_KEY} from '../plan/targets.js'
 import {requireRoot, type TuneContext} from './context.js'
 import {editFstab, editSysctl} from './editors.js'
+import {createGroup} from './group.js'
 import {applyCmdline, type CmdlinePlan, cmdlineTools, planCmdline} from './bootloader.js'
 import {type FileChange, planFile} from './file-plan.js'
 import {errorLine, fsPath, snapshotFile} from './files.js'
 import {refuseInterrupted, Transaction} from './journal.js'
-import {groupGid, rollback, rollbackMessages} from './revert.js'
+import {rollback, rollbackMessages} from './revert.js'
 import {commandLine, refuseLiveToolsUnderRoot, runTool} from './tools.js'
 
 export type {FileChange} from './file-plan.js'
@@ -122,18 +123,11 @@ export async function applyHugepages(ctx: TuneContext, req: HugepagesRequest, pl
 
   try {
     if (plan.group.create) {
-      // Under the lock, look again: a group made since the plan is used, never created (nor deleted).
-      const gid = await groupGid(ctx.host, plan.group.name)
-      if (gid === undefined) {
-        const args = [...(ctx.host.root ? ['--prefix', ctx.host.root] : []), '--system', plan.group.name]
-        const made = await tx.change(
-          {kind: 'group', name: plan.group.name},
-          async () => ({run: await runTool(ctx.host, 'groupadd', args), gid: await groupGid(ctx.host, plan.group.name)}),
-          // A failed groupadd made nothing (even when the group turned out to exist): never undo it.
-          (r) => (r.run.exitCode === 0 && r.gid !== undefined ? {gid: r.gid} : {state: 'reverted', note: 'groupadd failed: nothing was created'}),
-        )
-        if (made.run.exitCode !== 0) return await fail('failed', `${made.run.command} failed (exit ${made.run.exitCode}): ${made.run.output}`)
-        result.messages.push(`created group ${plan.group.name} (gid ${made.gid})`)
+      try {
+        const made = await createGroup(tx, plan.group.name)
+        if (made) result.messages.push(made)
+      } catch (error) {
+        return await fail('failed', errorLine(error))
       }
       // The gid is known now: plan again so the mount options and fstab line carry it.
       plan = await planHugepages(ctx, {...req, createGroup: false})

@@ -1,13 +1,14 @@
 // `kvmctl tune thp --mode always|madvise|never`: transparent hugepages now through
 // /sys/kernel/mm/transparent_hugepage/enabled, and at every boot through `transparent_hugepage=`
 // on the kernel command line.
+import {THP_ENABLED} from '../host/paths.js'
 import {UsageError} from '../lib/errors.js'
 import {planCmdline} from './bootloader.js'
 import type {ParamEdit} from './cmdline.js'
 import type {TuneContext} from './context.js'
 import {countChanges, readSetting, type SettingPlan} from './setting.js'
 
-export const THP_ENABLED = '/sys/kernel/mm/transparent_hugepage/enabled'
+export {THP_ENABLED}
 export const THP_MODES = ['always', 'madvise', 'never'] as const
 export type ThpMode = (typeof THP_MODES)[number]
 
