@@ -1,14 +1,14 @@
 import {expect} from 'chai'
-import {chmod, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {chmod, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {writeFileAtomic} from '../src/lib/atomic-write.js'
+import {tempDir} from './support/temp.js'
 
 describe('writeFileAtomic', () => {
   let dir: string
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kvmctl-atomic-'))
+    dir = await tempDir('kvmctl-atomic-')
   })
   afterEach(async () => {
     await rm(dir, {recursive: true, force: true})

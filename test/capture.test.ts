@@ -1,6 +1,5 @@
 import {expect} from 'chai'
-import {mkdir, mkdtemp, readdir, readFile, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {mkdir, readdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {runCheck} from '../src/checks/run.js'
@@ -9,13 +8,14 @@ import {Host} from '../src/host/host.js'
 import {UsageError} from '../src/lib/errors.js'
 import {runCli} from './support/cli.js'
 import {takeMachineLock} from './support/machine-lock.js'
+import {tempDir} from './support/temp.js'
 
 const verdicts = (r: Awaited<ReturnType<typeof runCheck>>) => r.checks.map((c) => `${c.id} ${c.status} ${c.detail}`)
 
 describe('kvmctl capture', () => {
   let parent: string
   beforeEach(async () => {
-    parent = await mkdtemp(join(tmpdir(), 'kvmctl-capture-'))
+    parent = await tempDir('kvmctl-capture-')
   })
 
   it('round trip: a capture of this machine replays to the same checks and verdict as live', async () => {

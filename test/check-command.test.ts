@@ -1,12 +1,12 @@
 import {expect} from 'chai'
-import {copyFile, mkdir, mkdtemp, readFile, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {copyFile, mkdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {CheckReport} from '../src/checks/report.js'
 import {remedyLines} from '../src/lib/remedy.js'
 import {fixture, runCli} from './support/cli.js'
 import {takeMachineLock} from './support/machine-lock.js'
+import {tempDir} from './support/temp.js'
 
 const ANSI = /\u001b\[/
 
@@ -36,7 +36,7 @@ describe('kvmctl check (the real command)', () => {
   // What holds on any machine, KVM or not (this session's has no /dev/kvm): the live verdict is the
   // verdict of a capture of the same machine, and the exit code follows the failures.
   it('judges this machine live as it judges a capture of it, and exits by its failures', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kvmctl-live-'))
+    const dir = await tempDir('kvmctl-live-')
     // Tests that change the machine (hugepage pools, mounts) wait until both reads are done.
     const lock = await takeMachineLock({shared: true})
     const [captured, live] = await Promise.all([runCli(['capture', join(dir, 'capture')]), runCli(['check', '--json'])]).finally(lock.release)
@@ -145,7 +145,7 @@ describe('kvmctl check (the real command)', () => {
   }
 
   it('skips every check outside a capture limited by `captured`, and only those', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kvmctl-partial-'))
+    const dir = await tempDir('kvmctl-partial-')
     const host = JSON.parse(await readFile(join(fixture('pvm-guest'), 'host.json'), 'utf8'))
     await mkdir(join(dir, 'proc'))
     await copyFile(join(fixture('pvm-guest'), 'proc', 'cpuinfo'), join(dir, 'proc', 'cpuinfo'))
@@ -181,7 +181,7 @@ describe('kvmctl check (the real command)', () => {
   })
 
   it('rejects a malformed host.json with one line and exit 2 (KVMCTL_ROOT too)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kvmctl-bad-'))
+    const dir = await tempDir('kvmctl-bad-')
     await writeFile(join(dir, 'host.json'), '{"uname": {"release": "6.1"}')
     const run = await runCli(['check'], {env: {KVMCTL_ROOT: dir}})
     expect(run.exitCode).to.equal(2)

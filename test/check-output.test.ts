@@ -2,16 +2,16 @@
 import {expect} from 'chai'
 import {existsSync} from 'node:fs'
 import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {runCli as run} from './support/cli.js'
 import {runTool} from './support/tools.js'
+import {tempDir} from './support/temp.js'
 
 describe('check and selftest --format / --output', () => {
   let dir: string
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kvmctl-out-'))
+    dir = await tempDir('kvmctl-out-')
   })
   after(async () => {
     await rm(dir, {recursive: true, force: true})

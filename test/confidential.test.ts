@@ -2,8 +2,7 @@
 // the derivations as pure functions, the five fixtures of real hosts through the built CLI in every
 // report format, the native probes' error paths, and this machine (a PVM guest without an IOMMU).
 import {expect} from 'chai'
-import {mkdtemp, readFile, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {readFile, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {confidentialChecks} from '../src/checks/confidential.js'
@@ -19,6 +18,7 @@ import {loadNative} from '../src/native.js'
 import {judgeVmTypes} from '../src/vmm/vm-types.js'
 import {fixture, runCli} from './support/cli.js'
 import {intelHost} from './support/facts.js'
+import {tempDir} from './support/temp.js'
 
 const facts = async (name: string) => gatherFacts(await Host.open(fixture(name)))
 const state = (f: HostFacts, id: LevelId) => confidentialLevels(f).find((l) => l.id === id)!
@@ -318,7 +318,7 @@ describe('this machine (a PVM guest, no IOMMU)', function () {
   })
 
   it('capture keeps the MSR probe, the PCI uevents cut to what the checks read, and replays the same platform facts', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kvmctl-platform-'))
+    const dir = await tempDir('kvmctl-platform-')
     try {
       const target = join(dir, 'cap')
       const {files} = await captureHost(await Host.open(), target, {source: 'test'})

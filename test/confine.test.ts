@@ -1,16 +1,16 @@
 import {expect} from 'chai'
-import {mkdir, mkdtemp, rm, symlink, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {mkdir, rm, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {resolveInRoot} from '../src/lib/confine.js'
+import {tempDir} from './support/temp.js'
 
 describe('resolveInRoot (RESOLVE_IN_ROOT semantics for --root trees)', () => {
   let root: string
   let outside: string
   before(async () => {
-    root = await mkdtemp(join(tmpdir(), 'kvmctl-confine-'))
-    outside = await mkdtemp(join(tmpdir(), 'kvmctl-outside-'))
+    root = await tempDir('kvmctl-confine-')
+    outside = await tempDir('kvmctl-outside-')
     await mkdir(join(root, 'etc/static'), {recursive: true})
     await mkdir(join(root, 'proc/sys/vm'), {recursive: true})
     await writeFile(join(root, 'etc/static/fstab'), 'x\n')

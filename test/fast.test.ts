@@ -3,8 +3,7 @@
 // handed to oclif. Its flag table is made from the command classes (src/lib/flag-table.ts), so the
 // table here is checked against the classes, and the built dist/flag-table.json against both.
 import {expect} from 'chai'
-import {cp, mkdtemp, readdir, readFile, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {cp, readdir, readFile, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {COMMANDS, flagTables} from '../src/cli.js'
@@ -12,6 +11,7 @@ import {commandOf, FAST_COMMANDS, loadFlagTables} from '../src/fast.js'
 import {type CommandTable, parseArgv} from '../src/lib/flag-table.js'
 import {fixture, repo, runCli, type CliRun} from './support/cli.js'
 import {takeMachineLock} from './support/machine-lock.js'
+import {tempDir} from './support/temp.js'
 
 const OCLIF = {KVMCTL_NO_FAST_PATH: '1'}
 const tables = flagTables('kvmctl', '0.1.0')
@@ -163,7 +163,7 @@ describe('the fast entry and oclif print the same bytes and exit codes', functio
   this.timeout(300_000)
   let scratch: string
   before(async () => {
-    scratch = await mkdtemp(join(tmpdir(), 'kvmctl-fast-'))
+    scratch = await tempDir('kvmctl-fast-')
   })
   after(async () => {
     await rm(scratch, {recursive: true, force: true})

@@ -1,9 +1,9 @@
 import {expect} from 'chai'
-import {mkdtemp, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {Host, HostRootError, pathCovered, validateHostJson} from '../src/host/host.js'
+import {tempDir} from './support/temp.js'
 
 describe('host layer', () => {
   it('rejects a --root that does not exist with a one-line error', async () => {
@@ -14,7 +14,7 @@ describe('host layer', () => {
   })
 
   it('rejects a malformed host.json, naming what is wrong', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kvmctl-host-'))
+    const dir = await tempDir('kvmctl-host-')
     await writeFile(join(dir, 'host.json'), '{"uname": 3}')
     const error = await Host.open(dir).catch((e) => e)
     expect(error).to.be.instanceOf(HostRootError)
@@ -48,7 +48,7 @@ describe('host layer', () => {
     expect(pathCovered(list, '/sys/module/kvm/')).to.equal(true)
     expect(pathCovered(list, '/sys/module')).to.equal(true)
     expect(pathCovered(list, '/sys/modules')).to.equal(false)
-    const dir = await mkdtemp(join(tmpdir(), 'kvmctl-host-'))
+    const dir = await tempDir('kvmctl-host-')
     await writeFile(join(dir, 'host.json'), JSON.stringify({...base, captured: list}))
     const host = await Host.open(dir)
     expect(host.covers('/proc/meminfo')).to.equal(false)

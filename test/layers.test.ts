@@ -3,9 +3,9 @@
 // of violation (shown on a small tree built to break every rule once).
 import {expect} from 'chai'
 import {execa} from 'execa'
-import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {mkdir, rm, writeFile} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
+import {tempDir} from './support/temp.js'
 
 const CONFIG = resolve('.dependency-cruiser.cjs')
 const DEPCRUISE = resolve('node_modules/.bin/depcruise')
@@ -38,7 +38,7 @@ describe('layers (dependency-cruiser)', () => {
 
   it('fails on each kind of violation', async function () {
     this.timeout(180_000)
-    const dir = await mkdtemp(join(tmpdir(), 'kvmctl-layers-'))
+    const dir = await tempDir('kvmctl-layers-')
     const files: Record<string, string> = {
       'src/lib/a.ts': "import {b} from '../host/b.js'\nexport const a = b\n",
       'src/host/b.ts': "import {c} from '../checks/c.js'\nexport const b = c\n",

@@ -1,7 +1,6 @@
 // `check` says what the next boot will do: runtime state against the boot configuration.
 import {expect} from 'chai'
-import {cp, mkdir, mkdtemp, rm, symlink, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {cp, mkdir, rm, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {nextBootChecks} from '../src/checks/next-boot.js'
@@ -17,6 +16,7 @@ import {LAYOUTS, makeBootRoot} from './support/boot-roots.js'
 import {intelHost} from './support/facts.js'
 import {fixture} from './support/cli.js'
 import {restoreTools, testContext, useStandInTools} from './support/tune-root.js'
+import {tempDir} from './support/temp.js'
 
 const known: BootConfig = {cmdline: null, nrHugepages: null, nested: {}, fstabHugetlbfs: ['/dev/hugepages'], ksmRun: null, tuned: null, init: 'systemd', sources: {}}
 const boot = (over: Partial<BootConfig>): BootConfig => ({...known, ...over})
@@ -79,7 +79,7 @@ describe('next boot on a fixture copy (pvm-guest with its /etc), before and afte
   let root: string
   before(async () => {
     useStandInTools()
-    root = await mkdtemp(join(tmpdir(), 'kvmctl-nextboot-'))
+    root = await tempDir('kvmctl-nextboot-')
     await cp(fixture('pvm-guest'), root, {recursive: true})
     const put = async (p: string, text: string) => {
       await mkdir(join(root, p, '..'), {recursive: true})
@@ -137,7 +137,7 @@ describe('capture keeps the boot configuration (parity on real boot loader layou
       await writeFile(join(root, 'etc/tuned/virtual-host/tuned.conf'), '[main]\nsummary=For KVM hosts\n[vm]\ntransparent_hugepages=never\n')
       await mkdir(join(root, 'proc/1'), {recursive: true})
       await writeFile(join(root, 'proc/1/comm'), 'systemd\n')
-      const dir = join(await mkdtemp(join(tmpdir(), 'kvmctl-bootcap-')), 'host')
+      const dir = join(await tempDir('kvmctl-bootcap-'), 'host')
       dirs.push(join(dir, '..'))
       await captureHost(await Host.open(root), dir, {source: 'test'})
       const [source, replay] = await Promise.all([gatherFacts(await Host.open(root)), gatherFacts(await Host.open(dir))])

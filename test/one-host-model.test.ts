@@ -2,8 +2,7 @@
 // planners read (the same plan live and replayed), a fact a capture did not hold is unknown, and
 // the bugs of issue 10 in this area stay fixed.
 import {expect} from 'chai'
-import {cp, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {cp, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {captureHost} from '../src/host/capture.js'
@@ -18,10 +17,11 @@ import {fixture, runCli} from './support/cli.js'
 import {intelHost} from './support/facts.js'
 import {takeMachineLock} from './support/machine-lock.js'
 import {FakeKernelPool, makeHugepageRoot, restoreTools, testContext, useStandInTools} from './support/tune-root.js'
+import {tempDir} from './support/temp.js'
 
 const dirs: string[] = []
 async function scratch(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix))
+  const dir = await tempDir(prefix)
   dirs.push(dir)
   return dir
 }

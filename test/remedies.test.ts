@@ -3,9 +3,8 @@
 // tune remedy is applied to a copy with --root; a fixture without the facts the planner needs
 // gets the one-line "not in this capture" refusal instead.
 import {expect} from 'chai'
-import {cp, mkdtemp, rm} from 'node:fs/promises'
+import {cp, rm} from 'node:fs/promises'
 import {readdirSync, statSync} from 'node:fs'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {runChecks} from '../src/checks/index.js'
@@ -18,6 +17,7 @@ import {planHugepages} from '../src/tune/hugepages.js'
 import {fixture, repo, runCli} from './support/cli.js'
 import {intelHost} from './support/facts.js'
 import {makeHugepageRoot, TEST_BIN, testContext} from './support/tune-root.js'
+import {tempDir} from './support/temp.js'
 
 const unreserved = {hugepages: [{sizeKb: 2048, total: 0, free: 0, reserved: 0, surplus: 0}], mounts: []}
 
@@ -145,7 +145,7 @@ describe('remedies applied: every fixture, each tune remedy on a copy', function
       // The planners no check offers meet the fixture too: they change nothing or say why.
       const others = planners.filter((p) => !offered.some((o) => o.argv[1] === p.argv[1]))
       for (const {id, argv} of [...offered, ...others.map((p) => ({id: undefined, argv: p.argv, row: p.row}))]) {
-        const copy = await mkdtemp(join(tmpdir(), `kvmctl-remedy-${name}-`))
+        const copy = await tempDir(`kvmctl-remedy-${name}-`)
         copies.push(copy)
         await cp(fixture(name), copy, {recursive: true})
         const run = await runCli([...argv, '--root', copy], {env})

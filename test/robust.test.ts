@@ -2,10 +2,9 @@
 // where they enter the host layer, a replay never leaves its root, and bad host.json gets one
 // printable line naming the field.
 import {expect} from 'chai'
-import {cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile} from 'node:fs/promises'
+import {cp, mkdir, readFile, rm, symlink, writeFile} from 'node:fs/promises'
 import {execFileSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
 
@@ -21,9 +20,10 @@ import {liveContext} from '../src/tune/context.js'
 import {planHugepages} from '../src/tune/hugepages.js'
 import {fixture} from './support/cli.js'
 import {makeHugepageRoot} from './support/tune-root.js'
+import {tempDir} from './support/temp.js'
 
 async function copyOf(name: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'kvmctl-robust-'))
+  const dir = await tempDir('kvmctl-robust-')
   await cp(fixture(name), join(dir, 'root'), {recursive: true})
   return join(dir, 'root')
 }
@@ -171,7 +171,7 @@ describe('bad captures', () => {
 
     it('Host.path refuses ".." and symlinks in the capture that lead outside, also for files not there yet', async () => {
       const root = await copyOf('pvm-guest')
-      const outside = await mkdtemp(join(tmpdir(), 'kvmctl-outside-'))
+      const outside = await tempDir('kvmctl-outside-')
       await writeFile(join(outside, 'run'), '1\n')
       await rm(join(root, 'sys/kernel/mm/ksm/run'))
       await symlink(join(outside, 'run'), join(root, 'sys/kernel/mm/ksm/run'))
@@ -205,7 +205,7 @@ describe('bad captures', () => {
 
     it('tune refuses to plan a change through a symlink out of the root, in one line (exit 2)', async () => {
       const root = await makeHugepageRoot()
-      const outside = await mkdtemp(join(tmpdir(), 'kvmctl-outside-'))
+      const outside = await tempDir('kvmctl-outside-')
       await writeFile(join(outside, 'fstab'), '')
       await rm(join(root, 'etc/fstab'))
       await symlink(join(outside, 'fstab'), join(root, 'etc/fstab'))

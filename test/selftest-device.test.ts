@@ -3,9 +3,7 @@
 import {expect} from 'chai'
 import {execa} from 'execa'
 import {statSync} from 'node:fs'
-import {chown, mkdtemp, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {chown, rm} from 'node:fs/promises'
 
 import {devKvmRemedy} from '../src/checks/dev-kvm.js'
 import {devKvmAdvisor} from '../src/checks/run.js'
@@ -13,6 +11,7 @@ import {gatherFacts} from '../src/host/facts.js'
 import {Host} from '../src/host/host.js'
 import {deviceProblem, explainDeviceFailure, needsHostFacts} from '../src/vmm/device-remedy.js'
 import {intelHost} from './support/facts.js'
+import {tempDir} from './support/temp.js'
 
 const openFailed = (code: string) => ({syscall: 'open(/dev/kvm)', code})
 
@@ -56,7 +55,7 @@ describe('selftest device errors', () => {
     })()
     // Needs root to drop to nobody, and a /dev/kvm that "other" users cannot open.
     if (process.getuid?.() !== 0 || mode === undefined || (mode & 0o006) === 0o006) this.skip()
-    const home = await mkdtemp(join(tmpdir(), 'kvmctl-nobody-'))
+    const home = await tempDir('kvmctl-nobody-')
     await chown(home, 65534, 65534) // oclif keeps its data under HOME: it must be nobody's
     try {
       const result = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'node', 'bin/run.js', 'selftest'], {

@@ -4,6 +4,7 @@ import {join} from 'node:path'
 
 import {runCli} from './support/cli.js'
 import {makeHugepageRoot, TEST_BIN, treeSnapshot} from './support/tune-root.js'
+import {tempDir} from './support/temp.js'
 
 const standIns = {KVMCTL_MOUNT: join(TEST_BIN, 'mount'), KVMCTL_UMOUNT: join(TEST_BIN, 'umount'), KVMCTL_MODPROBE: join(TEST_BIN, 'modprobe')}
 
@@ -81,9 +82,8 @@ describe('kvmctl tune --root without stand-in tools', () => {
     for (const dir of copies) await rm(dir, {recursive: true, force: true})
   })
   async function copyOf(name: string): Promise<string> {
-    const {cp, mkdtemp} = await import('node:fs/promises')
-    const {tmpdir} = await import('node:os')
-    const dir = await mkdtemp(join(tmpdir(), `kvmctl-live-tools-${name}-`))
+    const {cp} = await import('node:fs/promises')
+    const dir = await tempDir(`kvmctl-live-tools-${name}-`)
     copies.push(dir)
     await cp(join(TEST_BIN, '..', '..', 'fixtures', name), dir, {recursive: true})
     return dir

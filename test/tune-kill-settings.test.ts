@@ -7,13 +7,13 @@
 // byte for byte, modes and owners included.
 import {expect} from 'chai'
 import {execFileSync} from 'node:child_process'
-import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {makeBootRoot} from './support/boot-roots.js'
 import {runCli} from './support/cli.js'
 import {exactTree, makeHugepageRoot, TEST_BIN} from './support/tune-root.js'
+import {tempDir} from './support/temp.js'
 
 const TOOLS = {
   KVMCTL_UPDATE_GRUB: join(TEST_BIN, 'update-grub'),
@@ -72,7 +72,7 @@ describe('tune kill campaign for the boot-time step kinds (SIGKILL, then undo)',
       made.push(original)
       const expected = await tree(original)
       const fresh = async () => {
-        const dir = await mkdtemp(join(tmpdir(), 'kvmctl-kill-'))
+        const dir = await tempDir('kvmctl-kill-')
         made.push(dir)
         execFileSync('cp', ['-a', `${original}/.`, dir])
         return dir

@@ -8,12 +8,12 @@
 // and its fstab holds a Latin-1 byte, so links and non-UTF-8 bytes are part of every check.
 import {expect} from 'chai'
 import {execFileSync} from 'node:child_process'
-import {chmod, chown, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {chmod, chown, mkdir, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {runCli} from './support/cli.js'
 import {exactTree, FSTAB, makeHugepageRoot, TEST_BIN} from './support/tune-root.js'
+import {tempDir} from './support/temp.js'
 
 const STAND_INS = {KVMCTL_MOUNT: join(TEST_BIN, 'mount'), KVMCTL_UMOUNT: join(TEST_BIN, 'umount'), KVMCTL_MODPROBE: join(TEST_BIN, 'modprobe'), KVMCTL_MODINFO: join(TEST_BIN, 'modinfo')}
 const APPLY = ['tune', 'hugepages', '--vm-mem', '1024']
@@ -35,7 +35,7 @@ async function fixture(): Promise<string> {
 }
 
 async function copyOf(root: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'kvmctl-kill-'))
+  const dir = await tempDir('kvmctl-kill-')
   execFileSync('cp', ['-a', `${root}/.`, dir])
   return dir
 }

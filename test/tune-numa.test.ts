@@ -5,8 +5,7 @@
 // `tune undo` gives the tree back byte for byte. Bad node values are one line, exit 2.
 import {expect} from 'chai'
 import {execFileSync} from 'node:child_process'
-import {cp, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {cp, mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {applyHugepages, planHugepages} from '../src/tune/hugepages.js'
@@ -14,13 +13,14 @@ import {undoLastRun} from '../src/tune/undo.js'
 import {restoreBootTools, useBootStandIns} from './support/boot-roots.js'
 import {fixture, runCli} from './support/cli.js'
 import {exactTree, FakeKernelPool, restoreTools, TEST_BIN, testContext, useStandInTools} from './support/tune-root.js'
+import {tempDir} from './support/temp.js'
 
 const roots: string[] = []
 const NODE_POOL = (n: number) => `sys/devices/system/node/node${n}/hugepages/hugepages-2048kB/nr_hugepages`
 
 /** A copy of the two-node fixture with the kernel's write-only files and a Debian GRUB layout. */
 async function twoNodeRoot(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'kvmctl-numa-'))
+  const root = await tempDir('kvmctl-numa-')
   roots.push(root)
   execFileSync('cp', ['-a', `${fixture('numa-two-node')}/.`, root])
   await mkdir(join(root, 'proc/sys/vm'), {recursive: true})

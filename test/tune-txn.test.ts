@@ -3,8 +3,7 @@
 // rollback of failed verification, groups/mounts/modules that must not be destroyed, the lock.
 import {expect} from 'chai'
 import {execa} from 'execa'
-import {chmod, chown, lstat, mkdir, mkdtemp, readFile, readlink, rename, rm, stat, symlink, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {chmod, chown, lstat, mkdir, readFile, readlink, rename, rm, stat, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {UsageError} from '../src/lib/errors.js'
@@ -17,6 +16,7 @@ import {applyNested, planNested} from '../src/tune/nested.js'
 import {undoLastRun} from '../src/tune/undo.js'
 import {runCli} from './support/cli.js'
 import {contentView, exactTree, FSTAB, makeHugepageRoot, restoreTools, TEST_BIN, testContext, treeSnapshot, useStandInTools} from './support/tune-root.js'
+import {tempDir} from './support/temp.js'
 
 const roots: string[] = []
 async function newRoot(opts?: Parameters<typeof makeHugepageRoot>[0]): Promise<string> {
@@ -45,7 +45,7 @@ describe('tune is transactional (issue 11)', () => {
   describe('confinement to --root', () => {
     it('a pool file linked outside the tree never gets the outside file written', async () => {
       const root = await newRoot()
-      const outside = await mkdtemp(join(tmpdir(), 'kvmctl-outside-'))
+      const outside = await tempDir('kvmctl-outside-')
       roots.push(outside)
       for (const name of ['nr_hugepages', 'compact_memory']) await writeFile(join(outside, name), '0\n')
       const pool = join(root, 'sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages')

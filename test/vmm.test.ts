@@ -2,14 +2,14 @@
 import {expect} from 'chai'
 import {execa} from 'execa'
 import {existsSync} from 'node:fs'
-import {mkdtemp, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {loadNative} from '../src/native.js'
 import {probeAbi, ProbeMachine} from '../src/vmm/probe-machine.js'
 import {SEGMENTS} from '../src/vmm/stages.js'
 import {repo} from './support/cli.js'
+import {tempDir} from './support/temp.js'
 
 const KVM = '/dev/kvm'
 const MEM = 4 * 2 ** 20
@@ -133,7 +133,7 @@ describe('VMM (native addon on /dev/kvm)', function () {
   it('restarts setup ioctls a signal interrupts (KVM_CREATE_VM under a sampling profiler)', async () => {
     // V8's profiler sends SIGPROF every 50 µs; KVM_CREATE_VM and friends return EINTR when one
     // lands mid-call, and the VMM must go again rather than fail the boot.
-    const dir = await mkdtemp(join(tmpdir(), 'kvmctl-prof-'))
+    const dir = await tempDir('kvmctl-prof-')
     const boots = `import {ProbeMachine} from ${JSON.stringify(join(repo, 'src/vmm/probe-machine.ts'))}
       for (let i = 0; i < 40; i++) ProbeMachine.boot({device: '/dev/kvm', vcpus: 2, memBytes: ${MEM}, backing: 'anonymous'}).close()
       console.log('booted 40')`

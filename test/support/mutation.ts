@@ -6,7 +6,6 @@ import fc from 'fast-check'
 import {Chalk} from 'chalk'
 import {cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile} from 'node:fs/promises'
 import {execFileSync} from 'node:child_process'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {gunzipSync} from 'node:zlib'
 
@@ -21,6 +20,7 @@ import {planNested} from '../../src/tune/nested.js'
 import {renderHugepagesPlan, renderNestedPlan} from '../../src/tune/render.js'
 import {repo} from './cli.js'
 import {makeHugepageRoot} from './tune-root.js'
+import {tempDir} from './temp.js'
 
 /** What no output may ever contain: JS error text, a stack frame, a JS non-value. */
 export const FORBIDDEN = ['TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'Cannot read properties', 'undefined', 'NaN', 'Infinity', '[object Object]', '    at ']
@@ -60,7 +60,7 @@ export interface Corpus {
 }
 
 export async function loadCorpus(): Promise<Corpus> {
-  const work = await mkdtemp(join(tmpdir(), 'kvmctl-mutate-'))
+  const work = await tempDir('kvmctl-mutate-')
   const dirs = new Map<string, string>()
   for (const name of (await readdir(join(repo, 'fixtures'))).sort()) {
     if ((await stat(join(repo, 'fixtures', name))).isDirectory()) dirs.set(name, join(repo, 'fixtures', name))

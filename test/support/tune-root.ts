@@ -1,8 +1,7 @@
 // Temporary host roots for tune tests: a realistic /proc, /sys and /etc layout, a stand-in
 // kernel for the hugepage pool, and the stand-in tools in test/bin.
 import type {Stats} from 'node:fs'
-import {mkdir, mkdtemp, readFile, readdir, lstat, readlink, symlink, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {mkdir, readFile, readdir, lstat, readlink, symlink, writeFile} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -10,6 +9,7 @@ import {Host} from '../../src/host/host.js'
 import type {TuneContext} from '../../src/tune/context.js'
 import {poolPath} from '../../src/plan/hugepages.js'
 import {SysfsPool} from '../../src/tune/pool.js'
+import {tempDir} from './temp.js'
 
 export const TEST_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../bin')
 const MIB = 2 ** 20
@@ -41,7 +41,7 @@ export const FSTAB =
 
 /** Builds a root shaped like a Debian host with 2 MiB default hugepages. */
 export async function makeHugepageRoot(opts: RootOptions = {}): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'kvmctl-tune-'))
+  const root = await tempDir('kvmctl-tune-')
   const memKb = (opts.memTotalMiB ?? 8192) * 1024
   await put(
     root,
