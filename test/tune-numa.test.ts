@@ -82,6 +82,33 @@ describe('tune hugepages per NUMA node (two-node fixture)', () => {
     expect(await view(root)).to.deep.equal(before)
   })
 
+  it('before Linux 5.16 the split persists as systemd-tmpfiles lines per node; undo restores the tree', async () => {
+    const root = await twoNodeRoot()
+    const hostJson = JSON.parse(await readFile(join(root, 'host.json'), 'utf8'))
+    hostJson.uname.release = '5.15.0-91-generic'
+    await writeFile(join(root, 'host.json'), JSON.stringify(hostJson, null, 2) + '\n')
+    const before = await view(root)
+    const ctx = await testContext(root)
+    const req = {vmMem: '1024', nodes: '0:1,1:2'}
+    const plan = await planHugepages(ctx, req)
+    expect(plan.cmdline, 'no hugepages=NODE:COUNT before 5.16').to.equal(null)
+    const tmpfiles = plan.files.find((f) => f.path === '/etc/tmpfiles.d/kvmctl-hugepages.conf')!
+    expect(tmpfiles.action).to.equal('create')
+    expect(plan.warnings.join('\n')).to.contain('predates 5.16').and.to.contain('systemd-tmpfiles')
+    const {result} = await applyHugepages(ctx, req, plan)
+    expect(result.status, result.messages.join('\n')).to.equal('applied')
+    const written = await readFile(join(root, 'etc/tmpfiles.d/kvmctl-hugepages.conf'), 'utf8')
+    expect(written.split('\n').filter((l) => l.startsWith('w '))).to.deep.equal([
+      `w /${NODE_POOL(0)} - - - - 550`,
+      `w /${NODE_POOL(1)} - - - - 1100`,
+    ])
+    expect(await readFile(join(root, 'etc/default/grub'), 'utf8')).not.to.contain('hugepages=')
+    expect((await planHugepages(ctx, req)).changes, 'a second identical run changes nothing').to.equal(0)
+    const undone = await undoLastRun(ctx, {dryRun: false})
+    expect(undone.status, undone.problems.join('\n')).to.equal('restored')
+    expect(await view(root)).to.deep.equal(before)
+  })
+
   it('--node 0 --node 1: --vms VMs on each node', async () => {
     const ctx = await testContext(await twoNodeRoot())
     const plan = await planHugepages(ctx, {vmMem: '1024', node: ['0', '1']})

@@ -26,6 +26,7 @@ import {NotCapturedError} from './not-captured.js'
 import {
   DEFAULT_GROUP,
   FSTAB,
+  HUGEPAGES_TMPFILES,
   HUGETLBFS_MOUNT,
   hugetlbfsFstabEntry,
   hugetlbfsOptions,
@@ -112,7 +113,13 @@ export interface HugepagesIntent {
    * What persists the plan across reboots: the fstab line, the sysctl for the default size, and
    * for another size (or a per-node split) the kernel command line edits (`hugepagesz=SIZE hugepages=N`).
    */
-  persist: {fstab: FstabEntry | null; sysctl: {path: string; key: string; value: string} | null; cmdline: ParamEdit[] | null}
+  persist: {
+    fstab: FstabEntry | null
+    sysctl: {path: string; key: string; value: string} | null
+    cmdline: ParamEdit[] | null
+    /** Before Linux 5.16 a per-node split persists as systemd-tmpfiles `w` lines, one per node's pool. */
+    tmpfiles: {path: string; writes: Array<{path: string; value: string}>} | null
+  }
   /** The boot-time alternative, e.g. `hugepagesz=2M hugepages=550`. */
   kernelCmdline: string
   warnings: string[]
@@ -218,14 +225,19 @@ export function planHugepagesIntent(f: HostFacts, req: HugepagesRequest): Hugepa
   let fstab: FstabEntry | null = null
   let sysctl: HugepagesIntent['persist']['sysctl'] = null
   let cmdline: ParamEdit[] | null = null
+  let tmpfiles: HugepagesIntent['persist']['tmpfiles'] = null
   if (persist) {
     fstab = hugetlbfsFstabEntry(target, options)
     // Per-node counts at boot need `hugepages=N:COUNT` (Linux 5.16+); sysctl only sets a total.
     const perNode = split !== null && kernelAtLeast(f.host.uname.release, 5, 16)
     if (split && !perNode) {
+      // The kernel command line has no per-node form before 5.16: systemd-tmpfiles writes each
+      // node's pool early at every boot instead.
+      const writes = split.map((sh) => ({path: poolPath(pageSizeBytes, sh.node), value: String(sh.pages)}))
+      tmpfiles = {path: HUGEPAGES_TMPFILES, writes}
       warnings.push(
-        `the per-node split is not persisted: kernel ${printable(f.host.uname.release ?? 'unknown', 40)} predates 5.16, ` +
-          'which reads `hugepages=NODE:COUNT`; reserve it at every boot (write each node\'s nr_hugepages from a boot unit)',
+        `kernel ${printable(f.host.uname.release ?? 'unknown', 40)} predates 5.16, which reads \`hugepages=NODE:COUNT\`: ` +
+          `each node's pool is written at boot by systemd-tmpfiles (${HUGEPAGES_TMPFILES})`,
       )
     }
     if (pageSizeBytes === defaultSize) {
@@ -271,7 +283,7 @@ export function planHugepagesIntent(f: HostFacts, req: HugepagesRequest): Hugepa
     mount: {target, options, action: mountAction, createDir},
     runtime,
     nodes,
-    persist: {fstab, sysctl, cmdline},
+    persist: {fstab, sysctl, cmdline, tmpfiles},
     kernelCmdline,
     warnings,
     argv: hugepagesArgv(req),

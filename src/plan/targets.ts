@@ -17,6 +17,8 @@ export const MOUNT_MODE = 0o1770
 export const DEFAULT_GROUP = 'kvm'
 /** The systemd-tmpfiles file `tune ksm` keeps KSM's run value in across reboots. */
 export const KSM_TMPFILES = '/etc/tmpfiles.d/kvmctl-ksm.conf'
+/** Per-node hugepage pools at boot on kernels before 5.16 (no `hugepages=NODE:COUNT`). */
+export const HUGEPAGES_TMPFILES = '/etc/tmpfiles.d/kvmctl-hugepages.conf'
 /** The VM size a remedy plans for when the user has not said: one 1 GiB guest. */
 export const DEFAULT_VM_MEM_MIB = 1024
 

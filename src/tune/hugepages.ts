@@ -21,6 +21,7 @@ import {editFstab, editSysctl} from './editors.js'
 import {createGroup} from './group.js'
 import {applyCmdline, type CmdlinePlan, cmdlineTools, planCmdline} from './bootloader.js'
 import {type FileChange, planFile} from './file-plan.js'
+import {editTmpfilesWrite, tmpfilesCaveat} from './ksm.js'
 import {errorLine, fsPath, snapshotFile} from './files.js'
 import {refuseInterrupted, Transaction} from './journal.js'
 import {rollback, rollbackMessages} from './revert.js'
@@ -56,11 +57,21 @@ export async function planHugepages(ctx: TuneContext, req: HugepagesRequest): Pr
     const {key, value} = persist.sysctl
     files.push(await planFile(ctx, persist.sysctl.path, (old) => editSysctl(old, key, value)))
   }
+  if (persist.tmpfiles) {
+    const {path, writes} = persist.tmpfiles
+    const edit = (old: string | undefined) =>
+      writes.reduce<string | undefined>((text, w) => editTmpfilesWrite(text, w.path, w.value, TMPFILES_HEADER), old)!
+    files.push(await planFile(ctx, path, edit))
+    intent.warnings.push(...(await tmpfilesCaveat(ctx)))
+  }
   const cmdline = persist.cmdline ? await planCmdline(ctx, persist.cmdline) : null
   if (cmdline?.refusal) intent.warnings.push(`not persisted: ${cmdline.refusal}`)
   const cmdlineChanges = cmdline && !cmdline.refusal ? cmdline.changes : 0
   return {...intent, files, cmdline, changes: runtimeChanges + cmdlineChanges + files.filter((f) => f.action !== 'none').length}
 }
+
+const TMPFILES_HEADER =
+  '# Hugepages per NUMA node for virtual machines. Written by `kvmctl tune hugepages`; revert with `kvmctl tune undo`.\n'
 
 const SIZE_MOUNTS = ['/dev/hugepages1G', '/dev/hugepages2M']
 
