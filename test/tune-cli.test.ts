@@ -107,3 +107,13 @@ describe('kvmctl tune --root without stand-in tools', () => {
     })
   }
 })
+
+// A capture limited to other paths holds no boot configuration: unknown, so no "no boot loader found".
+describe('kvmctl tune and the boot configuration a capture did not hold', () => {
+  it('tune iommu --dry-run on vfio-ready (captured: IOMMU paths only) names the boot files, exit 2', async () => {
+    const r = await runCli(['tune', 'iommu', '--dry-run', '--root', join(TEST_BIN, '..', '..', 'fixtures', 'vfio-ready')])
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(2)
+    expect(r.stderr.trim().split('\n')).to.have.length(1)
+    expect(r.stderr).to.match(/^kvmctl: not in this capture: \/etc\/default\/grub, \/etc\/kernel\/cmdline, \/boot\/loader\/entries\//)
+  })
+})

@@ -19,6 +19,7 @@ import {
 } from '../host/boot-loader.js'
 import type {Host} from '../host/host.js'
 import {OperationError} from '../lib/errors.js'
+import {NotCapturedError} from '../plan/not-captured.js'
 import {
   blsOptions,
   describeEdit,
@@ -83,6 +84,9 @@ export async function planCmdline(ctx: TuneContext, edits: ParamEdit[]): Promise
     changes: 0,
   }
   if (!loader) {
+    // A capture that did not hold the boot configuration says nothing about the boot loader.
+    const unknown = [GRUB_DEFAULT, KERNEL_CMDLINE, '/boot/loader/entries/'].filter((p) => !host.covers(p))
+    if (unknown.length > 0) throw new NotCapturedError(unknown)
     plan.refusal =
       `${NO_BOOT_LOADER}; add \`${wanted}\` to the kernel command line where your boot loader keeps it ` +
       '(GRUB_CMDLINE_LINUX in /etc/default/grub, or /etc/kernel/cmdline)'
