@@ -83,6 +83,8 @@ describe('one host model', () => {
       expect(replay.unknown).to.deep.equal([])
       expect(replay.numaNodes).to.deep.equal(live.numaNodes)
       expect(replay.nodePools).to.deep.equal(live.nodePools)
+      // tune ksm's facts: ksmtuned, ksm.service and PID 1's name.
+      expect(replay.services).to.deep.equal(live.services)
       // Only the groups kvmctl names, without their members.
       for (const g of replay.groups ?? []) expect(g.members).to.deep.equal([])
       expect((replay.fstab ?? '').split('\n').filter((l) => l && !l.startsWith('#') && !/\shugetlbfs\s/.test(l))).to.deep.equal([])

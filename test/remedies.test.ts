@@ -135,6 +135,8 @@ describe('remedies applied: every fixture, each tune remedy on a copy', function
   const planners = [
     {argv: ['tune', 'hugepages', '--vm-mem', '1024'], row: /^hugepages\.\d+kB$/},
     {argv: ['tune', 'nested'], row: /^nested\.param$/},
+    {argv: ['tune', 'ksm', '--on'], row: /^hugepages\.ksm$/},
+    {argv: ['tune', 'thp', '--mode', 'madvise'], row: /^hugepages\.thp$/},
   ]
 
   for (const name of fixtures) {

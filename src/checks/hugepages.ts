@@ -3,7 +3,8 @@ import {isUnknown, type HostFacts} from '../host/facts.js'
 import {HUGEPAGES_DIR, KSM_RUN, MOUNTS, THP_ENABLED} from '../host/paths.js'
 import {formatBytes} from '../lib/size.js'
 import {hugepagesRemedy, mountRemedy, poolSize} from '../plan/remedies.js'
-import {manual, notCaptured, type Check} from './types.js'
+import {ksmOnRemedy, thpRemedy} from '../plan/settings.js'
+import {notCaptured, type Check} from './types.js'
 
 export function hugepageChecks(f: HostFacts): Check[] {
   return [...pools(f), mounts(f), thp(f), ksm(f)]
@@ -57,7 +58,8 @@ function thp(f: HostFacts): Check {
       ...base,
       status: 'warn',
       detail: 'never: guest memory is never backed by transparent hugepages',
-      remedy: manual('echo madvise | sudo tee /sys/kernel/mm/transparent_hugepage/enabled (QEMU and kvmctl madvise guest RAM)'),
+      // QEMU and kvmctl madvise guest RAM: madvise gives it hugepages and leaves the rest alone.
+      remedy: thpRemedy(f),
     }
   }
   return {...base, status: 'pass', detail: f.thp}
@@ -72,7 +74,7 @@ function ksm(f: HostFacts): Check {
       ...base,
       status: 'info',
       detail: 'off: guest pages are not merged (optional: merging trades CPU time for memory when many similar guests run)',
-      remedy: manual('echo 1 | sudo tee /sys/kernel/mm/ksm/run'),
+      remedy: ksmOnRemedy(f),
     }
   }
   const state: Record<string, string> = {

@@ -7,9 +7,12 @@ import {
   CHECK_PATHS,
   FSTAB,
   GROUP_FILE,
+  KSM_SERVICE_PATHS,
+  KSMTUNED_PATHS,
   MODPROBE_DIRS,
   NUMA_NODES,
   nodeHugepagesDir,
+  PID1_COMM,
   SYS_MODULE,
   SYSCTL_CONF,
   SYSCTL_DIRS,
@@ -76,6 +79,10 @@ export function captureSystemFacts(f: HostFacts): {files: Map<string, CaptureEnt
     files.set(`/proc/${p.pid}/comm`, `${p.name}\n`)
     files.set(`/proc/${p.pid}/fd/0`, {link: '/dev/kvm'})
   }
+  // The services tune ksm names, as files that say only that they are there; PID 1's name.
+  if (f.services.ksmtuned) files.set(KSMTUNED_PATHS[1], CUT)
+  if (f.services.ksmService) files.set(KSM_SERVICE_PATHS[0], CUT)
+  if (f.services.init !== null) files.set(PID1_COMM, `${f.services.init}\n`)
   // The boot configuration as kvmctl read it (boot-config.ts cut it to the lines it reads).
   for (const [path, text] of Object.entries(f.boot.sources)) {
     if (path.endsWith('/')) keepDir(path.slice(0, -1))

@@ -26,6 +26,12 @@ export const CONTAINER_MARKERS: ReadonlyArray<readonly [path: string, runtime: s
 ]
 /** Groups: the kvm group, the /dev/kvm owner, the hugetlbfs mount's group. */
 export const GROUP_FILE = '/etc/group'
+/** ksmtuned's program and configuration: either means ksmtuned is installed. */
+export const KSMTUNED_PATHS = ['/usr/sbin/ksmtuned', '/etc/ksmtuned.conf'] as const
+/** Fedora's ksm.service (starts KSM at boot), where systemd keeps package units. */
+export const KSM_SERVICE_PATHS = ['/usr/lib/systemd/system/ksm.service', '/lib/systemd/system/ksm.service'] as const
+/** The name of PID 1, the init system: systemd applies /etc/tmpfiles.d at boot. */
+export const PID1_COMM = '/proc/1/comm'
 export const FSTAB = '/etc/fstab'
 /** sysctl.d directories in systemd-sysctl's priority order (an earlier one hides a later one's name). */
 export const SYSCTL_DIRS = ['/etc/sysctl.d', '/run/sysctl.d', '/usr/local/lib/sysctl.d', '/usr/lib/sysctl.d', '/lib/sysctl.d'] as const

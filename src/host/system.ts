@@ -10,9 +10,12 @@ import type {HostJson} from './types.js'
 import {
   FSTAB,
   GROUP_FILE,
+  KSM_SERVICE_PATHS,
+  KSMTUNED_PATHS,
   MODPROBE_DIRS,
   NUMA_NODES,
   nodeHugepagesDir,
+  PID1_COMM,
   SYS_MODULE,
   SYSCTL_CONF,
   SYSCTL_DIRS,
@@ -84,6 +87,18 @@ export interface SystemFacts {
   kvmProcesses: KvmProcess[] | null
   /** Mode and owner of the hugetlbfs mount points and the default one; null when absent. */
   paths: Record<string, PathAttrs | null>
+  /** The services that drive KSM and the init system (tune ksm's warnings); see ServiceFacts. */
+  services: ServiceFacts
+}
+
+/** Each is null when the capture did not hold its paths (unknown), never "not installed". */
+export interface ServiceFacts {
+  /** ksmtuned is installed (its program or configuration is there). */
+  ksmtuned: boolean | null
+  /** A ksm.service unit is installed (Fedora: starts KSM at boot). */
+  ksmService: boolean | null
+  /** The name of PID 1 ("systemd", "init", ...). */
+  init: string | null
 }
 
 /** Reads the system facts; `extraPaths` are stat'ed too (a requested --mount). */
@@ -98,7 +113,7 @@ export async function readSystemFacts(
     recorded?: HostJson['paths']
   },
 ): Promise<SystemFacts> {
-  const [numaNodes, groupText, fstab, sysctl, modprobe, users, processes, paths] = await Promise.all([
+  const [numaNodes, groupText, fstab, sysctl, modprobe, users, processes, paths, services] = await Promise.all([
     readNumaNodes(host, opts.covers),
     host.read(GROUP_FILE),
     host.read(FSTAB),
@@ -107,6 +122,7 @@ export async function readSystemFacts(
     Promise.all(opts.vendorModules.map(async (m) => [m, await readModuleUsers(host, m)] as const)),
     opts.withProcesses ? readKvmProcesses(host) : Promise.resolve(null),
     Promise.all([...new Set(opts.pathsToStat)].map(async (p) => [p, recordedAttrs(opts.recorded, p) ?? (await statPath(host, p))] as const)),
+    readServiceFacts(host, opts.covers),
   ])
   return {
     numaNodes,
@@ -118,7 +134,28 @@ export async function readSystemFacts(
     moduleUsers: Object.fromEntries(users.filter((u): u is [string, ModuleUsers] => u[1] !== undefined)),
     kvmProcesses: processes,
     paths: Object.fromEntries(paths),
+    services,
   }
+}
+
+/** Whether any of the paths is there: null when none is and the capture did not hold them all. */
+async function anyPresent(
+  host: Host,
+  paths: readonly string[],
+  covers: (p: string) => boolean,
+): Promise<boolean | null> {
+  const found = await Promise.all(paths.map((p) => host.exists(p)))
+  if (found.some(Boolean)) return true
+  return paths.every(covers) ? false : null
+}
+
+export async function readServiceFacts(host: Host, covers: (p: string) => boolean): Promise<ServiceFacts> {
+  const [ksmtuned, ksmService, init] = await Promise.all([
+    anyPresent(host, KSMTUNED_PATHS, covers),
+    anyPresent(host, KSM_SERVICE_PATHS, covers),
+    host.readValue(PID1_COMM),
+  ])
+  return {ksmtuned, ksmService, init: init ?? null}
 }
 
 export async function readNumaNodes(host: Host, covers = (p: string) => host.covers(p)): Promise<number[] | null> {

@@ -15,13 +15,14 @@ import {
   type HugepagesRequest,
   type RuntimeChange,
 } from '../plan/hugepages.js'
+import {tmpfilesCaveat} from '../plan/settings.js'
 import {FSTAB, MOUNT_MODE, SYSCTL_FILE, SYSCTL_KEY} from '../plan/targets.js'
 import {requireRoot, type TuneContext} from './context.js'
 import {editFstab, editSysctl} from './editors.js'
 import {createGroup} from './group.js'
 import {applyCmdline, type CmdlinePlan, cmdlineTools, planCmdline} from './bootloader.js'
 import {type FileChange, planFile} from './file-plan.js'
-import {editTmpfilesWrite, tmpfilesCaveat} from './ksm.js'
+import {editTmpfilesWrite} from './ksm.js'
 import {errorLine, fsPath, snapshotFile} from './files.js'
 import {refuseInterrupted, Transaction} from './journal.js'
 import {rollback, rollbackMessages} from './revert.js'
@@ -62,7 +63,7 @@ export async function planHugepages(ctx: TuneContext, req: HugepagesRequest): Pr
     const edit = (old: string | undefined) =>
       writes.reduce<string | undefined>((text, w) => editTmpfilesWrite(text, w.path, w.value, TMPFILES_HEADER), old)!
     files.push(await planFile(ctx, path, edit))
-    intent.warnings.push(...(await tmpfilesCaveat(ctx)))
+    intent.warnings.push(...tmpfilesCaveat(facts))
   }
   const cmdline = persist.cmdline ? await planCmdline(ctx, persist.cmdline) : null
   if (cmdline?.refusal) intent.warnings.push(`not persisted: ${cmdline.refusal}`)

@@ -59,6 +59,7 @@ export function intelHost(overrides: Overrides = {}): HostFacts {
     moduleUsers: {},
     kvmProcesses: null,
     paths: {'/dev/hugepages': {mode: 0o1770, uid: 0, gid: 108, isDir: true}},
+    services: {ksmtuned: false, ksmService: false, init: 'systemd'},
     ...rest,
   }
 }
