@@ -137,6 +137,8 @@ describe('tune hugepages per NUMA node (two-node fixture)', () => {
       [['--nodes', '0:1,0:2', '--root', fixture('numa-two-node')], /^kvmctl: --nodes: node 0 is given twice/],
       [['--nodes', '0:1', '--node', '1', '--root', fixture('numa-two-node')], /^kvmctl: give --node \(repeatable\) or --nodes/],
       [['--node', 'one', '--root', fixture('numa-two-node')], /^kvmctl: --node "one" must be a whole number/],
+      [['--nodes', '0:0,1:2', '--root', fixture('numa-two-node')], /^kvmctl: --nodes: node 0 is given 0 VMs/],
+      [['--node', '99999999999999999999', '--root', fixture('pvm-guest')], /^kvmctl: --node 99999999999999999999 does not/],
     ]
     for (const [args, message] of cases) {
       const r = await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--dry-run', ...args])

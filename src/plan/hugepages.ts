@@ -323,6 +323,10 @@ export function nodeShares(f: HostFacts, req: HugepagesRequest, vms: number): Ar
     }
     if (vms !== 1) throw new UsageError('--nodes gives the VMs per node; leave out --vms, e.g. --nodes 0:4,1:2')
     shares = req.nodes.trim().split(',').map((pair) => ({node: Number(pair.split(':')[0]), vms: Number(pair.split(':')[1])}))
+    const empty = shares.find((sh) => sh.vms === 0)
+    if (empty) {
+      throw new UsageError(`--nodes: node ${empty.node} is given 0 VMs; leave it out or give it at least 1, e.g. --nodes 0:4,1:2`)
+    }
   } else {
     shares = list.map((n) => ({node: parseCount(n, '--node', 0), vms}))
   }
@@ -332,9 +336,10 @@ export function nodeShares(f: HostFacts, req: HugepagesRequest, vms: number): Ar
     seen.add(node)
   }
   if (f.numaNodes === null) throw new NotCapturedError([`${NUMA_NODES}/`])
-  for (const {node} of shares) {
+  for (const [i, {node}] of shares.entries()) {
     if (!f.numaNodes.includes(node)) {
-      const named = req.nodes !== undefined ? `--nodes: node ${node}` : `--node ${node}`
+      // The value as given: a huge --node reads back rounded as a number.
+      const named = req.nodes !== undefined ? `--nodes: node ${node}` : `--node ${printable(list[i].trim(), 40)}`
       throw new UsageError(`${named} does not exist on this host; use one of: ${f.numaNodes.join(', ') || '(no NUMA nodes in sysfs)'}`)
     }
   }
