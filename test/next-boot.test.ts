@@ -31,7 +31,10 @@ describe('next boot vs now (pure checks)', () => {
         title: 'hugepages after a reboot',
         status: 'warn',
         detail: '512 pages now, 0 after a reboot: nothing persists them',
-        remedy: {steps: ['keep 512 pages: echo "vm.nr_hugepages = 512" | sudo tee /etc/sysctl.d/40-hugepage.conf']},
+        remedy: {
+          kvmctl: ['tune', 'hugepages', '--vm-mem', '1024M', '--headroom', '0'],
+          steps: ['keep 512 pages: echo "vm.nr_hugepages = 512" | sudo tee /etc/sysctl.d/40-hugepage.conf'],
+        },
       },
     ])
     const persisted = nextBootChecks(intelHost({boot: boot({nrHugepages: {value: '512', file: '/etc/sysctl.d/40-hugepage.conf'}})}))
@@ -43,6 +46,10 @@ describe('next boot vs now (pure checks)', () => {
     expect(later[0].detail).to.equal('512 pages now, 256 after a reboot: /etc/sysctl.d/80-hugepages.conf sets vm.nr_hugepages = 256 and is applied last of the sysctl files')
     const tuned = nextBootChecks(intelHost({boot: boot({nrHugepages: {value: '512', file: '/etc/sysctl.d/40-hugepage.conf'}, tuned: {name: 'virtual-host', thp: null, nrHugepages: {value: '0', file: '/etc/tuned/virtual-host/tuned.conf'}}})}))
     expect(tuned[0].detail).to.match(/^512 pages now, 0 after a reboot: the tuned profile virtual-host sets vm.nr_hugepages = 0/)
+    // tune hugepages writes 40-hugepage.conf: a later file or a tuned profile would override it.
+    expect([later[0].remedy?.kvmctl, tuned[0].remedy?.kvmctl]).to.deep.equal([undefined, undefined])
+    const sysctlConf = {nrHugepages: {value: '1', file: '/etc/sysctl.conf'}}
+    expect(nextBootChecks(intelHost({boot: boot(sysctlConf)}))[0].remedy?.kvmctl).to.equal(undefined)
     const onCmdline = nextBootChecks(intelHost({boot: boot({cmdline: {loader: 'grub', text: 'ro quiet hugepagesz=1G hugepages=4 hugepagesz=2M hugepages=512'}})}))
     expect(onCmdline[0]).to.include({status: 'pass', detail: '512 pages now and after a reboot (the kernel command line)'})
     expect(cmdlineDefaultPages('hugepages=0:300,1:212', 2048)).to.equal(512)
@@ -110,6 +117,8 @@ describe('next boot on a fixture copy (pvm-guest with its /etc), before and afte
   it('warns "550 pages now, 100 after a reboot" naming the file; after tune hugepages persisted the pool, no drift', async () => {
     const drift = (await runCheck(root)).checks.find((c) => c.id === 'hugepages.next-boot')
     expect(drift).to.include({status: 'warn', detail: '550 pages now, 100 after a reboot: /etc/sysctl.d/10-local.conf sets vm.nr_hugepages = 100 and is applied last of the sysctl files'})
+    // 40-hugepage.conf is applied after 10-local.conf: tune hugepages fixes this drift.
+    expect(drift?.remedy?.kvmctl).to.deep.equal(['tune', 'hugepages', '--vm-mem', '1100M', '--headroom', '0'])
 
     const ctx = await testContext(root, (host) => new SysfsPool(host))
     const {result} = await applyHugepages(ctx, {vmMem: '1024'}, await planHugepages(ctx, {vmMem: '1024'}))

@@ -8,7 +8,9 @@ import {KSM_RUN, THP_ENABLED} from '../host/paths.js'
 import {formatFstabEntry} from '../lib/fstab.js'
 import {cmdlineDefaultPages, valuesOf} from '../host/cmdline.js'
 import {manual} from '../lib/remedy.js'
-import {FSTAB, hugetlbfsFstabEntry, KSM_TMPFILES, SYSCTL_FILE, SYSCTL_KEY} from '../plan/targets.js'
+import {keepPoolRemedy} from '../plan/remedies.js'
+import {tmpfilesWriteLine} from '../plan/settings.js'
+import {FSTAB, hugetlbfsFstabEntry, KSM_TMPFILES, SYSCTL_KEY} from '../plan/targets.js'
 import type {Check} from './types.js'
 
 const where = (s: Setter) => s.file
@@ -53,7 +55,7 @@ function poolCheck(f: HostFacts): Check[] {
       status: 'warn',
       detail: `${pool.total} pages now, ${after} after a reboot: ${cause}`,
       // The file and key `kvmctl tune hugepages` persists the pool with.
-      remedy: manual(`keep ${pool.total} pages: echo "${SYSCTL_KEY} = ${pool.total}" | sudo tee ${SYSCTL_FILE}`),
+      remedy: keepPoolRemedy(f, pool),
     },
   ]
 }
@@ -145,7 +147,7 @@ function ksmCheck(f: HostFacts): Check[] {
       detail: `KSM run=${f.ksm} now, run=${after} after a reboot: ${cause}`,
       remedy: {
         kvmctl: ['tune', 'ksm', on(f.ksm) ? '--on' : '--off'],
-        steps: [`echo "w ${KSM_RUN} - - - - ${f.ksm}" | sudo tee ${KSM_TMPFILES}`],
+        steps: [`echo "${tmpfilesWriteLine(KSM_RUN, f.ksm)}" | sudo tee ${KSM_TMPFILES}`],
       },
     },
   ]

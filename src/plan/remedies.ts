@@ -2,6 +2,7 @@
 // kvmctl command first, then the same change by hand. `kvmctl selftest` builds its remedies here
 // too, so every command gives one piece of advice for one problem.
 import {configValue, type HostFacts} from '../host/facts.js'
+import {SYSCTL_CONF} from '../host/paths.js'
 import {isPresent, MODULE_CONFIG, moduleState} from '../host/module-state.js'
 import {formatFstabEntry} from '../lib/fstab.js'
 import {manual, type Remedy} from '../lib/remedy.js'
@@ -114,13 +115,31 @@ export function hugepagesRemedyFor(
 export function mountRemedy(f: HostFacts, pool: {sizeKb: number; total: number}): Remedy {
   const pageBytes = pool.sizeKb * 1024
   const isDefault = pageBytes === defaultPageBytes(f)
-  const label = pageSizeLabel(pageBytes)
-  return {
-    kvmctl: [
-      'tune', 'hugepages', '--vm-mem', `${(pool.total * pageBytes) / MIB}M`, '--headroom', '0', ...(isDefault ? [] : ['--page-size', label]),
-    ],
-    steps: mountSteps(f, isDefault ? undefined : label),
-  }
+  return {kvmctl: keepPoolArgv(f, pool), steps: mountSteps(f, isDefault ? undefined : pageSizeLabel(pageBytes))}
+}
+
+/** `tune hugepages` for exactly the pages a pool holds: its own size as --vm-mem, --headroom 0. */
+function keepPoolArgv(f: HostFacts, pool: {sizeKb: number; total: number}): string[] {
+  const pageBytes = pool.sizeKb * 1024
+  const isDefault = pageBytes === defaultPageBytes(f)
+  const size = `${(pool.total * pageBytes) / MIB}M`
+  const pageSize = isDefault ? [] : ['--page-size', pageSizeLabel(pageBytes)]
+  return ['tune', 'hugepages', '--vm-mem', size, '--headroom', '0', ...pageSize]
+}
+
+/**
+ * Keep the default pool's pages across reboots. `tune hugepages` persists them in SYSCTL_FILE: it
+ * fixes the drift unless a sysctl file applied after it (by name, or /etc/sysctl.conf) or a tuned
+ * profile sets the pool at boot; then only the manual step names what to change.
+ */
+export function keepPoolRemedy(f: HostFacts, pool: {sizeKb: number; total: number}): Remedy {
+  const step = `keep ${pool.total} pages: echo "${SYSCTL_KEY} = ${pool.total}" | sudo tee ${SYSCTL_FILE}`
+  const winner = f.boot.nrHugepages?.file
+  const name = (p: string) => p.slice(p.lastIndexOf('/') + 1)
+  const tuneWins =
+    winner === undefined || winner === SYSCTL_FILE || (winner !== SYSCTL_CONF && name(winner) <= name(SYSCTL_FILE))
+  if (pool.total === 0 || !tuneWins || f.boot.tuned?.nrHugepages) return manual(step)
+  return {kvmctl: keepPoolArgv(f, pool), steps: [step]}
 }
 
 /** Nested virtualization on in a vendor module: `kvmctl tune nested`, or its modprobe.d file by hand. */
