@@ -52,7 +52,10 @@ export function interleave(contenders, runs) {
 /** Peak resident set size in MB of one run, from GNU time's %M (KiB). */
 export function peakRssMb(cmd, args, opts = {}) {
   if (!existsSync('/usr/bin/time')) return undefined
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1', ...opts.env}})
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], {
+    encoding: 'utf8',
+    env: {...process.env, NO_COLOR: '1', ...opts.env},
+  })
   const kib = Number(r.stderr.trim().split('\n').pop())
   return Number.isFinite(kib) ? kib / 1024 : undefined
 }

@@ -26,10 +26,18 @@ ensureComparisonTools()
 
 // The targets: each command's whole process against `node -e 0` in the same interleaved run.
 const CHECK = {name: 'kvmctl check', cmd: process.execPath, args: [kvmctl, 'check']}
-const TUNE = {name: 'kvmctl tune hugepages --vm-mem 1024 --dry-run', cmd: process.execPath, args: [kvmctl, 'tune', 'hugepages', '--vm-mem', '1024', '--dry-run']}
+const TUNE = {
+  name: 'kvmctl tune hugepages --vm-mem 1024 --dry-run',
+  cmd: process.execPath,
+  args: [kvmctl, 'tune', 'hugepages', '--vm-mem', '1024', '--dry-run'],
+}
 // --json carries the in-process total (phases.totalNs, or error.totalNs when it stopped early).
-const SELFTEST = {name: 'kvmctl selftest --json', cmd: process.execPath, args: [kvmctl, 'selftest', '--json'],
-  keepOutput: true}
+const SELFTEST = {
+  name: 'kvmctl selftest --json',
+  cmd: process.execPath,
+  args: [kvmctl, 'selftest', '--json'],
+  keepOutput: true,
+}
 const NODE = {name: 'node -e 0', cmd: process.execPath, args: ['-e', '0']}
 
 section('The targets: each command against `node -e 0`, interleaved in one run', () => {
@@ -44,23 +52,38 @@ section('The targets: each command against `node -e 0`, interleaved in one run',
   const rows = [
     {command: CHECK.name, ms: r[CHECK.name].median, limit: 1.5},
     {command: TUNE.name, ms: r[TUNE.name].median, limit: 2},
-    {command: 'kvmctl selftest: whole process minus its in-process total', ms: rest.length ? median(rest) : undefined,
-      limit: 1.5},
+    {
+      command: 'kvmctl selftest: whole process minus its in-process total',
+      ms: rest.length ? median(rest) : undefined,
+      limit: 1.5,
+    },
   ]
   const met = (row) => (row.ms === undefined ? null : row.ms / floor <= row.limit)
   const said = {true: 'yes', false: 'NO', null: 'n/a'}
-  table(['command', 'median ms', 'node -e 0 median ms', 'ratio', 'target', 'met'], rows.map((row) => [
-    row.command, fmtMs(row.ms), fmtMs(floor), ratio(row.ms, floor), `<= ${row.limit}x`, said[met(row)],
-  ]))
+  table(
+    ['command', 'median ms', 'node -e 0 median ms', 'ratio', 'target', 'met'],
+    rows.map((row) => [
+      row.command,
+      fmtMs(row.ms),
+      fmtMs(floor),
+      ratio(row.ms, floor),
+      `<= ${row.limit}x`,
+      said[met(row)],
+    ]),
+  )
   const load = loadAverage()
-  console.log(`\n  ${runs} runs each (BENCH_RUNS), interleaved; load average ${load.join(' ')} (1, 5, 15 min);` +
-    ` exits: check ${r[CHECK.name].code}, tune ${r[TUNE.name].code}, selftest ${r[SELFTEST.name].code}`)
+  console.log(
+    `\n  ${runs} runs each (BENCH_RUNS), interleaved; load average ${load.join(' ')} (1, 5, 15 min);` +
+      ` exits: check ${r[CHECK.name].code}, tune ${r[TUNE.name].code}, selftest ${r[SELFTEST.name].code}`,
+  )
   const selftestTotal = median(totalsMs.filter(Number.isFinite))
   if (stopped) {
     // No guest ran (no usable /dev/kvm): the in-process total is the device check and its advice.
     console.log(`  selftest ran no guest here: it stopped at the device (${stopped.slice(0, 70)}...);`)
-    console.log(`  its in-process total (device check and advice) was ${fmtMs(selftestTotal)} ms,` +
-      ` the whole process ${fmtMs(r[SELFTEST.name].median)} ms`)
+    console.log(
+      `  its in-process total (device check and advice) was ${fmtMs(selftestTotal)} ms,` +
+        ` the whole process ${fmtMs(r[SELFTEST.name].median)} ms`,
+    )
   } else {
     console.log(`  selftest: whole ${fmtMs(r[SELFTEST.name].median)} ms, in-process total ${fmtMs(selftestTotal)} ms`)
   }
@@ -71,16 +94,31 @@ section('The targets: each command against `node -e 0`, interleaved in one run',
     load,
     nodeMs: floor,
     rows: rows.map((row) => ({...row, ratio: row.ms === undefined ? null : row.ms / floor})),
-    selftest: {wholeMs: r[SELFTEST.name].median, inProcessMs: selftestTotal, ranGuests: !stopped,
-      ...(stopped ? {stoppedAt: stopped} : {})},
+    selftest: {
+      wholeMs: r[SELFTEST.name].median,
+      inProcessMs: selftestTotal,
+      ranGuests: !stopped,
+      ...(stopped ? {stoppedAt: stopped} : {}),
+    },
   }
 })
 
 section('kvmctl check against what admins run instead', () => {
-  const contenders = [NODE, CHECK, {name: 'virt-host-validate qemu', cmd: 'virt-host-validate', args: ['qemu']}, {name: 'kvm-ok', cmd: 'kvm-ok', args: []}]
+  const contenders = [
+    NODE,
+    CHECK,
+    {name: 'virt-host-validate qemu', cmd: 'virt-host-validate', args: ['qemu']},
+    {name: 'kvm-ok', cmd: 'kvm-ok', args: []},
+  ]
   const r = interleave(contenders, runs)
   const floor = r[NODE.name].median
-  const rows = contenders.map(({name}) => [name, fmtMs(r[name].median), ratio(r[name].median, floor), r[name].code ?? 'n/a', conclusion(name, r[name])])
+  const rows = contenders.map(({name}) => [
+    name,
+    fmtMs(r[name].median),
+    ratio(r[name].median, floor),
+    r[name].code ?? 'n/a',
+    conclusion(name, r[name]),
+  ])
   table(['contender', 'median ms', 'vs node -e 0', 'exit', 'what it concludes here'], rows)
   return Object.fromEntries(contenders.map(({name}) => [name, r[name].median]))
 })
@@ -92,12 +130,26 @@ section('Where start-up goes (whole process, differences of medians)', () => {
   const steps = [
     {name: 'node', cmd: process.execPath, args: ['-e', '0']},
     {name: '+ load the fast entry and the flag table', cmd: process.execPath, args: ['-e', importFast], cwd: root},
-    {name: '+ check on a replayed host', cmd: process.execPath, args: [kvmctl, 'check', '--json', '--root', join(root, 'fixtures', 'pvm-guest')]},
+    {
+      name: '+ check on a replayed host',
+      cmd: process.execPath,
+      args: [kvmctl, 'check', '--json', '--root', join(root, 'fixtures', 'pvm-guest')],
+    },
     {name: '+ live host reads and native probe', cmd: process.execPath, args: [kvmctl, 'check', '--json']},
   ]
   const oclif = [
-    {name: 'check through oclif', cmd: process.execPath, args: [kvmctl, 'check', '--json'], env: {KVMCTL_NO_FAST_PATH: '1'}},
-    {name: 'tune hugepages --dry-run through oclif', cmd: process.execPath, args: TUNE.args, env: {KVMCTL_NO_FAST_PATH: '1'}},
+    {
+      name: 'check through oclif',
+      cmd: process.execPath,
+      args: [kvmctl, 'check', '--json'],
+      env: {KVMCTL_NO_FAST_PATH: '1'},
+    },
+    {
+      name: 'tune hugepages --dry-run through oclif',
+      cmd: process.execPath,
+      args: TUNE.args,
+      env: {KVMCTL_NO_FAST_PATH: '1'},
+    },
   ]
   const r = interleave([...steps, TUNE, ...oclif], runs)
   let prev = 0
@@ -109,7 +161,11 @@ section('Where start-up goes (whole process, differences of medians)', () => {
   })
   rows.push([oclif[0].name, fmtMs(r[oclif[0].name].median), `+${fmtMs(r[oclif[0].name].median - prev)} (oclif)`])
   rows.push([TUNE.name, fmtMs(r[TUNE.name].median), ''])
-  rows.push([oclif[1].name, fmtMs(r[oclif[1].name].median), `+${fmtMs(r[oclif[1].name].median - r[TUNE.name].median)} (oclif)`])
+  rows.push([
+    oclif[1].name,
+    fmtMs(r[oclif[1].name].median),
+    `+${fmtMs(r[oclif[1].name].median - r[TUNE.name].median)} (oclif)`,
+  ])
   table(['step', 'cumulative ms', 'this step ms'], rows)
   return Object.fromEntries([...steps, TUNE, ...oclif].map(({name}) => [name, r[name].median]))
 })
@@ -134,16 +190,30 @@ await asyncSection('Built-in VMM against a C program doing the same work (in-pro
       addon.pio.push(f.pioExitNs)
     }
   }
-  const row = (what, a, b, unit, scale) => [what, (median(a) / scale).toFixed(unit === 'ms' ? 2 : 0), (median(b) / scale).toFixed(unit === 'ms' ? 2 : 0), unit, ratio(median(a), median(b))]
-  table(['figure (median of ' + c.life.length + ')', 'addon', 'C', 'unit', 'addon / C'], [
-    row('one probe VM, open to teardown', addon.life, c.life, 'ms', 1e6),
-    row('PIO exit round trip', addon.pio, c.pio, 'ns', 1),
-  ])
+  const row = (what, a, b, unit, scale) => [
+    what,
+    (median(a) / scale).toFixed(unit === 'ms' ? 2 : 0),
+    (median(b) / scale).toFixed(unit === 'ms' ? 2 : 0),
+    unit,
+    ratio(median(a), median(b)),
+  ]
+  table(
+    ['figure (median of ' + c.life.length + ')', 'addon', 'C', 'unit', 'addon / C'],
+    [
+      row('one probe VM, open to teardown', addon.life, c.life, 'ms', 1e6),
+      row('PIO exit round trip', addon.pio, c.pio, 'ns', 1),
+    ],
+  )
   const lifeRatio = median(addon.life) / median(c.life)
   const pioRatio = median(addon.pio) / median(c.pio)
   target('probe VM life at most 1.2x the C program', lifeRatio <= 1.2, ratio(median(addon.life), median(c.life)))
   target('PIO exit at most 1.1x the C program', pioRatio <= 1.1, ratio(median(addon.pio), median(c.pio)))
-  return {samples: c.life.length, addon: {lifeNs: median(addon.life), pioExitNs: median(addon.pio)}, c: {lifeNs: median(c.life), pioExitNs: median(c.pio)}, ratio: {life: lifeRatio, pioExit: pioRatio}}
+  return {
+    samples: c.life.length,
+    addon: {lifeNs: median(addon.life), pioExitNs: median(addon.pio)},
+    c: {lifeNs: median(c.life), pioExitNs: median(c.pio)},
+    ratio: {life: lifeRatio, pioExit: pioRatio},
+  }
 })
 
 section('kvmctl selftest phases (from --json)', () => {
@@ -157,7 +227,10 @@ section('kvmctl selftest phases (from --json)', () => {
     for (const [k, v] of Object.entries(report.phases ?? {})) if (typeof v === 'number') (phases[k] ??= []).push(v)
   }
   if (Object.keys(phases).length === 0) throw new Error(`no guest ran: ${error ?? 'no phases in the report'}`)
-  table(['phase', 'median'], Object.entries(phases).map(([k, v]) => [k, `${(median(v) / 1e6).toFixed(3)} ms`]))
+  table(
+    ['phase', 'median'],
+    Object.entries(phases).map(([k, v]) => [k, `${(median(v) / 1e6).toFixed(3)} ms`]),
+  )
   return Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, median(v)]))
 })
 
@@ -167,7 +240,10 @@ section('Peak memory (RSS)', () => {
     ['kvmctl check', peakRssMb(process.execPath, [kvmctl, 'check', '--json'])],
     ['kvmctl selftest', peakRssMb(process.execPath, [kvmctl, 'selftest', '--json'])],
   ]
-  table(['process', 'peak RSS MB'], rows.map(([n, v]) => [n, v?.toFixed(1) ?? '-']))
+  table(
+    ['process', 'peak RSS MB'],
+    rows.map(([n, v]) => [n, v?.toFixed(1) ?? '-']),
+  )
   target('check peak RSS under 80 MB', rows[1][1] < 80, `${rows[1][1]?.toFixed(1)} MB`)
   target('selftest peak RSS under 80 MB', rows[2][1] < 80, `${rows[2][1]?.toFixed(1)} MB`)
   return Object.fromEntries(rows)
@@ -223,12 +299,20 @@ function target(what, met, figure) {
 function conclusion(name, r) {
   const text = `${r.stdout}\n${r.stderr}`
   if (r.error) return `not run: ${r.error}`
-  if (name === 'kvm-ok') return text.includes('can be used') && !text.includes('NOT') ? 'KVM can be used' : 'KVM can NOT be used'
+  if (name === 'kvm-ok')
+    return text.includes('can be used') && !text.includes('NOT') ? 'KVM can be used' : 'KVM can NOT be used'
   if (name.startsWith('virt-host-validate')) {
     const hw = text.split('\n').find((l) => l.includes('hardware virtualization'))
     return hw ? `hardware virtualization: ${hw.split(':').pop().trim().split(' ')[0]}` : `exit ${r.code}`
   }
-  if (name === 'kvmctl check') return text.split('\n').find((l) => /verdict|KVM/i.test(l))?.trim().slice(0, 70) ?? `exit ${r.code}`
+  if (name === 'kvmctl check')
+    return (
+      text
+        .split('\n')
+        .find((l) => /verdict|KVM/i.test(l))
+        ?.trim()
+        .slice(0, 70) ?? `exit ${r.code}`
+    )
   return ''
 }
 
@@ -243,7 +327,10 @@ function ensureComparisonTools() {
   }
   console.log(`installing ${pkgs.join(' ')} (Debian packages) to compare against them...`)
   spawnSync('apt-get', ['update', '-qq'], {stdio: 'inherit'})
-  spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], {stdio: 'inherit', env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'}})
+  spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], {
+    stdio: 'inherit',
+    env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'},
+  })
 }
 
 function parseJson(text) {
@@ -266,4 +353,3 @@ function machineSummary() {
 function nproc() {
   return spawnSync('nproc', [], {encoding: 'utf8'}).stdout.trim()
 }
-

@@ -29,7 +29,9 @@ await build({
   format: 'esm',
   chunkNames: 'chunks/[name]-[hash]',
   // Bundled CommonJS code still calls require(); give ESM output a real one.
-  banner: {js: "import {createRequire as __kvmctlRequire} from 'node:module';const require=__kvmctlRequire(import.meta.url);"},
+  banner: {
+    js: "import {createRequire as __kvmctlRequire} from 'node:module';const require=__kvmctlRequire(import.meta.url);",
+  },
 })
 
 await build({

@@ -7,7 +7,15 @@
 import fc from 'fast-check'
 import {rm} from 'node:fs/promises'
 
-import {describeCase, fileMutationArb, jsonMutationArb, loadCorpus, mutationArb, runMutation, type Mutation} from '../test/support/mutation.js'
+import {
+  describeCase,
+  fileMutationArb,
+  jsonMutationArb,
+  loadCorpus,
+  mutationArb,
+  runMutation,
+  type Mutation,
+} from '../test/support/mutation.js'
 
 const count = Number(process.argv[2] ?? 2000)
 if (!Number.isSafeInteger(count) || count < 0) {

@@ -35,6 +35,8 @@ export async function run(dir: string): Promise<void> {
 
 /** Every command's flag table, made from the classes above; the build writes it to dist/flag-table.json. */
 export function flagTables(bin: string, version: string): FlagTables {
-  const commands = Object.fromEntries(Object.entries(COMMANDS).map(([id, command]) => [id, flagTableOf(id, command, bin, isDefaultParse)]))
+  const commands = Object.fromEntries(
+    Object.entries(COMMANDS).map(([id, command]) => [id, flagTableOf(id, command, bin, isDefaultParse)]),
+  )
   return {bin, version, commands}
 }

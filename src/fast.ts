@@ -20,7 +20,8 @@ const BODIES: Record<string, () => Promise<CommandBody<never>>> = {
   check: async () => (await import('./report/bodies/check.js')).checkBody as CommandBody<never>,
   selftest: async () => (await import('./report/bodies/selftest.js')).selftestBody as CommandBody<never>,
   'tune:access': async () => (await import('./report/bodies/tune-setting.js')).tuneAccessBody as CommandBody<never>,
-  'tune:hugepages': async () => (await import('./report/bodies/tune-hugepages.js')).tuneHugepagesBody as CommandBody<never>,
+  'tune:hugepages': async () =>
+    (await import('./report/bodies/tune-hugepages.js')).tuneHugepagesBody as CommandBody<never>,
   'tune:iommu': async () => (await import('./report/bodies/tune-setting.js')).tuneIommuBody as CommandBody<never>,
   'tune:ksm': async () => (await import('./report/bodies/tune-setting.js')).tuneKsmBody as CommandBody<never>,
   'tune:nested': async () => (await import('./report/bodies/tune-nested.js')).tuneNestedBody as CommandBody<never>,
@@ -40,9 +41,13 @@ export function loadFlagTables(file = new URL('flag-table.json', import.meta.url
 }
 
 /** The command id and its own argv: `check ...`, `tune hugepages ...` or `tune:hugepages ...`. */
-export function commandOf(tables: FlagTables, argv: readonly string[]): {id: string; rest: readonly string[]} | undefined {
+export function commandOf(
+  tables: FlagTables,
+  argv: readonly string[],
+): {id: string; rest: readonly string[]} | undefined {
   if (argv.length > 0 && Object.hasOwn(tables.commands, argv[0])) return {id: argv[0], rest: argv.slice(1)}
-  if (argv.length > 1 && Object.hasOwn(tables.commands, `${argv[0]}:${argv[1]}`)) return {id: `${argv[0]}:${argv[1]}`, rest: argv.slice(2)}
+  if (argv.length > 1 && Object.hasOwn(tables.commands, `${argv[0]}:${argv[1]}`))
+    return {id: `${argv[0]}:${argv[1]}`, rest: argv.slice(2)}
   return undefined
 }
 

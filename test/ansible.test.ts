@@ -25,11 +25,21 @@ const idsWith = (report: {checks: {id: string; status: string}[]}, status: strin
   report.checks.filter((c) => c.status === status).map((c) => c.id)
 
 async function ansiblePlaybook(dir: string, playbook: string, args: string[]) {
-  const result = await execa('ansible-playbook', ['-i', join(dir, 'inventory.ini'), join(playbooks, playbook), ...args], {
-    reject: false,
-    env: {ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'false', ANSIBLE_LOCAL_TEMP: join(dir, 'ansible-tmp'), ANSIBLE_REMOTE_TMP: join(dir, 'ansible-tmp')},
-  }).catch((error) => error)
-  if (result.code === 'ENOENT') throw new Error('ansible-playbook is not installed; apt-get install ansible-core (see .ci/run)')
+  const result = await execa(
+    'ansible-playbook',
+    ['-i', join(dir, 'inventory.ini'), join(playbooks, playbook), ...args],
+    {
+      reject: false,
+      env: {
+        ANSIBLE_NOCOLOR: '1',
+        ANSIBLE_LOCALHOST_WARNING: 'false',
+        ANSIBLE_LOCAL_TEMP: join(dir, 'ansible-tmp'),
+        ANSIBLE_REMOTE_TMP: join(dir, 'ansible-tmp'),
+      },
+    },
+  ).catch((error) => error)
+  if (result.code === 'ENOENT')
+    throw new Error('ansible-playbook is not installed; apt-get install ansible-core (see .ci/run)')
   return result
 }
 
@@ -58,14 +68,36 @@ describe('examples/ansible', () => {
     const run = await ansiblePlaybook(dir, 'check.yml', ['-e', `kvmctl_summary_file=${summaryFile}`])
     expect(run.exitCode, run.stdout + run.stderr).to.equal(0)
     const [a, b] = await Promise.all([checkReport(nodeA), checkReport(nodeB)])
-    expect(run.stdout).to.contain(`"msg": "node-a: KVM usable (kvm_pvm); failed: -; warnings: ${idsWith(a, 'warn').join(',')}; needs huge pages"`)
-    expect(run.stdout).to.contain(`"msg": "node-b: KVM NOT usable (${b.verdict.backend}); failed: ${idsWith(b, 'fail').join(',')}; warnings: -"`)
+    expect(run.stdout).to.contain(
+      `"msg": "node-a: KVM usable (kvm_pvm); failed: -; warnings: ${idsWith(a, 'warn').join(',')}; needs huge pages"`,
+    )
+    expect(run.stdout).to.contain(
+      `"msg": "node-b: KVM NOT usable (${b.verdict.backend}); failed: ${idsWith(b, 'fail').join(',')}; warnings: -"`,
+    )
     const summary = JSON.parse(readFileSync(summaryFile, 'utf8'))
     expect(summary.usable).to.deep.equal(['node-a'])
     expect(summary.not_usable).to.deep.equal(['node-b'])
     expect(summary.hosts).to.deep.equal([
-      {host: 'node-a', kvm_usable: true, backend: 'kvm_pvm', summary: a.verdict.summary, failed: [], warnings: idsWith(a, 'warn'), hugepages_2Mi_free: 0, needs_hugepages: true},
-      {host: 'node-b', kvm_usable: false, backend: b.verdict.backend, summary: b.verdict.summary, failed: idsWith(b, 'fail'), warnings: [], hugepages_2Mi_free: null, needs_hugepages: false},
+      {
+        host: 'node-a',
+        kvm_usable: true,
+        backend: 'kvm_pvm',
+        summary: a.verdict.summary,
+        failed: [],
+        warnings: idsWith(a, 'warn'),
+        hugepages_2Mi_free: 0,
+        needs_hugepages: true,
+      },
+      {
+        host: 'node-b',
+        kvm_usable: false,
+        backend: b.verdict.backend,
+        summary: b.verdict.summary,
+        failed: idsWith(b, 'fail'),
+        warnings: [],
+        hugepages_2Mi_free: null,
+        needs_hugepages: false,
+      },
     ])
   })
 
@@ -75,7 +107,13 @@ describe('examples/ansible', () => {
     // replayed roots; before that, Ansible's check mode makes the same decision without running it.
     const tuneExists = cliHasCommand('tune:hugepages')
     const mode = tuneExists ? ['-e', 'kvmctl_dry_run=true'] : ['--check']
-    const run = await ansiblePlaybook(dir, 'tune-hugepages.yml', [...mode, '-e', 'kvmctl_vm_mem=1G', '-e', `kvmctl_tune_report_file=${recordFile}`])
+    const run = await ansiblePlaybook(dir, 'tune-hugepages.yml', [
+      ...mode,
+      '-e',
+      'kvmctl_vm_mem=1G',
+      '-e',
+      `kvmctl_tune_report_file=${recordFile}`,
+    ])
     expect(run.exitCode, run.stdout + run.stderr).to.equal(0)
     expect(run.stdout).to.contain('"msg": "node-a: would reserve huge pages"')
     expect(run.stdout).to.contain('"msg": "node-b: huge pages not needed or not known, left alone"')
@@ -94,7 +132,16 @@ describe('examples/ansible', () => {
     this.timeout(600_000) // packs and installs kvmctl, compiling the addon
     const tarball = await packedTarball()
     const prefix = join(dir, 'prefix')
-    const vars = ['-e', `kvmctl_hosts=localhost`, '-e', `kvmctl_tarball=${tarball}`, '-e', `kvmctl_prefix=${prefix}`, '-e', `kvmctl_cache_dir=${join(dir, 'cache')}`]
+    const vars = [
+      '-e',
+      `kvmctl_hosts=localhost`,
+      '-e',
+      `kvmctl_tarball=${tarball}`,
+      '-e',
+      `kvmctl_prefix=${prefix}`,
+      '-e',
+      `kvmctl_cache_dir=${join(dir, 'cache')}`,
+    ]
     const args = [...vars, '-e', 'kvmctl_install_build_deps=false', '-e', 'kvmctl_become=false']
     const first = await ansiblePlaybook(dir, 'install.yml', args)
     expect(first.exitCode, first.stdout + first.stderr).to.equal(0)

@@ -40,12 +40,20 @@ describe('kvmctl capture', () => {
   })
 
   it('sanitises the files it copies', () => {
-    expect(sanitise.cmdline('root=UUID=0b6f3a2c-1d2e-4f5a-8b9c-0d1e2f3a4b5c ro quiet -- --addr 0.0.0.0:2024\n')).to.equal('root=UUID=00000000-0000-0000-0000-000000000000 ro quiet\n')
-    expect(sanitise.mounts('/dev/sda1 / ext4 rw 0 0\nhugetlbfs /dev/hugepages hugetlbfs rw,mode=1770 0 0\ncgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n/dev/sdb1 /home/alice ext4 rw 0 0\n')).to.equal(
-      'hugetlbfs /dev/hugepages hugetlbfs rw,mode=1770 0 0\ncgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n',
+    expect(
+      sanitise.cmdline('root=UUID=0b6f3a2c-1d2e-4f5a-8b9c-0d1e2f3a4b5c ro quiet -- --addr 0.0.0.0:2024\n'),
+    ).to.equal('root=UUID=00000000-0000-0000-0000-000000000000 ro quiet\n')
+    expect(
+      sanitise.mounts(
+        '/dev/sda1 / ext4 rw 0 0\nhugetlbfs /dev/hugepages hugetlbfs rw,mode=1770 0 0\ncgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n/dev/sdb1 /home/alice ext4 rw 0 0\n',
+      ),
+    ).to.equal('hugetlbfs /dev/hugepages hugetlbfs rw,mode=1770 0 0\ncgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n')
+    expect(sanitise.procModules('kvm_intel 380928 0 - Live 0xffffffffc0b2a000\n')).to.equal(
+      'kvm_intel 380928 0 - Live 0x0000000000000000\n',
     )
-    expect(sanitise.procModules('kvm_intel 380928 0 - Live 0xffffffffc0b2a000\n')).to.equal('kvm_intel 380928 0 - Live 0x0000000000000000\n')
-    expect(sanitise.meminfo('MemTotal:       16 kB\nSwapCached:     0 kB\nHugePages_Total:       4\n')).to.equal('MemTotal:       16 kB\nHugePages_Total:       4\n')
+    expect(sanitise.meminfo('MemTotal:       16 kB\nSwapCached:     0 kB\nHugePages_Total:       4\n')).to.equal(
+      'MemTotal:       16 kB\nHugePages_Total:       4\n',
+    )
     expect(sanitise.cpuinfo('Hardware\t: BCM2835\nSerial\t\t: 10000000abcdef01\n')).to.equal('Hardware\t: BCM2835\n')
   })
 
@@ -61,7 +69,10 @@ describe('kvmctl capture', () => {
     expect(cli.stderr.trim()).to.match(/not empty; .*--force/)
     // Tests that change the machine (hugepage pools, mounts) wait until the capture and the live check are done.
     const lock = await takeMachineLock({shared: true})
-    const [forced, live] = await Promise.all([runCli(['capture', dir, '--force', '--json']), runCli(['check', '--json'])]).finally(lock.release)
+    const [forced, live] = await Promise.all([
+      runCli(['capture', dir, '--force', '--json']),
+      runCli(['check', '--json']),
+    ]).finally(lock.release)
     expect(forced.exitCode).to.equal(0)
     expect(await readdir(dir)).not.to.include('notes.txt')
     expect(JSON.parse(forced.stdout).files).to.include('host.json')

@@ -15,7 +15,11 @@ async function checkJson(root: string) {
   return {code: run.exitCode, report: JSON.parse(run.stdout) as CheckReport}
 }
 
-const remedies = (r: CheckReport) => r.checks.filter((c) => c.status === 'fail').flatMap((c) => remedyLines(c.remedy)).join('\n')
+const remedies = (r: CheckReport) =>
+  r.checks
+    .filter((c) => c.status === 'fail')
+    .flatMap((c) => remedyLines(c.remedy))
+    .join('\n')
 
 describe('kvmctl check (the real command)', () => {
   it('replays fixtures/pvm-guest: exit 0, KVM usable through kvm_pvm, PVM caveat as a warning', async () => {
@@ -28,7 +32,9 @@ describe('kvmctl check (the real command)', () => {
     expect(backend?.status).to.equal('warn')
     expect(backend?.detail).to.match(/PVM-enabled guest kernels/)
     expect(report.host).to.include({kernel: '6.18.44-fc-v657', arch: 'x86_64', virtual: true})
-    expect(report.counts.pass + report.counts.info + report.counts.warn + report.counts.fail + report.counts.skip).to.equal(report.checks.length)
+    expect(
+      report.counts.pass + report.counts.info + report.counts.warn + report.counts.fail + report.counts.skip,
+    ).to.equal(report.checks.length)
     // Only the real warnings: no VT-x/AMD-V from its host, and PVM's guest-kernel limit.
     expect(report.checks.filter((c) => c.status === 'warn').map((c) => c.id)).to.deep.equal(['cpu.flag', 'backend.kvm'])
   })
@@ -39,7 +45,10 @@ describe('kvmctl check (the real command)', () => {
     const dir = await tempDir('kvmctl-live-')
     // Tests that change the machine (hugepage pools, mounts) wait until both reads are done.
     const lock = await takeMachineLock({shared: true})
-    const [captured, live] = await Promise.all([runCli(['capture', join(dir, 'capture')]), runCli(['check', '--json'])]).finally(lock.release)
+    const [captured, live] = await Promise.all([
+      runCli(['capture', join(dir, 'capture')]),
+      runCli(['check', '--json']),
+    ]).finally(lock.release)
     expect(captured.exitCode, captured.stderr).to.equal(0)
     const replay = await checkJson(join(dir, 'capture'))
     const report = JSON.parse(live.stdout) as CheckReport
@@ -55,7 +64,9 @@ describe('kvmctl check (the real command)', () => {
     // check points to the kernel config when that is the cause.
     const remedies = report.checks.filter((c) => c.remedy).map((c) => JSON.stringify(c.remedy))
     expect(new Set(remedies).size).to.equal(remedies.length)
-    expect(report.checks.filter((c) => c.status === 'warn' && /vhost/i.test(`${c.title} ${c.detail}`))).to.have.length.at.most(1)
+    expect(
+      report.checks.filter((c) => c.status === 'warn' && /vhost/i.test(`${c.title} ${c.detail}`)),
+    ).to.have.length.at.most(1)
     const byId = (id: string) => report.checks.find((c) => c.id === id)
     if (/VHOST_NET=unset/.test(byId('kernel-config.vhost-net')?.detail ?? '')) {
       expect(byId('devices.vhost-net')?.detail).to.contain('reported under Kernel config')
@@ -68,69 +79,96 @@ describe('kvmctl check (the real command)', () => {
   const allText = (r: CheckReport) => r.checks.map((c) => [c.detail, ...remedyLines(c.remedy)].join('\n')).join('\n')
   const firmwareAdvice = /in the firmware/
   const expected: Array<[string, (code: number, r: CheckReport) => void]> = [
-    ['intel-vtx', (code, r) => {
-      expect(code).to.equal(0)
-      expect(r.verdict).to.include({kvmUsable: true, backend: 'kvm_intel'})
-      expect(r.counts).to.include({fail: 0, warn: 0})
-      // kvm is implied by kvm_intel; the probe steps after the open were not recorded.
-      expect(byId(r, 'modules.kvm')).to.include({status: 'pass', detail: 'kvm: present (kvm_intel depends on it)'})
-      expect(byId(r, 'dev-kvm.vm')).to.include({status: 'skip'})
-      expect(byId(r, 'dev-kvm.vm')?.detail).to.match(/^not in this capture/)
-      expect(byId(r, 'nested.param')).to.include({status: 'pass'})
-    }],
-    ['intel-vtx-disabled', (code, r) => {
-      expect(code).to.equal(1)
-      expect(r.verdict.kvmUsable).to.equal(false)
-      expect(remedies(r)).to.contain('enable "Intel Virtualization Technology (VT-x)" in the firmware')
-      expect(JSON.stringify(r.checks)).not.to.match(/cannot support|does not support/i)
-      // One cause, one remedy: the other checks that see it point to the first.
-      expect(r.checks.filter((c) => firmwareAdvice.test(remedyLines(c.remedy).join('\n')))).to.have.length(1)
-      expect(byId(r, 'modules.kvm')?.detail).to.match(/^not in this capture/)
-    }],
-    ['amd-svm', (code, r) => {
-      expect(code).to.equal(0)
-      expect(r.verdict).to.include({kvmUsable: true, backend: 'kvm_amd'})
-      expect(r.counts).to.include({fail: 0, warn: 0})
-    }],
-    ['container-no-kvm', (code, r) => {
-      expect(code).to.equal(1)
-      expect(r.verdict.kvmUsable).to.equal(false)
-      expect(r.verdict.backend).to.equal('kvm_amd')
-      expect(remedies(r)).to.contain('pass the device into the container: docker run --device /dev/kvm')
-      expect(remedies(r)).to.contain('Kubernetes: a KVM device plugin')
-      // kvm_amd is loaded, so SVM is on: no firmware advice anywhere.
-      expect(allText(r)).not.to.match(firmwareAdvice)
-    }],
-    ['kvm-no-group', (code, r) => {
-      expect(code).to.equal(1)
-      expect(r.verdict.kvmUsable).to.equal(false)
-      expect(r.counts.fail).to.equal(1)
-      expect(byId(r, 'dev-kvm.open')?.status).to.equal('fail')
-      expect(remedies(r)).to.match(/sudo usermod -aG kvm /)
-      expect(remedies(r)).to.contain('log in again')
-      expect(byId(r, 'backend.kvm')?.detail).to.match(/^not in this capture/)
-    }],
-    ['pvm-nested-guest', (code, r) => {
-      // This session's machine: a PVM guest whose built-in kvm_pvm will not bind (PVM cannot nest).
-      expect(code).to.equal(1)
-      expect(r.verdict).to.include({kvmUsable: false, backend: null})
-      expect(r.verdict.summary).to.match(/^KVM is not usable: kvm_pvm is built in but serves no \/dev\/kvm: this kernel itself runs under PVM, and PVM cannot nest/)
-      expect(r.counts).to.include({warn: 0, fail: 3})
-      expect(r.checks.filter((c) => c.status === 'fail').map((c) => c.id)).to.deep.equal(['cpu.flag', 'backend.kvm', 'dev-kvm.exists'])
-      expect(remedies(r)).to.match(/^run the VMs on the outer host/)
-      // Not a container (a stale /.dockerenv notwithstanding), and nothing to load or recreate.
-      expect(remedies(r)).not.to.match(/container|docker|modprobe|mknod|udevadm|distribution kernel/)
-      expect(allText(r)).not.to.match(/needs nested virtualization from the outer host/)
-      expect(byId(r, 'modules.virtio')).to.include({status: 'pass'})
-    }],
-    ['arm64', (code, r) => {
-      // Its kernel log says "kvm [1]: HYP mode not available": booted at EL1.
-      expect(code).to.equal(1)
-      expect(r.verdict).to.include({kvmUsable: false, backend: null})
-      expect(byId(r, 'cpu.el2')?.status).to.equal('fail')
-      expect(remedies(r)).to.contain('EL2')
-      expect(allText(r)).not.to.match(/modprobe/)
-    }],
+    [
+      'intel-vtx',
+      (code, r) => {
+        expect(code).to.equal(0)
+        expect(r.verdict).to.include({kvmUsable: true, backend: 'kvm_intel'})
+        expect(r.counts).to.include({fail: 0, warn: 0})
+        // kvm is implied by kvm_intel; the probe steps after the open were not recorded.
+        expect(byId(r, 'modules.kvm')).to.include({status: 'pass', detail: 'kvm: present (kvm_intel depends on it)'})
+        expect(byId(r, 'dev-kvm.vm')).to.include({status: 'skip'})
+        expect(byId(r, 'dev-kvm.vm')?.detail).to.match(/^not in this capture/)
+        expect(byId(r, 'nested.param')).to.include({status: 'pass'})
+      },
+    ],
+    [
+      'intel-vtx-disabled',
+      (code, r) => {
+        expect(code).to.equal(1)
+        expect(r.verdict.kvmUsable).to.equal(false)
+        expect(remedies(r)).to.contain('enable "Intel Virtualization Technology (VT-x)" in the firmware')
+        expect(JSON.stringify(r.checks)).not.to.match(/cannot support|does not support/i)
+        // One cause, one remedy: the other checks that see it point to the first.
+        expect(r.checks.filter((c) => firmwareAdvice.test(remedyLines(c.remedy).join('\n')))).to.have.length(1)
+        expect(byId(r, 'modules.kvm')?.detail).to.match(/^not in this capture/)
+      },
+    ],
+    [
+      'amd-svm',
+      (code, r) => {
+        expect(code).to.equal(0)
+        expect(r.verdict).to.include({kvmUsable: true, backend: 'kvm_amd'})
+        expect(r.counts).to.include({fail: 0, warn: 0})
+      },
+    ],
+    [
+      'container-no-kvm',
+      (code, r) => {
+        expect(code).to.equal(1)
+        expect(r.verdict.kvmUsable).to.equal(false)
+        expect(r.verdict.backend).to.equal('kvm_amd')
+        expect(remedies(r)).to.contain('pass the device into the container: docker run --device /dev/kvm')
+        expect(remedies(r)).to.contain('Kubernetes: a KVM device plugin')
+        // kvm_amd is loaded, so SVM is on: no firmware advice anywhere.
+        expect(allText(r)).not.to.match(firmwareAdvice)
+      },
+    ],
+    [
+      'kvm-no-group',
+      (code, r) => {
+        expect(code).to.equal(1)
+        expect(r.verdict.kvmUsable).to.equal(false)
+        expect(r.counts.fail).to.equal(1)
+        expect(byId(r, 'dev-kvm.open')?.status).to.equal('fail')
+        expect(remedies(r)).to.match(/sudo usermod -aG kvm /)
+        expect(remedies(r)).to.contain('log in again')
+        expect(byId(r, 'backend.kvm')?.detail).to.match(/^not in this capture/)
+      },
+    ],
+    [
+      'pvm-nested-guest',
+      (code, r) => {
+        // This session's machine: a PVM guest whose built-in kvm_pvm will not bind (PVM cannot nest).
+        expect(code).to.equal(1)
+        expect(r.verdict).to.include({kvmUsable: false, backend: null})
+        expect(r.verdict.summary).to.match(
+          /^KVM is not usable: kvm_pvm is built in but serves no \/dev\/kvm: this kernel itself runs under PVM, and PVM cannot nest/,
+        )
+        expect(r.counts).to.include({warn: 0, fail: 3})
+        expect(r.checks.filter((c) => c.status === 'fail').map((c) => c.id)).to.deep.equal([
+          'cpu.flag',
+          'backend.kvm',
+          'dev-kvm.exists',
+        ])
+        expect(remedies(r)).to.match(/^run the VMs on the outer host/)
+        // Not a container (a stale /.dockerenv notwithstanding), and nothing to load or recreate.
+        expect(remedies(r)).not.to.match(/container|docker|modprobe|mknod|udevadm|distribution kernel/)
+        expect(allText(r)).not.to.match(/needs nested virtualization from the outer host/)
+        expect(byId(r, 'modules.virtio')).to.include({status: 'pass'})
+      },
+    ],
+    [
+      'arm64',
+      (code, r) => {
+        // Its kernel log says "kvm [1]: HYP mode not available": booted at EL1.
+        expect(code).to.equal(1)
+        expect(r.verdict).to.include({kvmUsable: false, backend: null})
+        expect(byId(r, 'cpu.el2')?.status).to.equal('fail')
+        expect(remedies(r)).to.contain('EL2')
+        expect(allText(r)).not.to.match(/modprobe/)
+      },
+    ],
   ]
   for (const [name, assert] of expected) {
     it(`replays fixtures/${name} with the expected verdict`, async () => {
@@ -154,12 +192,28 @@ describe('kvmctl check (the real command)', () => {
     expect(code).to.equal(0)
     const notCaptured = report.checks.filter((c) => c.detail.startsWith('not in this capture')).map((c) => c.id)
     expect(notCaptured).to.include.members([
-      'cpu.kernel-log', 'kernel-config.found', 'modules.virtio', 'modules.vhost-net', 'modules.tun',
-      'hugepages.pools', 'hugepages.hugetlbfs', 'hugepages.thp', 'hugepages.ksm',
-      'devices.vhost-net', 'devices.tun', 'passthrough.iommu', 'firmware.secure-boot',
+      'cpu.kernel-log',
+      'kernel-config.found',
+      'modules.virtio',
+      'modules.vhost-net',
+      'modules.tun',
+      'hugepages.pools',
+      'hugepages.hugetlbfs',
+      'hugepages.thp',
+      'hugepages.ksm',
+      'devices.vhost-net',
+      'devices.tun',
+      'passthrough.iommu',
+      'firmware.secure-boot',
     ])
     // What was captured is still judged: the cpuinfo flags, and /dev/kvm with its probe.
-    expect(notCaptured).not.to.include.members(['cpu.flag', 'cpu.cpuid', 'dev-kvm.exists', 'dev-kvm.open', 'dev-kvm.vm'])
+    expect(notCaptured).not.to.include.members([
+      'cpu.flag',
+      'cpu.cpuid',
+      'dev-kvm.exists',
+      'dev-kvm.open',
+      'dev-kvm.vm',
+    ])
     expect(report.checks.find((c) => c.id === 'dev-kvm.vm')?.status).to.equal('pass')
     // kvm_pvm was not captured, so the backend is unknown, but /dev/kvm works.
     expect(report.verdict).to.include({kvmUsable: true, backend: null})
@@ -199,7 +253,9 @@ describe('kvmctl check (the real command)', () => {
     expect(piped.stdout.trim().split('\n').at(-1)).to.match(/^Verdict: OK KVM is usable through kvm_pvm/)
     const noColor = await runCli(['check', '--root', fixture('pvm-guest')], {env: {NO_COLOR: '1', FORCE_COLOR: '1'}})
     expect(noColor.stdout).not.to.match(ANSI)
-    const forced = await runCli(['check', '--root', fixture('pvm-guest')], {env: {NO_COLOR: undefined, FORCE_COLOR: '1'}})
+    const forced = await runCli(['check', '--root', fixture('pvm-guest')], {
+      env: {NO_COLOR: undefined, FORCE_COLOR: '1'},
+    })
     expect(forced.stdout).to.match(ANSI)
   })
 

@@ -41,7 +41,10 @@ const pvmNestedGuest = (overrides: Partial<HostFacts['host']> = {}) =>
     builtinModules: null,
     sysModules: ['kvm', 'kvm_pvm', 'tun', 'virtio', 'virtio_net'],
     moduleParams: {},
-    kernelConfig: {source: '/proc/config.gz', options: {KVM: 'y', KVM_PVM: 'y', HUGETLBFS: 'y', TUN: 'y', VIRTIO: 'y', VIRTIO_NET: 'y'}},
+    kernelConfig: {
+      source: '/proc/config.gz',
+      options: {KVM: 'y', KVM_PVM: 'y', HUGETLBFS: 'y', TUN: 'y', VIRTIO: 'y', VIRTIO_NET: 'y'},
+    },
     hugepages: [{sizeKb: 2048, total: 0, free: 0, reserved: 0, surplus: 0}],
     mounts: [],
     iommuGroups: null,
@@ -50,7 +53,8 @@ const pvmNestedGuest = (overrides: Partial<HostFacts['host']> = {}) =>
     virtioDevices: [{name: 'virtio0', device: 1, driver: 'virtio_net'}],
     host: {
       cpuid: {vendor: 'AuthenticAMD', vmx: false, svm: false, hypervisor: true},
-      dmesg: '[    0.000000] Hypervisor detected: PVM\n[    0.313714] kvm-pvm: this kernel is itself a kvm-pvm guest; not binding\n',
+      dmesg:
+        '[    0.000000] Hypervisor detected: PVM\n[    0.313714] kvm-pvm: this kernel is itself a kvm-pvm guest; not binding\n',
       devices: {'/dev/kvm': null, '/dev/vhost-net': null, '/dev/net/tun': {mode: '0666', uid: 0, gid: 0}},
       kvm: {open: 'ENOENT'},
       user: {uid: 0, gid: 0, groups: [0]},
@@ -61,18 +65,35 @@ const pvmNestedGuest = (overrides: Partial<HostFacts['host']> = {}) =>
   })
 
 describe('a healthy host is quiet', () => {
-  for (const [name, facts] of [['Intel (kvm_intel)', intelHost], ['AMD (kvm_amd)', amdHost]] as const) {
+  for (const [name, facts] of [
+    ['Intel (kvm_intel)', intelHost],
+    ['AMD (kvm_amd)', amdHost],
+  ] as const) {
     it(`${name}, the user can open /dev/kvm: no warning, no failure, exit-0 verdict`, () => {
       const f = facts()
       const checks = runChecks(f)
-      const report = buildReport(f, {source: 'replay', kernel: '', arch: '', cpu: null, cpus: null, memoryBytes: null, os: null, virtual: false, hypervisor: null, nested: true, hugepages: {}})
+      const report = buildReport(f, {
+        source: 'replay',
+        kernel: '',
+        arch: '',
+        cpu: null,
+        cpus: null,
+        memoryBytes: null,
+        os: null,
+        virtual: false,
+        hypervisor: null,
+        nested: true,
+        hugepages: {},
+      })
       expect(ids(checks, 'warn'), everything(checks)).to.deep.equal([])
       expect(ids(checks, 'fail')).to.deep.equal([])
       expect(report.counts).to.include({warn: 0, fail: 0})
       // KSM off is optional tuning: noted, counted, never a warning.
       expect(byId(checks, 'hugepages.ksm').status).to.equal('info')
       expect(report.counts.info).to.equal(ids(checks, 'info').length)
-      expect(verdictOf(f, checks).summary).to.match(/^KVM is usable through kvm_(intel|amd) .*; 0 failed, 0 warnings, \d+ notes?$/)
+      expect(verdictOf(f, checks).summary).to.match(
+        /^KVM is usable through kvm_(intel|amd) .*; 0 failed, 0 warnings, \d+ notes?$/,
+      )
     })
   }
 
@@ -95,7 +116,9 @@ describe('a healthy host is quiet', () => {
     c.level = 0
     const f = intelHost({hugepages: [{sizeKb: 2048, total: 0, free: 0, reserved: 0, surplus: 0}], mounts: []})
     const text = renderReport(buildReport(f, await hostSummary(f)), c).join('\n')
-    expect(text).to.match(/\n {2}INFO {2}2 MiB hugepages +0 total.*\n {9}-> sudo kvmctl tune hugepages --vm-mem 1024\n {9}-> or by hand: /)
+    expect(text).to.match(
+      /\n {2}INFO {2}2 MiB hugepages +0 total.*\n {9}-> sudo kvmctl tune hugepages --vm-mem 1024\n {9}-> or by hand: /,
+    )
   })
 
   it('calls what a typical VM suffers from a warning: THP never, reserved pages without a mount', () => {
@@ -115,7 +138,19 @@ describe('a healthy host is quiet', () => {
 
   it('counts every status, info included, in JSON', () => {
     const f = intelHost({thp: 'never'})
-    const report = buildReport(f, {source: 'replay', kernel: '', arch: '', cpu: null, cpus: null, memoryBytes: null, os: null, virtual: false, hypervisor: null, nested: true, hugepages: {}})
+    const report = buildReport(f, {
+      source: 'replay',
+      kernel: '',
+      arch: '',
+      cpu: null,
+      cpus: null,
+      memoryBytes: null,
+      os: null,
+      virtual: false,
+      hypervisor: null,
+      nested: true,
+      hugepages: {},
+    })
     expect(report.schema).to.equal(2)
     expect(Object.keys(report.counts)).to.deep.equal(['pass', 'info', 'warn', 'fail', 'skip'])
     const total = Object.values(report.counts).reduce((a, b) => a + b, 0)
@@ -145,17 +180,43 @@ describe('virtio: a guest judges its own devices, a host only reports its config
 
   it('inside a VM, passes bound drivers and names an unbound device with the module to load', () => {
     const guest = (virtioDevices: HostFacts['virtioDevices']) =>
-      intelHost({virtioDevices, cpu: {vendor: 'GenuineIntel', flags: ['vmx', 'hypervisor'], count: 2}, host: {cpuid: {vendor: 'GenuineIntel', vmx: true, svm: false, hypervisor: true}}})
-    const bound = byId(runChecks(guest([{name: 'virtio0', device: 1, driver: 'virtio_net'}, {name: 'virtio1', device: 2, driver: 'virtio_blk'}])), 'modules.virtio')
+      intelHost({
+        virtioDevices,
+        cpu: {vendor: 'GenuineIntel', flags: ['vmx', 'hypervisor'], count: 2},
+        host: {cpuid: {vendor: 'GenuineIntel', vmx: true, svm: false, hypervisor: true}},
+      })
+    const bound = byId(
+      runChecks(
+        guest([
+          {name: 'virtio0', device: 1, driver: 'virtio_net'},
+          {name: 'virtio1', device: 2, driver: 'virtio_blk'},
+        ]),
+      ),
+      'modules.virtio',
+    )
     expect(bound).to.include({status: 'pass', detail: 'virtio0 (net): virtio_net, virtio1 (block): virtio_blk'})
-    const unbound = byId(runChecks(guest([{name: 'virtio0', device: 1, driver: null}, {name: 'virtio1', device: 2, driver: 'virtio_blk'}])), 'modules.virtio')
+    const unbound = byId(
+      runChecks(
+        guest([
+          {name: 'virtio0', device: 1, driver: null},
+          {name: 'virtio1', device: 2, driver: 'virtio_blk'},
+        ]),
+      ),
+      'modules.virtio',
+    )
     expect(unbound.status).to.equal('warn')
     expect(unbound.detail).to.contain('no driver bound to virtio0 (net)')
     expect(unbound.remedy?.steps[0]).to.equal('sudo modprobe virtio_net')
     // The kernel has no driver for it: nothing to load, the device goes unused.
     const options = {...intelHost().kernelConfig!.options}
     delete options.VIRTIO_VSOCKETS
-    const lacking = byId(runChecks({...guest([{name: 'virtio3', device: 19, driver: null}]), kernelConfig: {source: '/proc/config.gz', options}}), 'modules.virtio')
+    const lacking = byId(
+      runChecks({
+        ...guest([{name: 'virtio3', device: 19, driver: null}]),
+        kernelConfig: {source: '/proc/config.gz', options},
+      }),
+      'modules.virtio',
+    )
     expect(lacking.status).to.equal('info')
     expect(lacking.detail).to.contain('virtio3 (vsock)')
   })
@@ -170,17 +231,26 @@ describe('no advice that breaks what works', () => {
       sysModules: ['kvm', 'kvm_pvm'],
       moduleParams: {},
       kernelConfig: {source: '/proc/config.gz', options: {KVM: 'y', KVM_PVM: 'y', HUGETLBFS: 'y', VIRTIO: 'y'}},
-      host: {cpuid: {vendor: 'AuthenticAMD', vmx: false, svm: false, hypervisor: true}, dmesg: 'Hypervisor detected: KVM\n', devices: {'/dev/kvm': {mode: '0666', uid: 0, gid: 0}, '/dev/vhost-net': null, '/dev/net/tun': null}},
+      host: {
+        cpuid: {vendor: 'AuthenticAMD', vmx: false, svm: false, hypervisor: true},
+        dmesg: 'Hypervisor detected: KVM\n',
+        devices: {'/dev/kvm': {mode: '0666', uid: 0, gid: 0}, '/dev/vhost-net': null, '/dev/net/tun': null},
+      },
     })
     const checks = runChecks(pvm)
     const text = everything(checks)
     expect(text).not.to.match(/install a distribution kernel|apt-get install linux-image|a distribution kernel has it/)
-    expect(remedyLines(byId(checks, 'kernel-config.vhost-net').remedy).join('\n')).to.contain('keeping CONFIG_KVM_PVM=y')
+    expect(remedyLines(byId(checks, 'kernel-config.vhost-net').remedy).join('\n')).to.contain(
+      'keeping CONFIG_KVM_PVM=y',
+    )
     expect(ids(checks, 'warn')).to.deep.equal(['cpu.flag', 'backend.kvm'])
     // On an Intel host a distribution kernel keeps kvm_intel: there it is the simple fix.
     const options = {...intelHost().kernelConfig!.options}
     delete options.VHOST_NET
-    const intel = byId(runChecks(intelHost({kernelConfig: {source: '/boot/config', options}})), 'kernel-config.vhost-net')
+    const intel = byId(
+      runChecks(intelHost({kernelConfig: {source: '/boot/config', options}})),
+      'kernel-config.vhost-net',
+    )
     expect(remedyLines(intel.remedy).join('\n')).to.contain('a distribution kernel has it')
   })
 
@@ -206,7 +276,9 @@ describe('no advice that breaks what works', () => {
     expect(open.status).to.equal('fail')
     expect(open.remedy?.steps[0]).to.equal('sudo usermod -aG kvm alice')
     expect(byId(checks, 'nested.host-is-guest')).to.include({status: 'pass'})
-    expect(byId(checks, 'nested.host-is-guest').detail).to.contain('what keeps /dev/kvm from working is reported under /dev/kvm')
+    expect(byId(checks, 'nested.host-is-guest').detail).to.contain(
+      'what keeps /dev/kvm from working is reported under /dev/kvm',
+    )
     expect(verdictOf(f, checks).summary).to.contain('open failed: EACCES')
   })
 })
@@ -217,15 +289,23 @@ describe('a PVM guest whose kvm_pvm will not bind (this machine)', () => {
     const checks = runChecks(f)
     const backend = byId(checks, 'backend.kvm')
     expect(backend.status).to.equal('fail')
-    expect(backend.detail).to.match(/^kvm_pvm is built in but serves no \/dev\/kvm: this kernel itself runs under PVM, and PVM cannot nest/)
+    expect(backend.detail).to.match(
+      /^kvm_pvm is built in but serves no \/dev\/kvm: this kernel itself runs under PVM, and PVM cannot nest/,
+    )
     expect(backend.detail).to.contain('kvm-pvm: this kernel is itself a kvm-pvm guest; not binding')
     // One remedy for the three findings, printed under the first (the CPU flag) only.
     expect(backend.detail).to.match(/\(remedy under "vmx\/svm flag in \/proc\/cpuinfo"\)$/)
-    expect(remedyLines(byId(checks, 'cpu.flag').remedy).join('\n')).to.match(/^run the VMs on the outer host.*\n.*host whose CPU exposes Intel VT-x or AMD-V/)
-    expect(byId(checks, 'dev-kvm.exists').detail).to.equal('/dev/kvm is missing: kvm_pvm is in the kernel but did not bind (this kernel itself runs under PVM, and PVM cannot nest) (remedy under "vmx/svm flag in /proc/cpuinfo")')
+    expect(remedyLines(byId(checks, 'cpu.flag').remedy).join('\n')).to.match(
+      /^run the VMs on the outer host.*\n.*host whose CPU exposes Intel VT-x or AMD-V/,
+    )
+    expect(byId(checks, 'dev-kvm.exists').detail).to.equal(
+      '/dev/kvm is missing: kvm_pvm is in the kernel but did not bind (this kernel itself runs under PVM, and PVM cannot nest) (remedy under "vmx/svm flag in /proc/cpuinfo")',
+    )
     const verdict = verdictOf(f, checks)
     expect(verdict).to.include({kvmUsable: false, backend: null})
-    expect(verdict.summary).to.match(/^KVM is not usable: kvm_pvm is built in but serves no \/dev\/kvm: this kernel itself runs under PVM, and PVM cannot nest/)
+    expect(verdict.summary).to.match(
+      /^KVM is not usable: kvm_pvm is built in but serves no \/dev\/kvm: this kernel itself runs under PVM, and PVM cannot nest/,
+    )
   })
 
   it('gives no container, mknod or modprobe advice, and the one remedy once', () => {

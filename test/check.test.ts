@@ -73,7 +73,10 @@ describe('checks: CPU virtualization', () => {
       cpu: {vendor: 'AuthenticAMD', model: 'AMD Ryzen 7', flags: ['fpu'], count: 16},
       loadedModules: ['kvm'],
       sysModules: ['kvm'],
-      host: {cpuid: {vendor: 'AuthenticAMD', vmx: false, svm: true, hypervisor: false}, dmesg: 'kvm_amd: SVM disabled (by BIOS) in MSR_VM_CR on CPU 0\n'},
+      host: {
+        cpuid: {vendor: 'AuthenticAMD', vmx: false, svm: true, hypervisor: false},
+        dmesg: 'kvm_amd: SVM disabled (by BIOS) in MSR_VM_CR on CPU 0\n',
+      },
     })
     const flag = byId(cpuChecks(f), 'cpu.flag')
     expect(flag.status).to.equal('fail')
@@ -81,7 +84,17 @@ describe('checks: CPU virtualization', () => {
   })
 
   it('asks for EL2 on an arm64 host booted without HYP mode', () => {
-    const f = intelHost({arch: 'arm64', cpu: {vendor: '0x41', flags: ['fp', 'asimd'], count: 4}, host: {cpuid: null, uname: {release: '6.1.0', machine: 'aarch64'}, dmesg: 'kvm [1]: HYP mode not available\n', devices: {'/dev/kvm': null}, kvm: {open: 'ENOENT'}}})
+    const f = intelHost({
+      arch: 'arm64',
+      cpu: {vendor: '0x41', flags: ['fp', 'asimd'], count: 4},
+      host: {
+        cpuid: null,
+        uname: {release: '6.1.0', machine: 'aarch64'},
+        dmesg: 'kvm [1]: HYP mode not available\n',
+        devices: {'/dev/kvm': null},
+        kvm: {open: 'ENOENT'},
+      },
+    })
     const el2 = byId(cpuChecks(f), 'cpu.el2')
     expect(el2.status).to.equal('fail')
     expect(remedyText(el2)).to.contain('EL2')
@@ -98,7 +111,10 @@ describe('checks: KVM backend', () => {
       sysModules: ['kvm', 'kvm_pvm'],
       moduleParams: {},
       kernelConfig: {source: '/proc/config.gz', options: {KVM: 'y', KVM_PVM: 'y', HUGETLBFS: 'y'}},
-      host: {cpuid: {vendor: 'AuthenticAMD', vmx: false, svm: false, hypervisor: true}, dmesg: 'Hypervisor detected: KVM\nkvm-pvm: loaded\n'},
+      host: {
+        cpuid: {vendor: 'AuthenticAMD', vmx: false, svm: false, hypervisor: true},
+        dmesg: 'Hypervisor detected: KVM\nkvm-pvm: loaded\n',
+      },
     })
 
   it('explains PVM as a warning: no hardware extensions, PVM-enabled guest kernels only', () => {
@@ -118,7 +134,10 @@ describe('checks: KVM backend', () => {
   })
 
   it('reads modules.builtin paths as module names', () => {
-    expect(parseModulesBuiltin('kernel/arch/x86/kvm/kvm-intel.ko\nkernel/drivers/net/tun.ko.xz\n')).to.deep.equal(['kvm_intel', 'tun'])
+    expect(parseModulesBuiltin('kernel/arch/x86/kvm/kvm-intel.ko\nkernel/drivers/net/tun.ko.xz\n')).to.deep.equal([
+      'kvm_intel',
+      'tun',
+    ])
     const f = intelHost({loadedModules: [], sysModules: [], builtinModules: ['kvm', 'kvm_intel'], kernelConfig: null})
     expect(detectBackend(f)).to.equal('kvm_intel')
   })
@@ -136,27 +155,39 @@ describe('checks: /dev/kvm', () => {
     const f = intelHost({host: {kvm: {open: 'EACCES'}, user: {uid: 1000, gid: 1000, groups: [1000], name: 'alice'}}})
     const open = byId(devKvmChecks(f), 'dev-kvm.open')
     expect(open.status).to.equal('fail')
-    expect(open.remedy?.steps).to.deep.equal(['sudo usermod -aG kvm alice', 'then log out and log in again (or run `newgrp kvm`) so the new group applies'])
+    expect(open.remedy?.steps).to.deep.equal([
+      'sudo usermod -aG kvm alice',
+      'then log out and log in again (or run `newgrp kvm`) so the new group applies',
+    ])
   })
 
   it('says to pass the device into the container when KVM is loaded but the node is missing', () => {
     const f = intelHost({host: {kvm: {open: 'ENOENT'}, devices: {'/dev/kvm': null}}})
     const checks = devKvmChecks(f)
     expect(byId(checks, 'dev-kvm.exists').status).to.equal('fail')
-    expect(remedyText(byId(checks, 'dev-kvm.exists'))).to.contain('pass the device into the container: docker run --device /dev/kvm')
+    expect(remedyText(byId(checks, 'dev-kvm.exists'))).to.contain(
+      'pass the device into the container: docker run --device /dev/kvm',
+    )
     expect(byId(checks, 'dev-kvm.open').status).to.equal('skip')
   })
 
   it('on ENOENT with the vendor module loaded: pass the device in a container, recreate the node outside one', () => {
     const missing = {kvm: {open: 'ENOENT'}, devices: {'/dev/kvm': null}} as const
     const inDocker = devKvmRemedy(intelHost({host: {...missing, container: 'docker'}}), 'ENOENT')
-    expect(inDocker.steps.join('\n')).to.contain('docker run --device /dev/kvm').and.contain('Kubernetes: a KVM device plugin')
+    expect(inDocker.steps.join('\n'))
+      .to.contain('docker run --device /dev/kvm')
+      .and.contain('Kubernetes: a KVM device plugin')
     expect(inDocker.steps.join('\n')).not.to.contain('mknod')
     const onHost = devKvmRemedy(intelHost({host: {...missing, container: null}}), 'ENOENT')
     expect(onHost.steps).to.have.length(1)
-    expect(onHost.steps[0]).to.contain('sudo modprobe -r kvm_intel && sudo modprobe kvm_intel').and.contain('sudo mknod /dev/kvm c 10 232')
+    expect(onHost.steps[0])
+      .to.contain('sudo modprobe -r kvm_intel && sudo modprobe kvm_intel')
+      .and.contain('sudo mknod /dev/kvm c 10 232')
     // Built in: nothing to reload, so udev or mknod.
-    const builtin = devKvmRemedy(intelHost({loadedModules: [], builtinModules: ['kvm', 'kvm_intel'], host: {...missing, container: null}}), 'ENOENT')
+    const builtin = devKvmRemedy(
+      intelHost({loadedModules: [], builtinModules: ['kvm', 'kvm_intel'], host: {...missing, container: null}}),
+      'ENOENT',
+    )
     expect(builtin.steps[0]).to.contain('udevadm trigger').and.not.contain('modprobe -r')
     // Not known whether this is a container: both, the container first.
     const unsure = devKvmRemedy(intelHost({host: missing}), 'ENOENT')
@@ -165,8 +196,17 @@ describe('checks: /dev/kvm', () => {
   })
 
   it('on EACCES names the group that owns /dev/kvm', () => {
-    const f = intelHost({host: {kvm: {open: 'EACCES'}, devices: {'/dev/kvm': {mode: '0660', uid: 0, gid: 993, group: 'hvusers'}}, user: {uid: 1000, gid: 1000, groups: [1000], name: 'bob'}}})
-    expect(devKvmRemedy(f, 'EACCES').steps).to.deep.equal(['sudo usermod -aG hvusers bob', 'then log out and log in again (or run `newgrp hvusers`) so the new group applies'])
+    const f = intelHost({
+      host: {
+        kvm: {open: 'EACCES'},
+        devices: {'/dev/kvm': {mode: '0660', uid: 0, gid: 993, group: 'hvusers'}},
+        user: {uid: 1000, gid: 1000, groups: [1000], name: 'bob'},
+      },
+    })
+    expect(devKvmRemedy(f, 'EACCES').steps).to.deep.equal([
+      'sudo usermod -aG hvusers bob',
+      'then log out and log in again (or run `newgrp hvusers`) so the new group applies',
+    ])
   })
 
   it('never asks to enable VT-x/SVM in firmware when the CPU shows it on', () => {
@@ -174,22 +214,46 @@ describe('checks: /dev/kvm', () => {
     const amd = {vendor: 'AuthenticAMD', vmx: false, svm: true, hypervisor: false}
     const cases = [
       // kvm_amd loaded (it refuses to load while SVM is off), cpuinfo not captured
-      intelHost({cpu: null, unknown: ['cpuinfo'], loadedModules: ['kvm', 'kvm_amd'], sysModules: ['kvm', 'kvm_amd'], host: {...missing, cpuid: amd, uname: {release: '6.11.0-19-generic', machine: 'x86_64'}}}),
+      intelHost({
+        cpu: null,
+        unknown: ['cpuinfo'],
+        loadedModules: ['kvm', 'kvm_amd'],
+        sysModules: ['kvm', 'kvm_amd'],
+        host: {...missing, cpuid: amd, uname: {release: '6.11.0-19-generic', machine: 'x86_64'}},
+      }),
       // the svm flag on a kernel that clears it when firmware disables SVM, nothing loaded
-      intelHost({cpu: {vendor: 'AuthenticAMD', flags: ['fpu', 'svm'], count: 4}, loadedModules: [], sysModules: [], host: {...missing, cpuid: amd, uname: {release: '6.11.0-19-generic', machine: 'x86_64'}}}),
+      intelHost({
+        cpu: {vendor: 'AuthenticAMD', flags: ['fpu', 'svm'], count: 4},
+        loadedModules: [],
+        sysModules: [],
+        host: {...missing, cpuid: amd, uname: {release: '6.11.0-19-generic', machine: 'x86_64'}},
+      }),
     ]
     for (const f of cases) {
-      const text = runChecks(f).flatMap((c) => [c.detail, ...remedyLines(c.remedy)]).join('\n')
+      const text = runChecks(f)
+        .flatMap((c) => [c.detail, ...remedyLines(c.remedy)])
+        .join('\n')
       expect(text).not.to.match(/in the firmware|SVM Mode/)
     }
     // Before 5.6 the flag stays when firmware disabled VT-x: the log line then decides.
-    const old = intelHost({loadedModules: [], sysModules: [], host: {...missing, uname: {release: '4.19.0-6-amd64', machine: 'x86_64'}, dmesg: '[    2.1] kvm: disabled by bios\n'}})
+    const old = intelHost({
+      loadedModules: [],
+      sysModules: [],
+      host: {
+        ...missing,
+        uname: {release: '4.19.0-6-amd64', machine: 'x86_64'},
+        dmesg: '[    2.1] kvm: disabled by bios\n',
+      },
+    })
     expect(remedyText(byId(cpuChecks(old), 'cpu.kernel-log'))).to.contain('in the firmware')
   })
 
   it('judges /dev/kvm by the probe steps a capture recorded, skipping the rest', () => {
     const onlyOpen = intelHost({host: {kvm: {open: 'ok'}}})
-    expect(byId(devKvmChecks(onlyOpen), 'dev-kvm.vm')).to.deep.include({status: 'skip', detail: 'not in this capture: API version, KVM_CREATE_VM, KVM_CREATE_VCPU'})
+    expect(byId(devKvmChecks(onlyOpen), 'dev-kvm.vm')).to.deep.include({
+      status: 'skip',
+      detail: 'not in this capture: API version, KVM_CREATE_VM, KVM_CREATE_VCPU',
+    })
     expect(verdictOf(onlyOpen, runChecks(onlyOpen)).kvmUsable).to.equal(true)
     const badApi = intelHost({host: {kvm: {open: 'ok', apiVersionError: 'EINVAL'}}})
     expect(byId(devKvmChecks(badApi), 'dev-kvm.vm').status).to.equal('fail')
@@ -197,12 +261,34 @@ describe('checks: /dev/kvm', () => {
   })
 
   it('infers kvm from its dependants and from a /dev/kvm that opens', () => {
-    const sparse = {loadedModules: null, builtinModules: null, kernelConfig: null, unknown: ['procModules', 'modulesBuiltin', 'kernelConfig', 'module:kvm', 'module:kvm_amd', 'module:kvm_pvm'] as Fact[]}
-    expect(moduleFact(intelHost({...sparse, sysModules: ['kvm_intel']}), 'kvm')).to.deep.equal({state: 'present', inferred: 'kvm_intel depends on it'})
-    expect(moduleFact(intelHost({...sparse, sysModules: []}), 'kvm')).to.deep.equal({state: 'present', inferred: '/dev/kvm opens'})
-    expect(moduleState(intelHost({...sparse, sysModules: [], host: {kvm: {open: 'EACCES'}}}), 'kvm')).to.equal('unknown')
+    const sparse = {
+      loadedModules: null,
+      builtinModules: null,
+      kernelConfig: null,
+      unknown: [
+        'procModules',
+        'modulesBuiltin',
+        'kernelConfig',
+        'module:kvm',
+        'module:kvm_amd',
+        'module:kvm_pvm',
+      ] as Fact[],
+    }
+    expect(moduleFact(intelHost({...sparse, sysModules: ['kvm_intel']}), 'kvm')).to.deep.equal({
+      state: 'present',
+      inferred: 'kvm_intel depends on it',
+    })
+    expect(moduleFact(intelHost({...sparse, sysModules: []}), 'kvm')).to.deep.equal({
+      state: 'present',
+      inferred: '/dev/kvm opens',
+    })
+    expect(moduleState(intelHost({...sparse, sysModules: [], host: {kvm: {open: 'EACCES'}}}), 'kvm')).to.equal(
+      'unknown',
+    )
     // Covered and absent is absent.
-    expect(moduleState(intelHost({...sparse, unknown: [], sysModules: [], host: {kvm: {open: 'ENOENT'}}}), 'kvm')).to.equal('not-loaded')
+    expect(
+      moduleState(intelHost({...sparse, unknown: [], sysModules: [], host: {kvm: {open: 'ENOENT'}}}), 'kvm'),
+    ).to.equal('not-loaded')
   })
 
   it('says modprobe when no KVM module is loaded', () => {
@@ -221,17 +307,27 @@ describe('checks: /dev/kvm', () => {
 
 describe('checks: nested, memory, devices, firmware, config', () => {
   it('reads the nested parameter as Y/N or 1/0; off is optional tuning, fixed by `tune nested`', () => {
-    expect(byId(nestedChecks(intelHost({moduleParams: {'kvm_intel.nested': '1'}})), 'nested.param').status).to.equal('pass')
+    expect(byId(nestedChecks(intelHost({moduleParams: {'kvm_intel.nested': '1'}})), 'nested.param').status).to.equal(
+      'pass',
+    )
     const off = byId(nestedChecks(intelHost({moduleParams: {'kvm_intel.nested': 'N'}})), 'nested.param')
     expect(off.status).to.equal('info')
     // The file and line `kvmctl tune nested` writes (src/tune/nested.ts: MODULE.conf).
     expect(off.remedy).to.deep.equal({
       kvmctl: ['tune', 'nested'],
-      steps: ['echo "options kvm_intel nested=1" | sudo tee /etc/modprobe.d/kvm_intel.conf', 'with every VM stopped: sudo modprobe -r kvm_intel && sudo modprobe kvm_intel'],
+      steps: [
+        'echo "options kvm_intel nested=1" | sudo tee /etc/modprobe.d/kvm_intel.conf',
+        'with every VM stopped: sudo modprobe -r kvm_intel && sudo modprobe kvm_intel',
+      ],
     })
     expect(remedyLines(off.remedy)[0]).to.equal('sudo kvmctl tune nested')
     // Built in: no reload and no tune command, the kernel command line.
-    const builtin = byId(nestedChecks(intelHost({moduleParams: {'kvm_intel.nested': 'N'}, loadedModules: [], builtinModules: ['kvm', 'kvm_intel']})), 'nested.param')
+    const builtin = byId(
+      nestedChecks(
+        intelHost({moduleParams: {'kvm_intel.nested': 'N'}, loadedModules: [], builtinModules: ['kvm', 'kvm_intel']}),
+      ),
+      'nested.param',
+    )
     expect(builtin.remedy?.kvmctl).to.equal(undefined)
     expect(remedyText(builtin)).to.contain('kvm_intel.nested=1 to the kernel command line')
     expect(byId(nestedChecks(intelHost()), 'nested.host-is-guest').detail).to.match(/^bare metal/)
@@ -254,12 +350,19 @@ describe('checks: nested, memory, devices, firmware, config', () => {
   })
 
   it('warns about missing vhost-net and tun nodes, with remedies; no IOMMU is optional, under Device passthrough', () => {
-    const f = intelHost({iommuGroups: 0, host: {devices: {'/dev/kvm': {mode: '0660', uid: 0, gid: 108}, '/dev/vhost-net': null, '/dev/net/tun': null}}})
+    const f = intelHost({
+      iommuGroups: 0,
+      host: {devices: {'/dev/kvm': {mode: '0660', uid: 0, gid: 108}, '/dev/vhost-net': null, '/dev/net/tun': null}},
+    })
     const checks = deviceChecks(f)
     expect(checks.map((c) => c.status)).to.deep.equal(['warn', 'warn'])
     // vhost_net and tun are loaded here, so the nodes themselves are gone.
-    expect(byId(checks, 'devices.vhost-net').remedy?.steps[0]).to.equal('recreate the node: sudo mknod /dev/vhost-net c 10 238')
-    expect(byId(checks, 'devices.tun').remedy?.steps[0]).to.equal('recreate the node: sudo mkdir -p /dev/net && sudo mknod /dev/net/tun c 10 200')
+    expect(byId(checks, 'devices.vhost-net').remedy?.steps[0]).to.equal(
+      'recreate the node: sudo mknod /dev/vhost-net c 10 238',
+    )
+    expect(byId(checks, 'devices.tun').remedy?.steps[0]).to.equal(
+      'recreate the node: sudo mkdir -p /dev/net && sudo mknod /dev/net/tun c 10 200',
+    )
     const iommu = byId(passthroughChecks(f), 'passthrough.iommu')
     expect(iommu.status).not.to.equal('warn')
     expect(remedyText(iommu)).to.contain('intel_iommu=on')
@@ -271,7 +374,10 @@ describe('checks: nested, memory, devices, firmware, config', () => {
     const checks = runChecks(unloaded)
     expect(byId(checks, 'modules.vhost-net')).to.include({status: 'warn'})
     expect(byId(checks, 'modules.vhost-net').remedy?.steps[0]).to.equal('sudo modprobe vhost_net')
-    expect(byId(checks, 'devices.vhost-net')).to.deep.include({status: 'skip', detail: '/dev/vhost-net is missing: vhost_net is not loaded (reported under Modules)'})
+    expect(byId(checks, 'devices.vhost-net')).to.deep.include({
+      status: 'skip',
+      detail: '/dev/vhost-net is missing: vhost_net is not loaded (reported under Modules)',
+    })
     const options = {...unloaded.kernelConfig!.options}
     delete options.VHOST_NET
     const noConfig = runChecks({...unloaded, kernelConfig: {source: '/proc/config.gz', options}})
@@ -279,7 +385,9 @@ describe('checks: nested, memory, devices, firmware, config', () => {
     expect(byId(noConfig, 'modules.vhost-net')).to.include({status: 'skip'})
     expect(byId(noConfig, 'modules.vhost-net').remedy).to.equal(undefined)
     expect(byId(noConfig, 'devices.vhost-net').detail).to.contain('reported under Kernel config')
-    expect(noConfig.filter((c) => c.status !== 'pass' && c.status !== 'skip' && /vhost/i.test(c.title))).to.have.length(1)
+    expect(noConfig.filter((c) => c.status !== 'pass' && c.status !== 'skip' && /vhost/i.test(c.title))).to.have.length(
+      1,
+    )
   })
 
   it('finds secure-boot OVMF, or names the Debian package ovmf', () => {
@@ -307,9 +415,12 @@ describe('checks: registry and parsers', () => {
   it('turns a throwing check group into a fail result with the error text', () => {
     const checks = runChecks(intelHost(), [
       ['cpu', cpuChecks],
-      ['nested', () => {
-        throw new TypeError('boom')
-      }],
+      [
+        'nested',
+        () => {
+          throw new TypeError('boom')
+        },
+      ],
     ])
     const broken = byId(checks, 'nested.error')
     expect(broken.status).to.equal('fail')
@@ -318,13 +429,26 @@ describe('checks: registry and parsers', () => {
   })
 
   it('keeps only the kernel-log lines the checks understand', () => {
-    const log = ['[0.1] Linux version 6.1', '[0.2] Hypervisor detected: KVM', '[0.3] kvm-clock: Using msrs', '[0.4] kvm_intel: VMX not enabled (by BIOS) in MSR_IA32_FEAT_CTL', '[0.5] HugeTLB: registered 2.00 MiB page size', '[0.6] eth0: renamed from veth'].join('\n')
-    expect(filterKernelLog(log)?.split('\n')).to.deep.equal(['[0.2] Hypervisor detected: KVM', '[0.4] kvm_intel: VMX not enabled (by BIOS) in MSR_IA32_FEAT_CTL', '[0.5] HugeTLB: registered 2.00 MiB page size'])
+    const log = [
+      '[0.1] Linux version 6.1',
+      '[0.2] Hypervisor detected: KVM',
+      '[0.3] kvm-clock: Using msrs',
+      '[0.4] kvm_intel: VMX not enabled (by BIOS) in MSR_IA32_FEAT_CTL',
+      '[0.5] HugeTLB: registered 2.00 MiB page size',
+      '[0.6] eth0: renamed from veth',
+    ].join('\n')
+    expect(filterKernelLog(log)?.split('\n')).to.deep.equal([
+      '[0.2] Hypervisor detected: KVM',
+      '[0.4] kvm_intel: VMX not enabled (by BIOS) in MSR_IA32_FEAT_CTL',
+      '[0.5] HugeTLB: registered 2.00 MiB page size',
+    ])
     expect(matchKernelLog(log, 'firmware-disabled')[0].pattern.id).to.equal('vmx-feat-ctl')
   })
 
   it('parses cpuinfo on x86 and arm64, and the THP mode', () => {
-    expect(parseCpuinfo('processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vmx\n\nprocessor\t: 1\n').flags).to.deep.equal(['fpu', 'vmx'])
+    expect(
+      parseCpuinfo('processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vmx\n\nprocessor\t: 1\n').flags,
+    ).to.deep.equal(['fpu', 'vmx'])
     const arm = parseCpuinfo('processor\t: 0\nFeatures\t: fp asimd\nCPU implementer\t: 0x41\n')
     expect(arm).to.deep.include({vendor: '0x41', flags: ['fp', 'asimd'], count: 1})
     expect(selectedMode('always [madvise] never')).to.equal('madvise')

@@ -13,7 +13,9 @@ const commandsSection = (text: string) => {
 }
 
 describe('help, command reference and completion', () => {
-  const manifest = JSON.parse(readFileSync('oclif.manifest.json', 'utf8')) as {commands: Record<string, {examples?: string[]}>}
+  const manifest = JSON.parse(readFileSync('oclif.manifest.json', 'utf8')) as {
+    commands: Record<string, {examples?: string[]}>
+  }
 
   it('`kvmctl help` lists every command, and each shows its examples', async () => {
     const top = await runCli(['help'])
@@ -29,11 +31,16 @@ describe('help, command reference and completion', () => {
   })
 
   it('README.md carries the command reference `npm run docs` generates from the commands', async () => {
-    const generated = await execa('npx', ['oclif', 'readme', '--no-aliases', '--no-source-links', '--dry-run'], {env: {npm_config_loglevel: 'error'}})
+    const generated = await execa('npx', ['oclif', 'readme', '--no-aliases', '--no-source-links', '--dry-run'], {
+      env: {npm_config_loglevel: 'error'},
+    })
     const expected = commandsSection(generated.stdout)
     expect(expected, 'oclif readme output has the commands markers').to.be.a('string')
-    for (const id of Object.keys(manifest.commands)) expect(expected).to.contain(`## \`kvmctl ${id.replaceAll(':', ' ')}`)
-    expect(commandsSection(readFileSync('README.md', 'utf8')), 'README.md is stale: run npm run docs').to.equal(expected)
+    for (const id of Object.keys(manifest.commands))
+      expect(expected).to.contain(`## \`kvmctl ${id.replaceAll(':', ' ')}`)
+    expect(commandsSection(readFileSync('README.md', 'utf8')), 'README.md is stale: run npm run docs').to.equal(
+      expected,
+    )
   })
 
   it('bash completion offers the check flags', async () => {
@@ -43,7 +50,14 @@ describe('help, command reference and completion', () => {
     expect(refresh.exitCode, refresh.stderr).to.equal(0)
     const setup = await runCli(['autocomplete', 'script', 'bash'], {env})
     // Source the generated setup in a real bash and ask it to complete `kvmctl check --fo`.
-    const complete = await execa('bash', ['-c', `${setup.stdout.trim()}\nCOMP_WORDS=(kvmctl check --fo); COMP_CWORD=2; COMP_LINE="kvmctl check --fo"; _kvmctl_autocomplete; echo "\${COMPREPLY[@]}"`], {env: {...process.env, ...env}})
+    const complete = await execa(
+      'bash',
+      [
+        '-c',
+        `${setup.stdout.trim()}\nCOMP_WORDS=(kvmctl check --fo); COMP_CWORD=2; COMP_LINE="kvmctl check --fo"; _kvmctl_autocomplete; echo "\${COMPREPLY[@]}"`,
+      ],
+      {env: {...process.env, ...env}},
+    )
     expect(complete.stdout.trim().split(/\s+/)).to.include('--format')
   })
 })

@@ -7,7 +7,9 @@ import {COMMANDS} from '../src/cli.js'
 /** Command ids as oclif's pattern strategy would derive them from src/commands. */
 function commandFiles(dir: string, base = dir): string[] {
   return readdirSync(dir, {withFileTypes: true}).flatMap((e) =>
-    e.isDirectory() ? commandFiles(join(dir, e.name), base) : [relative(base, join(dir, e.name)).replace(/\.ts$/, '').split('/').join(':')],
+    e.isDirectory()
+      ? commandFiles(join(dir, e.name), base)
+      : [relative(base, join(dir, e.name)).replace(/\.ts$/, '').split('/').join(':')],
   )
 }
 

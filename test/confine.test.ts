@@ -37,11 +37,14 @@ describe('resolveInRoot (RESOLVE_IN_ROOT semantics for --root trees)', () => {
     expect(resolveInRoot(root, '/proc/sys/vm/dotdot')).to.equal(join(root, outside, 'victim'))
     expect(resolveInRoot(root, '/../../../etc/passwd')).to.equal(join(root, 'etc/passwd'))
     expect(resolveInRoot(root, '/etc/up/../../etc/fstab')).to.equal(join(root, 'etc/static/fstab'))
-    for (const p of ['/proc/sys/vm/nr_hugepages', '/proc/sys/vm/dotdot', '/etc/up/..']) expect(resolveInRoot(root, p).startsWith(root)).to.equal(true)
+    for (const p of ['/proc/sys/vm/nr_hugepages', '/proc/sys/vm/dotdot', '/etc/up/..'])
+      expect(resolveInRoot(root, p).startsWith(root)).to.equal(true)
   })
 
   it('keeps missing components as given, and stops a link loop with ELOOP', () => {
-    expect(resolveInRoot(root, '/var/lib/kvmctl/tune-journal.json')).to.equal(join(root, 'var/lib/kvmctl/tune-journal.json'))
+    expect(resolveInRoot(root, '/var/lib/kvmctl/tune-journal.json')).to.equal(
+      join(root, 'var/lib/kvmctl/tune-journal.json'),
+    )
     expect(() => resolveInRoot(root, '/etc/loop-a')).to.throw(/too many levels of symbolic links/)
   })
 

@@ -24,19 +24,27 @@ const tables = flagTables('kvmctl', '0.1.0')
 function timeless(run: CliRun): CliRun {
   const strip = (s: string) => {
     const written = /^# written (\S+)$/m.exec(s)?.[1]
-    return s
-      .replace(/^# \+expiry-time=(\S+)$/gm, (_, at: string) => `# +expiry-time=written+${(Date.parse(at) - Date.parse(written ?? 'none')) / 1000}s`)
-      .replace(/^# written .*$/gm, '# written T')
-      .replace(/^(kvmctl_(?:check|selftest)_last_run_timestamp_seconds) .*$/gm, '$1 T')
-      .replace(/timestamp="[^"]*"/g, 'timestamp="T"')
-      // selftest --json times its work (phases, stages, error.totalNs) in ns.
-      .replace(/"(\w*Ns|ns)": \d+/g, '"$1": T')
+    return (
+      s
+        .replace(
+          /^# \+expiry-time=(\S+)$/gm,
+          (_, at: string) => `# +expiry-time=written+${(Date.parse(at) - Date.parse(written ?? 'none')) / 1000}s`,
+        )
+        .replace(/^# written .*$/gm, '# written T')
+        .replace(/^(kvmctl_(?:check|selftest)_last_run_timestamp_seconds) .*$/gm, '$1 T')
+        .replace(/timestamp="[^"]*"/g, 'timestamp="T"')
+        // selftest --json times its work (phases, stages, error.totalNs) in ns.
+        .replace(/"(\w*Ns|ns)": \d+/g, '"$1": T')
+    )
   }
   return {exitCode: run.exitCode, stdout: strip(run.stdout), stderr: strip(run.stderr)}
 }
 
 /** Runs argv through the fast entry, then through oclif, and expects the same bytes and exit code. */
-async function expectSameOnBothPaths(argv: string[], options: {env?: Record<string, string | undefined>; between?: () => Promise<void>} = {}) {
+async function expectSameOnBothPaths(
+  argv: string[],
+  options: {env?: Record<string, string | undefined>; between?: () => Promise<void>} = {},
+) {
   // Both runs read the live machine: tests that change it (hugepage pools, mounts) wait meanwhile.
   const lock = await takeMachineLock({shared: true})
   try {
@@ -55,7 +63,18 @@ describe('one flag table per command, made from the command classes', () => {
     expect(Object.keys(tables.commands).sort()).to.deep.equal(Object.keys(COMMANDS).sort())
     // A command added without a body in src/report/bodies still works: the fast entry leaves it to oclif.
     expect(Object.keys(COMMANDS)).to.include.members([...FAST_COMMANDS])
-    expect(FAST_COMMANDS).to.include.members(['capture', 'check', 'selftest', 'tune:access', 'tune:hugepages', 'tune:iommu', 'tune:ksm', 'tune:nested', 'tune:thp', 'tune:undo'])
+    expect(FAST_COMMANDS).to.include.members([
+      'capture',
+      'check',
+      'selftest',
+      'tune:access',
+      'tune:hugepages',
+      'tune:iommu',
+      'tune:ksm',
+      'tune:nested',
+      'tune:thp',
+      'tune:undo',
+    ])
     for (const id of FAST_COMMANDS) expect(tables.commands[id].fast, id).to.equal(true)
   })
 
@@ -76,7 +95,9 @@ describe('one flag table per command, made from the command classes', () => {
       }
       const classArgs = Object.entries((command as {args?: Record<string, {required?: boolean}>}).args ?? {})
       expect(table.args).to.deep.equal(classArgs.map(([name, arg]) => ({name, required: Boolean(arg.required)})))
-      expect(table.examples).to.deep.equal(command.examples.map((e) => String(e).replaceAll('<%= config.bin %>', 'kvmctl')))
+      expect(table.examples).to.deep.equal(
+        command.examples.map((e) => String(e).replaceAll('<%= config.bin %>', 'kvmctl')),
+      )
     })
   }
 
@@ -92,13 +113,19 @@ describe('one flag table per command, made from the command classes', () => {
     const {flagTableOf} = await import('../src/lib/flag-table.js')
     const {isDefaultParse} = await import('../src/lib/base-command.js')
     const Flags = await import('@oclif/core/flags')
-    const extended = {...COMMANDS.check, flags: {...COMMANDS.check.flags, passthrough: Flags.string({description: 'x'})}}
+    const extended = {
+      ...COMMANDS.check,
+      flags: {...COMMANDS.check.flags, passthrough: Flags.string({description: 'x'})},
+    }
     const table = flagTableOf('check', extended, 'kvmctl', isDefaultParse)
     expect(table.flags.passthrough).to.deep.equal({type: 'option'})
     expect(parseArgv(table, ['--passthrough', '0000:01:00.0'], {})?.flags.passthrough).to.equal('0000:01:00.0')
     const custom = {...COMMANDS.check, flags: {...COMMANDS.check.flags, count: Flags.integer({description: 'x'})}}
     expect(flagTableOf('check', custom, 'kvmctl', isDefaultParse).fast).to.equal(false)
-    const many = {...COMMANDS.check, flags: {...COMMANDS.check.flags, dev: Flags.string({description: 'x', multiple: true})}}
+    const many = {
+      ...COMMANDS.check,
+      flags: {...COMMANDS.check.flags, dev: Flags.string({description: 'x', multiple: true})},
+    }
     expect(flagTableOf('check', many, 'kvmctl', isDefaultParse).fast).to.equal(false)
   })
 })
@@ -108,7 +135,9 @@ describe('the fast parser', () => {
   const hugepages = tables.commands['tune:hugepages'] as CommandTable
 
   it('parses plain invocations as oclif resolves them: flag, else env, else default', () => {
-    expect(parseArgv(check, ['--json', '-q', '--root=/r', '-f', 'nfd', '--output', 'out', '--expires-in', '2h'], {})?.flags).to.deep.equal({
+    expect(
+      parseArgv(check, ['--json', '-q', '--root=/r', '-f', 'nfd', '--output', 'out', '--expires-in', '2h'], {})?.flags,
+    ).to.deep.equal({
       json: true,
       quiet: true,
       root: '/r',
@@ -125,7 +154,11 @@ describe('the fast parser', () => {
       mount: '/dev/hugepages',
       'dry-run': false,
     })
-    expect(parseArgv(tables.commands.capture, ['./dir', '--force'], {})).to.deep.equal({flags: {force: true}, args: {dir: './dir'}, given: {}})
+    expect(parseArgv(tables.commands.capture, ['./dir', '--force'], {})).to.deep.equal({
+      flags: {force: true},
+      args: {dir: './dir'},
+      given: {},
+    })
     expect(commandOf(tables, ['tune', 'nested', '--dry-run'])).to.deep.equal({id: 'tune:nested', rest: ['--dry-run']})
     expect(commandOf(tables, ['tune:undo'])).to.deep.equal({id: 'tune:undo', rest: []})
     expect(commandOf(tables, ['tune'])).to.equal(undefined)
@@ -270,14 +303,25 @@ describe('the fast entry and oclif print the same bytes and exit codes', functio
   }
   for (const [command, list] of Object.entries(cases)) {
     for (const argv of list) {
-      it(`kvmctl ${argv.map((a) => (a.length > 20 ? a.slice(0, 8) + '…' : a === '' ? "''" : a)).join(' ').replaceAll(fixture(''), 'fixtures/')} (${command})`, async () => {
+      it(`kvmctl ${argv
+        .map((a) => (a.length > 20 ? a.slice(0, 8) + '…' : a === '' ? "''" : a))
+        .join(' ')
+        .replaceAll(fixture(''), 'fixtures/')} (${command})`, async () => {
         await expectSameOnBothPaths(argv)
       })
     }
   }
 
-  for (const [name, env] of Object.entries({'KVMCTL_ROOT=fixtures/amd-svm': {KVMCTL_ROOT: fixture('amd-svm')}, "KVMCTL_ROOT=''": {KVMCTL_ROOT: ''}})) {
-    for (const argv of [['check'], ['check', '--json'], ['tune', 'hugepages', '--vm-mem', '1024', '--dry-run'], ['tune', 'nested', '--dry-run']]) {
+  for (const [name, env] of Object.entries({
+    'KVMCTL_ROOT=fixtures/amd-svm': {KVMCTL_ROOT: fixture('amd-svm')},
+    "KVMCTL_ROOT=''": {KVMCTL_ROOT: ''},
+  })) {
+    for (const argv of [
+      ['check'],
+      ['check', '--json'],
+      ['tune', 'hugepages', '--vm-mem', '1024', '--dry-run'],
+      ['tune', 'nested', '--dry-run'],
+    ]) {
       it(`${name} kvmctl ${argv.join(' ')}`, async () => {
         await expectSameOnBothPaths(argv, {env})
       })
@@ -287,13 +331,24 @@ describe('the fast entry and oclif print the same bytes and exit codes', functio
   it('kvmctl capture: the same files and words on both paths, and the same errors', async () => {
     const dir = join(scratch, 'capture')
     const removeDir = () => rm(dir, {recursive: true, force: true})
-    for (const argv of [['capture', dir], ['capture', dir, '--json'], ['capture', dir, '--root', fixture('intel-vtx')]]) {
+    for (const argv of [
+      ['capture', dir],
+      ['capture', dir, '--json'],
+      ['capture', dir, '--root', fixture('intel-vtx')],
+    ]) {
       await expectSameOnBothPaths(argv, {between: async () => removeDir()})
       await removeDir()
     }
     const copy = join(scratch, 'copy')
     await cp(fixture('amd-svm'), copy, {recursive: true})
-    for (const argv of [['capture'], ['capture', dir, 'extra'], ['capture', copy], ['capture', copy, '--json'], ['capture', dir, '--root', ''], ['capture', dir, '--root', '/nonexistent']]) {
+    for (const argv of [
+      ['capture'],
+      ['capture', dir, 'extra'],
+      ['capture', copy],
+      ['capture', copy, '--json'],
+      ['capture', dir, '--root', ''],
+      ['capture', dir, '--root', '/nonexistent'],
+    ]) {
       await expectSameOnBothPaths(argv)
     }
     expect(await readdir(copy)).to.include('host.json')
@@ -304,10 +359,21 @@ describe('the fast entry and oclif print the same bytes and exit codes', functio
   })
 
   it('writes --output atomically with the same content as oclif', async () => {
-    const args = (file: string) => ['check', '--root', fixture('amd-svm'), '--format', 'prometheus', '--output', join(scratch, file)]
+    const args = (file: string) => [
+      'check',
+      '--root',
+      fixture('amd-svm'),
+      '--format',
+      'prometheus',
+      '--output',
+      join(scratch, file),
+    ]
     const [fast, full] = await Promise.all([runCli(args('fast.prom')), runCli(args('full.prom'), {env: OCLIF})])
     expect([fast.exitCode, fast.stdout, fast.stderr]).to.deep.equal([full.exitCode, full.stdout, full.stderr])
-    const [a, b] = await Promise.all([readFile(join(scratch, 'fast.prom'), 'utf8'), readFile(join(scratch, 'full.prom'), 'utf8')])
+    const [a, b] = await Promise.all([
+      readFile(join(scratch, 'fast.prom'), 'utf8'),
+      readFile(join(scratch, 'full.prom'), 'utf8'),
+    ])
     expect(timeless({exitCode: 0, stdout: a, stderr: ''})).to.deep.equal(timeless({exitCode: 0, stdout: b, stderr: ''}))
   })
 

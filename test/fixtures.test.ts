@@ -118,7 +118,9 @@ describe('fixtures', () => {
     expect(flags).not.to.include('vmx')
     expect(flags).not.to.include('hypervisor')
     expect(facts.cpuid).to.include({vendor: 'GenuineIntel', vmx: true, hypervisor: false})
-    expect(facts.dmesg).to.match(/VMX \(outside TXT\) disabled by BIOS|VMX not enabled \(by BIOS\) in MSR_IA32_FEAT_CTL/)
+    expect(facts.dmesg).to.match(
+      /VMX \(outside TXT\) disabled by BIOS|VMX not enabled \(by BIOS\) in MSR_IA32_FEAT_CTL/,
+    )
     expect(facts.devices['/dev/kvm']).to.equal(null)
     expect(facts.kvm.open).to.equal('ENOENT')
     // The kernel only deletes the vmx flag for firmware-disabled VT-x since 5.6.

@@ -38,7 +38,10 @@ describe('odd flags are one-line usage errors on both entries', function () {
 
   it('an empty KVMCTL_ROOT is an error too, while a set one replays', async () => {
     await expectUsageError(['check'], /^kvmctl: KVMCTL_ROOT is set but empty; unset it/, {env: {KVMCTL_ROOT: ''}})
-    await expectUsageError(['tune', 'hugepages', '--vm-mem', '1024'], /KVMCTL_ROOT is set but empty/, {env: {KVMCTL_ROOT: ''}, asUser: 65534})
+    await expectUsageError(['tune', 'hugepages', '--vm-mem', '1024'], /KVMCTL_ROOT is set but empty/, {
+      env: {KVMCTL_ROOT: ''},
+      asUser: 65534,
+    })
     const replay = await runCli(['check', '--json'], {env: {KVMCTL_ROOT: fixture('amd-svm')}})
     expect(JSON.parse(replay.stdout).host.source).to.equal(fixture('amd-svm'))
   })
@@ -51,20 +54,32 @@ describe('odd flags are one-line usage errors on both entries', function () {
   })
 
   it('a --vm-mem of 400 digits, and an --expires-in past what a date can hold, are usage errors', async () => {
-    await expectUsageError(['tune', 'hugepages', '--vm-mem', huge, '--dry-run'], /^kvmctl: --vm-mem "9{40}…" is too large; use e\.g\. 1024 or 64G\n$/)
+    await expectUsageError(
+      ['tune', 'hugepages', '--vm-mem', huge, '--dry-run'],
+      /^kvmctl: --vm-mem "9{40}…" is too large; use e\.g\. 1024 or 64G\n$/,
+    )
     await expectUsageError(['selftest', '--mem', huge], /--mem "9{40}…" is too large/)
-    await expectUsageError(['check', '-f', 'nfd', '--expires-in', '99999999999999999999d'], /--expires-in "99999999999999999999d" is too long; use at most/)
+    await expectUsageError(
+      ['check', '-f', 'nfd', '--expires-in', '99999999999999999999d'],
+      /--expires-in "99999999999999999999d" is too long; use at most/,
+    )
     await expectUsageError(['check', '-f', 'nfd', '--expires-in', `${huge}h`], /--expires-in "9{40}…" is too long/)
     await expectUsageError(['selftest', '--timeout', `${huge}s`], /--timeout "9{40}…" is too long/)
   })
 
   it('a missing required flag or argument names itself and an example', async () => {
-    await expectUsageError(['tune', 'hugepages', '--dry-run'], /^kvmctl: missing required flag --vm-mem; e\.g\. kvmctl tune hugepages --vm-mem 1024 --dry-run\n$/)
+    await expectUsageError(
+      ['tune', 'hugepages', '--dry-run'],
+      /^kvmctl: missing required flag --vm-mem; e\.g\. kvmctl tune hugepages --vm-mem 1024 --dry-run\n$/,
+    )
     await expectUsageError(['capture'], /^kvmctl: missing the DIR argument; e\.g\. kvmctl capture \.\/my-host\n$/)
     const json = await runCli(['tune', 'hugepages', '--json'])
     expect(json.exitCode).to.equal(2)
     expect(JSON.parse(json.stdout)).to.deep.equal({
-      error: {message: 'missing required flag --vm-mem; e.g. kvmctl tune hugepages --vm-mem 1024 --dry-run', exitCode: 2},
+      error: {
+        message: 'missing required flag --vm-mem; e.g. kvmctl tune hugepages --vm-mem 1024 --dry-run',
+        exitCode: 2,
+      },
     })
   })
 
@@ -78,7 +93,9 @@ describe('odd flags are one-line usage errors on both entries', function () {
   })
 
   it('a bug (any other error) becomes one line that says so, on both entries (one writer)', () => {
-    const failure = unexpectedFailure(new TypeError("Cannot read properties of undefined (reading 'mode')\n    at plan (x.js:1:2)"))
+    const failure = unexpectedFailure(
+      new TypeError("Cannot read properties of undefined (reading 'mode')\n    at plan (x.js:1:2)"),
+    )
     expect(failure?.exitCode).to.equal(1)
     expect(failure?.message).to.match(/^internal error, a bug in kvmctl: please report it .*KVMCTL_DEBUG=1/)
     expect(failure?.message).not.to.match(JS_ERROR)

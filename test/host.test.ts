@@ -36,7 +36,14 @@ describe('host layer', () => {
   })
 
   it('accepts `captured` only as absolute host paths, and reads it as files or folders', async () => {
-    const base = {uname: {release: '6.1.0', machine: 'x86_64'}, user: {uid: 0, gid: 0, groups: []}, devices: {}, kvm: {open: 'ok'}, cpuid: null, dmesg: null}
+    const base = {
+      uname: {release: '6.1.0', machine: 'x86_64'},
+      user: {uid: 0, gid: 0, groups: []},
+      devices: {},
+      kvm: {open: 'ok'},
+      cpuid: null,
+      dmesg: null,
+    }
     expect(validateHostJson({...base, captured: ['/proc/cpuinfo', '/sys/module/']})).to.equal(undefined)
     expect(validateHostJson({...base, captured: '/proc/cpuinfo'})).to.match(/"captured": want an array/)
     expect(validateHostJson({...base, captured: ['proc/cpuinfo']})).to.match(/"captured" entry "proc\/cpuinfo"/)

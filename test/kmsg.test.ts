@@ -5,7 +5,9 @@ import {formatKmsgRecord, readKmsg} from '../src/host/kmsg.js'
 
 describe('kernel log from /dev/kmsg', () => {
   it('formats records as dmesg prints them', () => {
-    expect(formatKmsgRecord('6,339,357779,-;kvm-pvm: loaded (native=1)\n')).to.equal('[    0.357779] kvm-pvm: loaded (native=1)')
+    expect(formatKmsgRecord('6,339,357779,-;kvm-pvm: loaded (native=1)\n')).to.equal(
+      '[    0.357779] kvm-pvm: loaded (native=1)',
+    )
     expect(formatKmsgRecord('4,287,419733,-;amd_pstate: one.\\x0aPlease two.\n SUBSYSTEM=acpi\n')).to.equal(
       '[    0.419733] amd_pstate: one.\n               Please two.',
     )

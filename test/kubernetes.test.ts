@@ -14,7 +14,10 @@ import {runCli} from './support/cli.js'
 import {scratchDir} from './support/pack.js'
 
 const FEATURES_D = '/etc/kubernetes/node-feature-discovery/features.d'
-const models: Record<string, new (data: any) => {validate(): void}> = {'v1/Namespace': Namespace, 'apps/v1/DaemonSet': DaemonSet}
+const models: Record<string, new (data: any) => {validate(): void}> = {
+  'v1/Namespace': Namespace,
+  'apps/v1/DaemonSet': DaemonSet,
+}
 
 function load(): any[] {
   return parseAllDocuments(readFileSync('examples/kubernetes/daemonset.yaml', 'utf8')).map((doc) => {
@@ -56,7 +59,10 @@ describe('examples/kubernetes', () => {
 
   it('runs a kvmctl command the CLI accepts, writing a valid feature file', async () => {
     const script: string = daemonSet.spec.template.spec.containers[0].args.join('\n')
-    const line = script.split('\n').map((l) => l.trim()).find((l) => l.startsWith('kvmctl '))!
+    const line = script
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.startsWith('kvmctl '))!
     const dir = scratchDir('kvmctl-features-d-')
     // The same arguments, with the host's features.d swapped for a temp folder.
     const args = line.replace(FEATURES_D, dir).split(/\s+/).slice(1)

@@ -51,7 +51,10 @@ describe('layers (dependency-cruiser)', () => {
       'src/checks/x.ts': "import {y} from './y.js'\nexport const x = () => y\n",
       'src/checks/y.ts': "import {x} from './x.js'\nexport const y = () => x\n",
       'src/odd/o.ts': "import {d} from '../tune/d.js'\nexport const o = d\n",
-      'tsconfig.json': JSON.stringify({compilerOptions: {module: 'NodeNext', moduleResolution: 'NodeNext'}, include: ['src']}),
+      'tsconfig.json': JSON.stringify({
+        compilerOptions: {module: 'NodeNext', moduleResolution: 'NodeNext'},
+        include: ['src'],
+      }),
       'package.json': JSON.stringify({type: 'module'}),
     }
     try {
@@ -69,7 +72,10 @@ describe('layers (dependency-cruiser)', () => {
         'report-not-commands: src/report/r.ts -> src/commands/k.ts',
         'no-unknown-layer: src/odd/o.ts -> src/tune/d.ts',
       ])
-      expect(seen.some((v) => v.startsWith('no-cycles: src/checks/x.ts -> src/checks/y.ts'))).to.equal(true, seen.join('\n'))
+      expect(seen.some((v) => v.startsWith('no-cycles: src/checks/x.ts -> src/checks/y.ts'))).to.equal(
+        true,
+        seen.join('\n'),
+      )
       const {exitCode, output} = await gate(dir)
       expect(exitCode, output).to.be.greaterThan(0)
       expect(output).to.contain('lib-imports-only-lib')

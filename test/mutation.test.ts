@@ -119,7 +119,11 @@ describe('mutation test: the real CLI on corrupted captures', function () {
   })
 
   it('a host.json uname.release with NUL, newline and invalid UTF-8 bytes: exit 2, one printable line', async () => {
-    const root = await corrupt('intel-vtx', {kind: 'raw-bytes', field: ['uname', 'release'], bytes: [0, 10, 0xff, 0x1b]})
+    const root = await corrupt('intel-vtx', {
+      kind: 'raw-bytes',
+      field: ['uname', 'release'],
+      bytes: [0, 10, 0xff, 0x1b],
+    })
     const r = clean(await runCli(['check', '--root', root]))
     expect(r.exitCode).to.equal(2)
     expect(r.stderr).to.match(/^kvmctl: --root .*host\.json/)
@@ -131,12 +135,20 @@ describe('mutation test: the real CLI on corrupted captures', function () {
   })
 
   it('capture of a capture whose files link out of the root copies nothing from outside', async () => {
-    const root = await corrupt('pvm-guest', {kind: 'symlink-out', path: 'proc/cpuinfo'}, {kind: 'symlink-out', path: 'sys/kernel/mm/ksm/run'})
+    const root = await corrupt(
+      'pvm-guest',
+      {kind: 'symlink-out', path: 'proc/cpuinfo'},
+      {kind: 'symlink-out', path: 'sys/kernel/mm/ksm/run'},
+    )
     const out = join(corpus.work, 'cli-capture')
     const r = clean(await runCli(['capture', out, '--root', root]))
     expect(r.exitCode).to.equal(0)
     expect(await readFile(join(out, 'host.json'), 'utf8')).to.contain('"release"')
-    await Promise.all(['proc/cpuinfo', 'sys/kernel/mm/ksm/run'].map(async (p) => expect(await readFile(join(out, p), 'utf8').catch(() => 'absent')).to.equal('absent')))
+    await Promise.all(
+      ['proc/cpuinfo', 'sys/kernel/mm/ksm/run'].map(async (p) =>
+        expect(await readFile(join(out, p), 'utf8').catch(() => 'absent')).to.equal('absent'),
+      ),
+    )
   })
 
   it('tune hugepages --dry-run through an /etc/fstab symlinked out of the root: one line, nothing read outside', async () => {
@@ -144,7 +156,11 @@ describe('mutation test: the real CLI on corrupted captures', function () {
     const r = clean(await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--dry-run', '--root', root]))
     expect(r.exitCode).to.equal(2)
     expect(r.stderr).to.match(/^kvmctl: --root .*: \/etc\/fstab leads outside the root/)
-    const nested = await corrupt('intel-vtx', {kind: 'binary', path: 'sys/module/kvm_intel/parameters/nested', bytes: [0, 0xff, 10]})
+    const nested = await corrupt('intel-vtx', {
+      kind: 'binary',
+      path: 'sys/module/kvm_intel/parameters/nested',
+      bytes: [0, 0xff, 10],
+    })
     clean(await runCli(['tune', 'nested', '--dry-run', '--root', nested]))
   })
 })

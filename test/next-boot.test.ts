@@ -18,9 +18,19 @@ import {fixture} from './support/cli.js'
 import {restoreTools, testContext, useStandInTools} from './support/tune-root.js'
 import {tempDir} from './support/temp.js'
 
-const known: BootConfig = {cmdline: null, nrHugepages: null, nested: {}, fstabHugetlbfs: ['/dev/hugepages'], ksmRun: null, tuned: null, init: 'systemd', sources: {}}
+const known: BootConfig = {
+  cmdline: null,
+  nrHugepages: null,
+  nested: {},
+  fstabHugetlbfs: ['/dev/hugepages'],
+  ksmRun: null,
+  tuned: null,
+  init: 'systemd',
+  sources: {},
+}
 const boot = (over: Partial<BootConfig>): BootConfig => ({...known, ...over})
-const warnings = (facts: Parameters<typeof nextBootChecks>[0]) => nextBootChecks(facts).filter((c) => c.status !== 'pass')
+const warnings = (facts: Parameters<typeof nextBootChecks>[0]) =>
+  nextBootChecks(facts).filter((c) => c.status !== 'pass')
 
 describe('next boot vs now (pure checks)', () => {
   it('warns with the exact cause when nothing persists the pool, passes when sysctl.d does', () => {
@@ -37,44 +47,122 @@ describe('next boot vs now (pure checks)', () => {
         },
       },
     ])
-    const persisted = nextBootChecks(intelHost({boot: boot({nrHugepages: {value: '512', file: '/etc/sysctl.d/40-hugepage.conf'}})}))
-    expect(persisted.map((c) => [c.status, c.detail])).to.deep.equal([['pass', '512 pages now and after a reboot (/etc/sysctl.d/40-hugepage.conf)']])
+    const persisted = nextBootChecks(
+      intelHost({boot: boot({nrHugepages: {value: '512', file: '/etc/sysctl.d/40-hugepage.conf'}})}),
+    )
+    expect(persisted.map((c) => [c.status, c.detail])).to.deep.equal([
+      ['pass', '512 pages now and after a reboot (/etc/sysctl.d/40-hugepage.conf)'],
+    ])
   })
 
   it('names the later sysctl file or the tuned profile that wins, and reads the pool from the command line', () => {
-    const later = nextBootChecks(intelHost({boot: boot({nrHugepages: {value: '256', file: '/etc/sysctl.d/80-hugepages.conf'}})}))
-    expect(later[0].detail).to.equal('512 pages now, 256 after a reboot: /etc/sysctl.d/80-hugepages.conf sets vm.nr_hugepages = 256 and is applied last of the sysctl files')
-    const tuned = nextBootChecks(intelHost({boot: boot({nrHugepages: {value: '512', file: '/etc/sysctl.d/40-hugepage.conf'}, tuned: {name: 'virtual-host', thp: null, nrHugepages: {value: '0', file: '/etc/tuned/virtual-host/tuned.conf'}}})}))
-    expect(tuned[0].detail).to.match(/^512 pages now, 0 after a reboot: the tuned profile virtual-host sets vm.nr_hugepages = 0/)
+    const later = nextBootChecks(
+      intelHost({boot: boot({nrHugepages: {value: '256', file: '/etc/sysctl.d/80-hugepages.conf'}})}),
+    )
+    expect(later[0].detail).to.equal(
+      '512 pages now, 256 after a reboot: /etc/sysctl.d/80-hugepages.conf sets vm.nr_hugepages = 256 and is applied last of the sysctl files',
+    )
+    const tuned = nextBootChecks(
+      intelHost({
+        boot: boot({
+          nrHugepages: {value: '512', file: '/etc/sysctl.d/40-hugepage.conf'},
+          tuned: {
+            name: 'virtual-host',
+            thp: null,
+            nrHugepages: {value: '0', file: '/etc/tuned/virtual-host/tuned.conf'},
+          },
+        }),
+      }),
+    )
+    expect(tuned[0].detail).to.match(
+      /^512 pages now, 0 after a reboot: the tuned profile virtual-host sets vm.nr_hugepages = 0/,
+    )
     // tune hugepages writes 40-hugepage.conf: a later file or a tuned profile would override it.
     expect([later[0].remedy?.kvmctl, tuned[0].remedy?.kvmctl]).to.deep.equal([undefined, undefined])
     const sysctlConf = {nrHugepages: {value: '1', file: '/etc/sysctl.conf'}}
     expect(nextBootChecks(intelHost({boot: boot(sysctlConf)}))[0].remedy?.kvmctl).to.equal(undefined)
-    const onCmdline = nextBootChecks(intelHost({boot: boot({cmdline: {loader: 'grub', text: 'ro quiet hugepagesz=1G hugepages=4 hugepagesz=2M hugepages=512'}})}))
-    expect(onCmdline[0]).to.include({status: 'pass', detail: '512 pages now and after a reboot (the kernel command line)'})
+    const onCmdline = nextBootChecks(
+      intelHost({
+        boot: boot({cmdline: {loader: 'grub', text: 'ro quiet hugepagesz=1G hugepages=4 hugepagesz=2M hugepages=512'}}),
+      }),
+    )
+    expect(onCmdline[0]).to.include({
+      status: 'pass',
+      detail: '512 pages now and after a reboot (the kernel command line)',
+    })
     expect(cmdlineDefaultPages('hugepages=0:300,1:212', 2048)).to.equal(512)
     expect(cmdlineDefaultPages('default_hugepagesz=2M hugepagesz=1G hugepages=4', 2048)).to.equal(null)
   })
 
   it('nested: modprobe.d or the command line against the module parameter', () => {
-    const off = nextBootChecks(intelHost({boot: boot({nrHugepages: {value: '512', file: 'x'}, nested: {kvm_intel: {value: '0', file: '/etc/modprobe.d/kvm.conf'}}})}))
-    expect(off.find((c) => c.id === 'nested.next-boot')).to.include({status: 'warn', detail: 'nested=Y now, nested=0 after the next load of kvm_intel: /etc/modprobe.d/kvm.conf sets it'})
-    const cmd = nextBootChecks(intelHost({boot: boot({nrHugepages: {value: '512', file: 'x'}, cmdline: {loader: 'grubby', text: 'ro kvm_intel.nested=1'}, nested: {kvm_intel: {value: '0', file: 'f'}}})}))
-    expect(cmd.find((c) => c.id === 'nested.next-boot')).to.include({status: 'pass', detail: 'nested=Y now and after a reboot (the kernel command line (grubby))'})
+    const off = nextBootChecks(
+      intelHost({
+        boot: boot({
+          nrHugepages: {value: '512', file: 'x'},
+          nested: {kvm_intel: {value: '0', file: '/etc/modprobe.d/kvm.conf'}},
+        }),
+      }),
+    )
+    expect(off.find((c) => c.id === 'nested.next-boot')).to.include({
+      status: 'warn',
+      detail: 'nested=Y now, nested=0 after the next load of kvm_intel: /etc/modprobe.d/kvm.conf sets it',
+    })
+    const cmd = nextBootChecks(
+      intelHost({
+        boot: boot({
+          nrHugepages: {value: '512', file: 'x'},
+          cmdline: {loader: 'grubby', text: 'ro kvm_intel.nested=1'},
+          nested: {kvm_intel: {value: '0', file: 'f'}},
+        }),
+      }),
+    )
+    expect(cmd.find((c) => c.id === 'nested.next-boot')).to.include({
+      status: 'pass',
+      detail: 'nested=Y now and after a reboot (the kernel command line (grubby))',
+    })
   })
 
   it('mounts, THP and KSM: runtime-only settings are named; systemd mounts /dev/hugepages itself', () => {
     const persisted = {nrHugepages: {value: '512', file: 'x'}}
     expect(warnings(intelHost({boot: boot({...persisted, fstabHugetlbfs: []})}))).to.deep.equal([])
     const sysv = warnings(intelHost({boot: boot({...persisted, fstabHugetlbfs: [], init: 'init'})}))
-    expect(sysv[0]).to.include({id: 'hugepages.mount-next-boot', detail: 'hugetlbfs is mounted on /dev/hugepages now, not after a reboot: /etc/fstab has no hugetlbfs line for it'})
-    const thp = warnings(intelHost({thp: 'always', kernelConfig: {source: 'x', options: {TRANSPARENT_HUGEPAGE_MADVISE: 'y'}}, boot: boot(persisted)}))
-    expect(thp[0]).to.include({id: 'hugepages.thp-next-boot', detail: 'transparent hugepages always now, madvise after a reboot: the kernel default (CONFIG_TRANSPARENT_HUGEPAGE_MADVISE) applies at boot; nothing persists the current mode'})
+    expect(sysv[0]).to.include({
+      id: 'hugepages.mount-next-boot',
+      detail: 'hugetlbfs is mounted on /dev/hugepages now, not after a reboot: /etc/fstab has no hugetlbfs line for it',
+    })
+    const thp = warnings(
+      intelHost({
+        thp: 'always',
+        kernelConfig: {source: 'x', options: {TRANSPARENT_HUGEPAGE_MADVISE: 'y'}},
+        boot: boot(persisted),
+      }),
+    )
+    expect(thp[0]).to.include({
+      id: 'hugepages.thp-next-boot',
+      detail:
+        'transparent hugepages always now, madvise after a reboot: the kernel default (CONFIG_TRANSPARENT_HUGEPAGE_MADVISE) applies at boot; nothing persists the current mode',
+    })
     expect(thp[0].remedy?.kvmctl).to.deep.equal(['tune', 'thp', '--mode', 'always'])
-    const tunedThp = warnings(intelHost({boot: boot({...persisted, tuned: {name: 'throughput-performance', thp: {value: 'always', file: '/usr/lib/tuned/throughput-performance/tuned.conf'}, nrHugepages: null}})}))
-    expect(tunedThp[0].detail).to.equal('transparent hugepages madvise now, always after a reboot: the tuned profile throughput-performance sets transparent_hugepages=always (/usr/lib/tuned/throughput-performance/tuned.conf)')
+    const tunedThp = warnings(
+      intelHost({
+        boot: boot({
+          ...persisted,
+          tuned: {
+            name: 'throughput-performance',
+            thp: {value: 'always', file: '/usr/lib/tuned/throughput-performance/tuned.conf'},
+            nrHugepages: null,
+          },
+        }),
+      }),
+    )
+    expect(tunedThp[0].detail).to.equal(
+      'transparent hugepages madvise now, always after a reboot: the tuned profile throughput-performance sets transparent_hugepages=always (/usr/lib/tuned/throughput-performance/tuned.conf)',
+    )
     const ksm = warnings(intelHost({ksm: '1', boot: boot(persisted)}))
-    expect(ksm[0]).to.include({id: 'hugepages.ksm-next-boot', detail: 'KSM run=1 now, run=0 after a reboot: nothing persists it'})
+    expect(ksm[0]).to.include({
+      id: 'hugepages.ksm-next-boot',
+      detail: 'KSM run=1 now, run=0 after a reboot: nothing persists it',
+    })
   })
 
   it('says nothing where the boot configuration is unknown (a capture without it)', () => {
@@ -116,7 +204,11 @@ describe('next boot on a fixture copy (pvm-guest with its /etc), before and afte
 
   it('warns "550 pages now, 100 after a reboot" naming the file; after tune hugepages persisted the pool, no drift', async () => {
     const drift = (await runCheck(root)).checks.find((c) => c.id === 'hugepages.next-boot')
-    expect(drift).to.include({status: 'warn', detail: '550 pages now, 100 after a reboot: /etc/sysctl.d/10-local.conf sets vm.nr_hugepages = 100 and is applied last of the sysctl files'})
+    expect(drift).to.include({
+      status: 'warn',
+      detail:
+        '550 pages now, 100 after a reboot: /etc/sysctl.d/10-local.conf sets vm.nr_hugepages = 100 and is applied last of the sysctl files',
+    })
     // 40-hugepage.conf is applied after 10-local.conf: tune hugepages fixes this drift.
     expect(drift?.remedy?.kvmctl).to.deep.equal(['tune', 'hugepages', '--vm-mem', '1100M', '--headroom', '0'])
 
@@ -124,7 +216,10 @@ describe('next boot on a fixture copy (pvm-guest with its /etc), before and afte
     const {result} = await applyHugepages(ctx, {vmMem: '1024'}, await planHugepages(ctx, {vmMem: '1024'}))
     expect(result.messages.join('\n')).to.contain('updated /etc/fstab')
     const report = await runCheck(root)
-    expect(report.checks.find((c) => c.id === 'hugepages.next-boot')).to.include({status: 'pass', detail: '550 pages now and after a reboot (/etc/sysctl.d/40-hugepage.conf)'})
+    expect(report.checks.find((c) => c.id === 'hugepages.next-boot')).to.include({
+      status: 'pass',
+      detail: '550 pages now and after a reboot (/etc/sysctl.d/40-hugepage.conf)',
+    })
     expect(report.checks.filter((c) => c.id.endsWith('next-boot') && c.status !== 'pass')).to.deep.equal([])
   })
 })
@@ -140,16 +235,25 @@ describe('capture keeps the boot configuration (parity on real boot loader layou
       const root = await makeBootRoot(layout)
       dirs.push(root)
       await mkdir(join(root, 'etc/tmpfiles.d'), {recursive: true})
-      await writeFile(join(root, 'etc/tmpfiles.d/kvmctl-ksm.conf'), '# KSM for virtual machines.\nw /sys/kernel/mm/ksm/run - - - - 1\n')
+      await writeFile(
+        join(root, 'etc/tmpfiles.d/kvmctl-ksm.conf'),
+        '# KSM for virtual machines.\nw /sys/kernel/mm/ksm/run - - - - 1\n',
+      )
       await mkdir(join(root, 'etc/tuned/virtual-host'), {recursive: true})
       await writeFile(join(root, 'etc/tuned/active_profile'), 'virtual-host\n')
-      await writeFile(join(root, 'etc/tuned/virtual-host/tuned.conf'), '[main]\nsummary=For KVM hosts\n[vm]\ntransparent_hugepages=never\n')
+      await writeFile(
+        join(root, 'etc/tuned/virtual-host/tuned.conf'),
+        '[main]\nsummary=For KVM hosts\n[vm]\ntransparent_hugepages=never\n',
+      )
       await mkdir(join(root, 'proc/1'), {recursive: true})
       await writeFile(join(root, 'proc/1/comm'), 'systemd\n')
       const dir = join(await tempDir('kvmctl-bootcap-'), 'host')
       dirs.push(join(dir, '..'))
       await captureHost(await Host.open(root), dir, {source: 'test'})
-      const [source, replay] = await Promise.all([gatherFacts(await Host.open(root)), gatherFacts(await Host.open(dir))])
+      const [source, replay] = await Promise.all([
+        gatherFacts(await Host.open(root)),
+        gatherFacts(await Host.open(dir)),
+      ])
       const {sources, ...facts} = source.boot
       expect(facts.cmdline?.loader).to.be.a('string')
       expect(facts.ksmRun).to.deep.equal({value: '1', file: '/etc/tmpfiles.d/kvmctl-ksm.conf'})

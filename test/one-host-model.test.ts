@@ -53,7 +53,10 @@ describe('one host model', () => {
       const lock = await takeMachineLock({shared: true})
       try {
         await captureHost(await Host.open(), dir, {source: 'test'})
-        for (const args of [['tune', 'hugepages', '--vm-mem', '1024', '--dry-run', '--json'], ['tune', 'nested', '--dry-run', '--json']]) {
+        for (const args of [
+          ['tune', 'hugepages', '--vm-mem', '1024', '--dry-run', '--json'],
+          ['tune', 'nested', '--dry-run', '--json'],
+        ]) {
           const live = await runCli(args, {fromSrc: true})
           const replay = await runCli([...args, '--root', dir], {fromSrc: true})
           expect(replay.exitCode, replay.stderr).to.equal(live.exitCode)
@@ -65,7 +68,7 @@ describe('one host model', () => {
       }
     })
 
-    it('keeps the planners\' facts, cut to what kvmctl reads', async function () {
+    it("keeps the planners' facts, cut to what kvmctl reads", async function () {
       this.timeout(600_000)
       const dir = join(await scratch('kvmctl-parity-'), 'host')
       const lock = await takeMachineLock({shared: true})
@@ -87,7 +90,9 @@ describe('one host model', () => {
       expect(replay.services).to.deep.equal(live.services)
       // Only the groups kvmctl names, without their members.
       for (const g of replay.groups ?? []) expect(g.members).to.deep.equal([])
-      expect((replay.fstab ?? '').split('\n').filter((l) => l && !l.startsWith('#') && !/\shugetlbfs\s/.test(l))).to.deep.equal([])
+      expect(
+        (replay.fstab ?? '').split('\n').filter((l) => l && !l.startsWith('#') && !/\shugetlbfs\s/.test(l)),
+      ).to.deep.equal([])
     })
 
     it('capture --root of a partial capture keeps its captured list', async () => {
@@ -100,11 +105,12 @@ describe('one host model', () => {
   })
 
   describe('unknown is not missing', () => {
-    it('a capture written before the planners\' facts were kept: tune hugepages says what is not in it, plans nothing', async () => {
+    it("a capture written before the planners' facts were kept: tune hugepages says what is not in it, plans nothing", async () => {
       const copy = await copyOf('pvm-guest')
       const {captured: _c, paths: _p, ...old} = JSON.parse(await readFile(join(copy, 'host.json'), 'utf8'))
       await writeFile(join(copy, 'host.json'), JSON.stringify(old))
-      for (const p of ['etc/group', 'etc/fstab', 'etc/sysctl.d', 'sys/devices']) await rm(join(copy, p), {recursive: true})
+      for (const p of ['etc/group', 'etc/fstab', 'etc/sysctl.d', 'sys/devices'])
+        await rm(join(copy, p), {recursive: true})
       const r = await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--dry-run', '--root', copy], {fromSrc: true})
       expect(r.exitCode).to.equal(2)
       expect(r.stdout).to.equal('')
@@ -114,7 +120,9 @@ describe('one host model', () => {
 
     it('pvm-guest: tune hugepages plans only changes to what the capture held', async () => {
       const copy = await copyOf('pvm-guest')
-      const r = await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--dry-run', '--json', '--root', copy], {fromSrc: true})
+      const r = await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--dry-run', '--json', '--root', copy], {
+        fromSrc: true,
+      })
       expect(r.exitCode, r.stderr).to.equal(0)
       const {plan} = JSON.parse(r.stdout)
       // /etc/fstab was held (cut to its hugetlbfs lines): modified, never created.
@@ -130,18 +138,34 @@ describe('one host model', () => {
     it('a capture with a hugetlbfs mount plans without a JS error, or names the unknown mount point', async () => {
       const dir = join(await scratch('kvmctl-mounted-'), 'host')
       await captureHost(await Host.open(), dir, {source: 'test'})
-      await writeFile(join(dir, 'proc/mounts'), 'hugetlbfs /dev/hugepages hugetlbfs rw,relatime,gid=0,mode=1770,pagesize=2M 0 0\n')
+      await writeFile(
+        join(dir, 'proc/mounts'),
+        'hugetlbfs /dev/hugepages hugetlbfs rw,relatime,gid=0,mode=1770,pagesize=2M 0 0\n',
+      )
       const json = JSON.parse(await readFile(join(dir, 'host.json'), 'utf8'))
-      await writeFile(join(dir, 'host.json'), JSON.stringify({...json, paths: {'/dev/hugepages': {mode: '0755', uid: 0, gid: 0}}}))
-      const r = await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--dry-run', '--json', '--root', dir], {fromSrc: true})
+      await writeFile(
+        join(dir, 'host.json'),
+        JSON.stringify({...json, paths: {'/dev/hugepages': {mode: '0755', uid: 0, gid: 0}}}),
+      )
+      const r = await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--dry-run', '--json', '--root', dir], {
+        fromSrc: true,
+      })
       expect(r.exitCode, r.stderr).to.equal(0)
       expect(JSON.parse(r.stdout).plan.mount).to.include({action: 'set-attrs', createDir: false})
       delete json.paths
-      await writeFile(join(dir, 'host.json'), JSON.stringify({...json, captured: ['/proc/', '/sys/', '/etc/', '/run/', '/usr/', '/lib/']}))
-      const unknown = await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--dry-run', '--root', dir], {fromSrc: true})
+      await writeFile(
+        join(dir, 'host.json'),
+        JSON.stringify({...json, captured: ['/proc/', '/sys/', '/etc/', '/run/', '/usr/', '/lib/']}),
+      )
+      const unknown = await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--dry-run', '--root', dir], {
+        fromSrc: true,
+      })
       expect(unknown.exitCode).to.equal(2)
-      expect(unknown.stderr).to.equal('kvmctl: not in this capture: /dev/hugepages; a plan needs them (capture the host again with `kvmctl capture DIR`)\n')
-      for (const out of [r, unknown]) expect(out.stdout + out.stderr).to.not.match(/TypeError|Cannot read properties|undefined|NaN/)
+      expect(unknown.stderr).to.equal(
+        'kvmctl: not in this capture: /dev/hugepages; a plan needs them (capture the host again with `kvmctl capture DIR`)\n',
+      )
+      for (const out of [r, unknown])
+        expect(out.stdout + out.stderr).to.not.match(/TypeError|Cannot read properties|undefined|NaN/)
     })
   })
 
@@ -189,7 +213,7 @@ describe('one host model', () => {
       }
     })
 
-    it('a PVM guest whose kvm_pvm does not bind (this machine): the explanation is check\'s backend row', async () => {
+    it("a PVM guest whose kvm_pvm does not bind (this machine): the explanation is check's backend row", async () => {
       const check = JSON.parse((await runCli(['check', '--json', '--root', fixture('pvm-nested-guest')])).stdout)
       const backend = check.checks.find((c: {id: string}) => c.id === 'backend.kvm')
       expect(backend.detail).to.contain('kvm_pvm is built in but serves no /dev/kvm')
@@ -206,8 +230,11 @@ describe('one host model', () => {
       expect(text.stdout).to.contain('module: none serves /dev/kvm')
     })
 
-    it('firmware off: check\'s reason, and the firmware switch for this architecture', async () => {
-      for (const [name, setting] of [['intel-vtx-disabled', 'VT-x/AMD-V'], ['arm64', 'virtualization (EL2)']]) {
+    it("firmware off: check's reason, and the firmware switch for this architecture", async () => {
+      for (const [name, setting] of [
+        ['intel-vtx-disabled', 'VT-x/AMD-V'],
+        ['arm64', 'virtualization (EL2)'],
+      ]) {
         const check = JSON.parse((await runCli(['check', '--json', '--root', fixture(name)])).stdout)
         const backend = check.checks.find((c: {id: string}) => c.id === 'backend.kvm')
         const tune = await runCli(['tune', 'nested', '--dry-run', '--json', '--root', fixture(name)], {fromSrc: true})
@@ -271,11 +298,21 @@ describe('one host model', () => {
       {sizeKb: 2048, total: p2m[0], free: p2m[1], reserved: 0, surplus: 0},
       {sizeKb: 1048576, total: p1g[0], free: p1g[1], reserved: 0, surplus: 0},
     ]
-    const g1Mount = {source: 'hugetlbfs', target: '/mnt/huge1g', fstype: 'hugetlbfs', options: 'rw,relatime,pagesize=1G'}
+    const g1Mount = {
+      source: 'hugetlbfs',
+      target: '/mnt/huge1g',
+      fstype: 'hugetlbfs',
+      options: 'rw,relatime,pagesize=1G',
+    }
 
     it('uses a 1 GiB pool through its hugetlbfs mount when the default pool is empty', () => {
       const f = intelHost({hugepages: pools([0, 0], [2, 2]), mounts: [g1Mount]})
-      expect(planSelftestPool(f, 2 ** 30)).to.deep.include({sizeKb: 1048576, need: 1, backing: 'hugetlbfs', dir: '/mnt/huge1g'})
+      expect(planSelftestPool(f, 2 ** 30)).to.deep.include({
+        sizeKb: 1048576,
+        need: 1,
+        backing: 'hugetlbfs',
+        dir: '/mnt/huge1g',
+      })
     })
 
     it('uses the default pool through MAP_HUGETLB when it has the pages', () => {
@@ -295,7 +332,10 @@ describe('one host model', () => {
       expect(plan.remedy!.kvmctl).to.deep.equal(['tune', 'hugepages', '--vm-mem', '18M'])
       // The advised command would change the pool.
       expect(planHugepagesIntent(f, {vmMem: '18M'}).runtimeChanges).to.be.greaterThan(0)
-      expect(planHugepagesIntent(f, {vmMem: '8M'}).runtimeChanges, 'the 8M command changes nothing: never advised').to.equal(0)
+      expect(
+        planHugepagesIntent(f, {vmMem: '8M'}).runtimeChanges,
+        'the 8M command changes nothing: never advised',
+      ).to.equal(0)
     })
 
     it('a pool of another size: its own --page-size, persisted on the kernel command line, mounted', () => {
@@ -315,7 +355,9 @@ describe('one host model', () => {
 
     it('ignores KVMCTL_ROOT and says so: it acts on this machine', async () => {
       const r = await runCli(['selftest', '--hugepages', '--json'], {env: {KVMCTL_ROOT: fixture('intel-vtx')}})
-      expect(r.stderr).to.contain(`KVMCTL_ROOT=${fixture('intel-vtx')} is ignored: selftest runs on this machine's /dev/kvm and hugepage pool`)
+      expect(r.stderr).to.contain(
+        `KVMCTL_ROOT=${fixture('intel-vtx')} is ignored: selftest runs on this machine's /dev/kvm and hugepage pool`,
+      )
     })
   })
 })

@@ -24,16 +24,27 @@ describe('packaging', () => {
 
   it('packs sources, the built JS, the manifest and schemas, but no binaries', async () => {
     const files = (await execa('tar', ['tzf', tarball])).stdout.split('\n').map((f) => f.replace(/^package\//, ''))
-    expect(files).to.include.members(['binding.gyp', 'native/addon.cc', 'dist/cli.js', 'oclif.manifest.json', 'schemas/check.schema.json', 'bin/run.js'])
+    expect(files).to.include.members([
+      'binding.gyp',
+      'native/addon.cc',
+      'dist/cli.js',
+      'oclif.manifest.json',
+      'schemas/check.schema.json',
+      'bin/run.js',
+    ])
     expect(files.filter((f) => /^(build|node_modules|test|src)\//.test(f) || f.endsWith('.node'))).to.deep.equal([])
   })
 
   it('installs with npm install -g on a clean prefix, building the addon from source', async function () {
     this.timeout(600_000)
-    const install = await execa('npm', ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', tarball], {
-      reject: false,
-      env: {npm_config_loglevel: 'error'},
-    })
+    const install = await execa(
+      'npm',
+      ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', tarball],
+      {
+        reject: false,
+        env: {npm_config_loglevel: 'error'},
+      },
+    )
     expect(install.exitCode, install.stderr).to.equal(0)
     const pkg = join(prefix, 'lib', 'node_modules', 'kvmctl')
     expect(existsSync(join(pkg, 'build', 'Release', 'kvmctl_native.node')), 'addon built in the install').to.equal(true)

@@ -11,7 +11,14 @@ import {runChecks} from '../src/checks/index.js'
 import type {CheckReport} from '../src/checks/report.js'
 import type {HostFacts} from '../src/host/facts.js'
 import {kvmctlCommand, remedyLines, shellQuote} from '../src/lib/remedy.js'
-import {hugepagesRemedy, hugepagesRemedyFor, kernelChangeSteps, mountRemedy, mountSteps, nestedRemedy} from '../src/plan/remedies.js'
+import {
+  hugepagesRemedy,
+  hugepagesRemedyFor,
+  kernelChangeSteps,
+  mountRemedy,
+  mountSteps,
+  nestedRemedy,
+} from '../src/plan/remedies.js'
 import {SYSCTL_FILE} from '../src/plan/targets.js'
 import {planHugepages} from '../src/tune/hugepages.js'
 import {fixture, repo, runCli} from './support/cli.js'
@@ -30,7 +37,9 @@ describe('remedies: one voice with tune', () => {
     ])
     expect(remedyLines({steps: ['only by hand']})).to.deep.equal(['only by hand'])
     expect(remedyLines(undefined)).to.deep.equal([])
-    expect(kvmctlCommand(['tune', 'hugepages', '--vm-mem', "1 G's"])).to.equal(`sudo kvmctl tune hugepages --vm-mem '1 G'\\''s'`)
+    expect(kvmctlCommand(['tune', 'hugepages', '--vm-mem', "1 G's"])).to.equal(
+      `sudo kvmctl tune hugepages --vm-mem '1 G'\\''s'`,
+    )
     expect(shellQuote('mode=01770,gid=994')).to.equal('mode=01770,gid=994')
   })
 
@@ -47,9 +56,19 @@ describe('remedies: one voice with tune', () => {
       const plan = await planHugepages(await testContext(root), {vmMem: remedy.kvmctl![3]})
       expect(plan.pages).to.equal(550)
       expect(plan.files.map((f) => f.path)).to.include(SYSCTL_FILE)
-      const f = intelHost({...unreserved, host: {devices: {'/dev/kvm': {mode: '0660', uid: 0, gid: 994, group: 'kvm'}}}})
-      expect(hugepagesRemedy(f).steps.join('\n')).to.contain(`-o "${plan.mount.options.join(',')}" hugetlbfs /dev/hugepages`)
-      const fstab = plan.files.find((x) => x.path === '/etc/fstab')!.content!.toString().trim().split('\n').at(-1)
+      const f = intelHost({
+        ...unreserved,
+        host: {devices: {'/dev/kvm': {mode: '0660', uid: 0, gid: 994, group: 'kvm'}}},
+      })
+      expect(hugepagesRemedy(f).steps.join('\n')).to.contain(
+        `-o "${plan.mount.options.join(',')}" hugetlbfs /dev/hugepages`,
+      )
+      const fstab = plan.files
+        .find((x) => x.path === '/etc/fstab')!
+        .content!.toString()
+        .trim()
+        .split('\n')
+        .at(-1)
       expect(hugepagesRemedy(f).steps.join('\n')).to.contain(`echo "${fstab}" | sudo tee -a /etc/fstab`)
     } finally {
       await rm(root, {recursive: true, force: true})
@@ -57,7 +76,9 @@ describe('remedies: one voice with tune', () => {
   })
 
   it('mounts hugetlbfs with a numeric gid, and never with gid=kvm where the group is missing', () => {
-    expect(mountSteps(intelHost())[0]).to.equal('sudo mkdir -p /dev/hugepages && sudo mount -t hugetlbfs -o "mode=01770,gid=108" hugetlbfs /dev/hugepages')
+    expect(mountSteps(intelHost())[0]).to.equal(
+      'sudo mkdir -p /dev/hugepages && sudo mount -t hugetlbfs -o "mode=01770,gid=108" hugetlbfs /dev/hugepages',
+    )
     // No kvm group on the host: mount(8) would exit 32 on gid=kvm; create the group first, as tune does.
     const noGroup = {...intelHost(), groups: [{name: 'root', gid: 0, members: []}]} as HostFacts
     const steps = mountSteps(noGroup)
@@ -80,7 +101,9 @@ describe('remedies: one voice with tune', () => {
     const remedy = hugepagesRemedyFor({pageBytes: 2 * 2 ** 20, gid: undefined}, '8M')
     expect(remedyLines(remedy)[0]).to.equal('sudo kvmctl tune hugepages --vm-mem 8M')
     expect(remedy.steps[0]).to.contain('echo 5 | sudo tee /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages')
-    expect(hugepagesRemedyFor({pageBytes: 2 ** 30, gid: 994}, '2G').steps[0]).to.contain('echo 2 | sudo tee /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages')
+    expect(hugepagesRemedyFor({pageBytes: 2 ** 30, gid: 994}, '2G').steps[0]).to.contain(
+      'echo 2 | sudo tee /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages',
+    )
   })
 
   it('mounts a reserved pool without resizing it: --headroom 0 and the pool as --vm-mem', async () => {
@@ -93,20 +116,41 @@ describe('remedies: one voice with tune', () => {
     } finally {
       await rm(root, {recursive: true, force: true})
     }
-    expect(mountRemedy(intelHost(), {sizeKb: 1048576, total: 2}).kvmctl).to.deep.equal(['tune', 'hugepages', '--vm-mem', '2048M', '--headroom', '0', '--page-size', '1G'])
+    expect(mountRemedy(intelHost(), {sizeKb: 1048576, total: 2}).kvmctl).to.deep.equal([
+      'tune',
+      'hugepages',
+      '--vm-mem',
+      '2048M',
+      '--headroom',
+      '0',
+      '--page-size',
+      '1G',
+    ])
   })
 
   it('turns nested on in /etc/modprobe.d/MODULE.conf, as tune nested writes it', () => {
     expect(nestedRemedy(intelHost(), 'kvm_intel')).to.deep.equal({
       kvmctl: ['tune', 'nested'],
-      steps: ['echo "options kvm_intel nested=1" | sudo tee /etc/modprobe.d/kvm_intel.conf', 'with every VM stopped: sudo modprobe -r kvm_intel && sudo modprobe kvm_intel'],
+      steps: [
+        'echo "options kvm_intel nested=1" | sudo tee /etc/modprobe.d/kvm_intel.conf',
+        'with every VM stopped: sudo modprobe -r kvm_intel && sudo modprobe kvm_intel',
+      ],
     })
   })
 
   it('never offers a kernel that loses kvm_pvm', () => {
-    const pvm = intelHost({sysModules: ['kvm', 'kvm_pvm'], loadedModules: null, builtinModules: null, kernelConfig: {source: '/proc/config.gz', options: {KVM: 'y', KVM_PVM: 'y'}}})
-    expect(kernelChangeSteps(pvm, ['VHOST_NET'])[0]).to.match(/^rebuild this kernel with CONFIG_VHOST_NET=y \(it has no module support\), keeping CONFIG_KVM_PVM=y/)
-    expect(kernelChangeSteps(intelHost(), ['VHOST_NET'])[0]).to.match(/^use a kernel with CONFIG_VHOST_NET=y or =m: a distribution kernel has it/)
+    const pvm = intelHost({
+      sysModules: ['kvm', 'kvm_pvm'],
+      loadedModules: null,
+      builtinModules: null,
+      kernelConfig: {source: '/proc/config.gz', options: {KVM: 'y', KVM_PVM: 'y'}},
+    })
+    expect(kernelChangeSteps(pvm, ['VHOST_NET'])[0]).to.match(
+      /^rebuild this kernel with CONFIG_VHOST_NET=y \(it has no module support\), keeping CONFIG_KVM_PVM=y/,
+    )
+    expect(kernelChangeSteps(intelHost(), ['VHOST_NET'])[0]).to.match(
+      /^use a kernel with CONFIG_VHOST_NET=y or =m: a distribution kernel has it/,
+    )
   })
 
   it('checks and remedies agree on a host with nothing reserved: the info row carries the tune command', () => {
@@ -120,7 +164,11 @@ describe('remedies applied: every fixture, each tune remedy on a copy', function
   const fixtures = readdirSync(join(repo, 'fixtures')).filter((n) => statSync(join(repo, 'fixtures', n)).isDirectory())
   // The stand-in mount and modprobe edit the copy as the real tools edit a host; groupadd is the
   // real one, given --prefix by tune.
-  const env = {KVMCTL_MOUNT: join(TEST_BIN, 'mount'), KVMCTL_UMOUNT: join(TEST_BIN, 'umount'), KVMCTL_MODPROBE: join(TEST_BIN, 'modprobe')}
+  const env = {
+    KVMCTL_MOUNT: join(TEST_BIN, 'mount'),
+    KVMCTL_UMOUNT: join(TEST_BIN, 'umount'),
+    KVMCTL_MODPROBE: join(TEST_BIN, 'modprobe'),
+  }
   const copies: string[] = []
   after(async () => {
     for (const dir of copies) await rm(dir, {recursive: true, force: true})

@@ -18,7 +18,12 @@ describe('report formats', () => {
       const text = toPrometheus(sampleCheckReport(), {now})
       const result = await runTool('promtool', 'prometheus', ['check', 'metrics'], text)
       expect(result.exitCode, `${result.stdout}${result.stderr}`).to.equal(0)
-      const families = new Set(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]))
+      const families = new Set(
+        text
+          .split('\n')
+          .filter((l) => l && !l.startsWith('#'))
+          .map((l) => l.split(/[{ ]/)[0]),
+      )
       for (const name of families) {
         expect(text).to.contain(`# HELP ${name} `)
         expect(text).to.contain(`# TYPE ${name} gauge`)
@@ -92,17 +97,23 @@ describe('report formats', () => {
 
     it('puts the detail and remedy of a fail in <failure>, escaped', () => {
       const xml = toJUnit(sampleCheckReport())
-      expect(xml).to.contain('message="open(&quot;/dev/kvm&quot;) failed: EACCES &lt;user &quot;ci&quot; &amp; group 1000&gt;"')
-      expect(xml).to.match(/<failure [^>]*>[^<]*To fix:\n {2}sudo usermod -aG kvm ci\n {2}log out and back in<\/failure>/)
+      expect(xml).to.contain(
+        'message="open(&quot;/dev/kvm&quot;) failed: EACCES &lt;user &quot;ci&quot; &amp; group 1000&gt;"',
+      )
+      expect(xml).to.match(
+        /<failure [^>]*>[^<]*To fix:\n {2}sudo usermod -aG kvm ci\n {2}log out and back in<\/failure>/,
+      )
       expect(xml).to.match(/<testcase name="nested.param: guests can run their own VMs"[^>]*>\s*<skipped /)
       expect(xml).to.contain('<system-out>WARN: C:\\path &quot;quoted&quot;\nsecond line')
       // A remedy kvmctl can apply shows the command first, then the same by hand.
       expect(xml).to.contain('To fix:\n  sudo kvmctl tune hugepages --vm-mem 1G\n  or by hand: echo 550 | sudo tee')
       // An info passes, marked as such.
-      expect(xml).to.match(/<testcase name="hugepages.ksm: KSM \(same-page merging\)"[^>]*>\s*<system-out>INFO: off: guest pages are not merged\nTo fix:\n {2}echo 1/)
+      expect(xml).to.match(
+        /<testcase name="hugepages.ksm: KSM \(same-page merging\)"[^>]*>\s*<system-out>INFO: off: guest pages are not merged\nTo fix:\n {2}echo 1/,
+      )
     })
 
-    it('shows a failed stage\'s remedy under it in text, as check does', () => {
+    it("shows a failed stage's remedy under it in text, as check does", () => {
       const text = renderSelftest(sampleSelftestReport(), new Chalk({level: 0})).split('\n')
       const g = text.findIndex((l) => /^FAIL +g {2}hugepages/.test(l))
       expect(text.slice(g + 1, g + 3)).to.deep.equal([
@@ -118,13 +129,19 @@ describe('report formats', () => {
       const result = await runTool('xmllint', 'libxml2-utils', ['--noout', '-'], xml)
       expect(result.exitCode, result.stderr).to.equal(0)
       expect(xml.match(/<testcase /g)).to.have.length(9)
-      expect(xml).to.contain('<testsuite name="kvmctl selftest" tests="9" failures="2" errors="0" skipped="1" time="0.125000"')
+      expect(xml).to.contain(
+        '<testsuite name="kvmctl selftest" tests="9" failures="2" errors="0" skipped="1" time="0.125000"',
+      )
       expect(xml).to.contain('<testcase name="b: PIO" classname="kvmctl.selftest" time="0.001200">')
-      expect(xml).to.contain('message="2-byte in returned 0x0, want 0xedcb; rep outsb delivered &quot;kvm&lt;ctl&gt; &amp; io&quot;"')
+      expect(xml).to.contain(
+        'message="2-byte in returned 0x0, want 0xedcb; rep outsb delivered &quot;kvm&lt;ctl&gt; &amp; io&quot;"',
+      )
       // A stage's remedy reads as a check's: the kvmctl command first, then the same by hand.
       const fix = 'To fix:\n  sudo kvmctl tune hugepages --vm-mem 8M\n  or by hand: echo 5 | sudo tee'
       const g = xml.slice(xml.indexOf('<testcase name="g: hugepages"'))
-      expect(g.slice(0, g.indexOf('</failure>'))).to.match(/<failure [^>]*>[^<]*/).and.to.contain(fix)
+      expect(g.slice(0, g.indexOf('</failure>')))
+        .to.match(/<failure [^>]*>[^<]*/)
+        .and.to.contain(fix)
       expect(xml).to.match(/<testcase name="e: CPUID"[^>]*>\s*<system-out>WARN: /)
       expect(xml).to.contain('bell and nul bytes')
       expect(xml).to.contain('<property name="pioExitNs" value="1250"/>')

@@ -40,7 +40,10 @@ describe('required text of a pattern (kernel-log scans)', () => {
     it(`is in every match of /${re.source.slice(0, 60)}/`, () => {
       const text = requiredText(re)
       if (text === undefined) return
-      fc.assert(fc.property(matching(re), (s) => s.includes(text)), {numRuns: 200})
+      fc.assert(
+        fc.property(matching(re), (s) => s.includes(text)),
+        {numRuns: 200},
+      )
     })
   }
 

@@ -34,14 +34,30 @@ async function editHostJson(root: string, edit: (j: any) => void): Promise<void>
   await writeFile(join(root, 'host.json'), JSON.stringify(j))
 }
 
-const openError = (root: string) => Host.open(root).then(() => undefined, (e: Error) => e)
+const openError = (root: string) =>
+  Host.open(root).then(
+    () => undefined,
+    (e: Error) => e,
+  )
 
 describe('bad captures', () => {
   describe('parse helpers', () => {
     it('take only clean whole numbers: never NaN, Infinity or a prefix', () => {
       expect(parseInteger(' 550\n')).to.equal(550)
       expect(parseInteger('-1')).to.equal(-1)
-      for (const bad of ['', 'abc', '12abc', '1.5', '1e3', '0x10', '+3', '٣', '99999999999999999999', 'NaN', 'Infinity']) {
+      for (const bad of [
+        '',
+        'abc',
+        '12abc',
+        '1.5',
+        '1e3',
+        '0x10',
+        '+3',
+        '٣',
+        '99999999999999999999',
+        'NaN',
+        'Infinity',
+      ]) {
         expect(parseInteger(bad), bad).to.equal(undefined)
       }
       expect(parseCounter('-1')).to.equal(undefined)
@@ -146,7 +162,9 @@ describe('bad captures', () => {
       // The pool size is unknown then: the plan names the file and stops (exit 2), never plans from 0.
       const error = await planHugepages(liveContext(host), {vmMem: '1024'}).catch((e: Error) => e)
       expect(host.unreadable.has('/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages')).to.equal(true)
-      expect((error as Error).message).to.match(/^unreadable in this capture: \/sys\/kernel\/mm\/hugepages\/hugepages-2048kB\/nr_hugepages \(not a number: "12abc"\)/)
+      expect((error as Error).message).to.match(
+        /^unreadable in this capture: \/sys\/kernel\/mm\/hugepages\/hugepages-2048kB\/nr_hugepages \(not a number: "12abc"\)/,
+      )
     })
   })
 
@@ -220,8 +238,15 @@ describe('bad captures', () => {
     it('never echo raw bytes: NULs, invalid UTF-8 and newlines come out escaped on one line', async () => {
       const root = await copyOf('intel-vtx')
       const text = (await readFile(join(root, 'host.json'), 'utf8')).replace(/"release": "[^"]*"/, '"release": "@@"')
-      for (const bytes of [[0x00, 0x0a], [0xff, 0xfe], [0x5c, 0x6e, 0x1b, 0x5b]]) {
-        await writeFile(join(root, 'host.json'), Buffer.concat([Buffer.from(text.split('@@')[0]), Buffer.from(bytes), Buffer.from(text.split('@@')[1])]))
+      for (const bytes of [
+        [0x00, 0x0a],
+        [0xff, 0xfe],
+        [0x5c, 0x6e, 0x1b, 0x5b],
+      ]) {
+        await writeFile(
+          join(root, 'host.json'),
+          Buffer.concat([Buffer.from(text.split('@@')[0]), Buffer.from(bytes), Buffer.from(text.split('@@')[1])]),
+        )
         const error = await openError(root)
         expect(error, JSON.stringify(bytes)).to.be.instanceOf(HostRootError)
         expect(error!.message).not.to.match(/[\u0000-\u001f\u007f\ufffd]/)

@@ -21,7 +21,8 @@ import {sampleCheckReport, sampleSelftestReport} from './support/reports.js'
 
 const ajv = new Ajv2020({strict: true, allErrors: true})
 const schemaFiles = readdirSync('schemas').filter((f) => f.endsWith('.schema.json'))
-for (const f of schemaFiles) ajv.addSchema(JSON.parse(readFileSync(join('schemas', f), 'utf8')), f.replace('.schema.json', ''))
+for (const f of schemaFiles)
+  ajv.addSchema(JSON.parse(readFileSync(join('schemas', f), 'utf8')), f.replace('.schema.json', ''))
 
 function problems(schema: string, data: unknown): string {
   const validate = ajv.getSchema(schema)!
@@ -87,7 +88,9 @@ describe('JSON schemas', () => {
       const report = JSON.parse(result.stdout)
       expect(problems('check', report)).to.equal('')
       for (const status of ['pass', 'info', 'warn', 'fail', 'skip']) {
-        expect(report.counts[status], status).to.equal(report.checks.filter((c: {status: string}) => c.status === status).length)
+        expect(report.counts[status], status).to.equal(
+          report.checks.filter((c: {status: string}) => c.status === status).length,
+        )
       }
       expect(result.exitCode).to.equal(report.verdict.kvmUsable ? 0 : 1)
     })
@@ -197,7 +200,9 @@ describe('JSON schemas', () => {
       const json = () => JSON.parse(JSON.stringify(tuneJson(true, plan, null)))
       const plan = await planHugepages(await testContext(root), {vmMem: '1G'})
       expect(problems('tune-hugepages', json())).to.equal('')
-      expect(problems('tune-hugepages', {...json(), result: {status: 'done'}})).to.contain('/result/status must be equal to one of the allowed values')
+      expect(problems('tune-hugepages', {...json(), result: {status: 'done'}})).to.contain(
+        '/result/status must be equal to one of the allowed values',
+      )
       const stray = json()
       stray.plan.mount.uid = 0
       expect(problems('tune-hugepages', stray)).to.contain('/plan/mount must NOT have additional properties')
@@ -205,7 +210,9 @@ describe('JSON schemas', () => {
       delete noDryRun.dryRun
       expect(problems('tune-hugepages', noDryRun)).to.contain("must have required property 'dryRun'")
       expect(problems('tune-nested', {schema: 2})).to.contain('/schema must be equal to constant')
-      expect(problems('tune-undo', {schema: 1, status: 'undone', run: null, steps: [], problems: [], remaining: 0})).to.contain('/status must be equal to one of the allowed values')
+      expect(
+        problems('tune-undo', {schema: 1, status: 'undone', run: null, steps: [], problems: [], remaining: 0}),
+      ).to.contain('/status must be equal to one of the allowed values')
     })
 
     // Dry runs change nothing, so they run on this live host as they are.

@@ -58,14 +58,20 @@ describe('selftest device errors', () => {
     const home = await tempDir('kvmctl-nobody-')
     await chown(home, 65534, 65534) // oclif keeps its data under HOME: it must be nobody's
     try {
-      const result = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'node', 'bin/run.js', 'selftest'], {
-        reject: false,
-        env: {NO_COLOR: '1', HOME: home, XDG_DATA_HOME: home, XDG_CACHE_HOME: home, XDG_CONFIG_HOME: home},
-      })
+      const result = await execa(
+        'setpriv',
+        ['--reuid=65534', '--regid=65534', '--clear-groups', 'node', 'bin/run.js', 'selftest'],
+        {
+          reject: false,
+          env: {NO_COLOR: '1', HOME: home, XDG_DATA_HOME: home, XDG_CACHE_HOME: home, XDG_CONFIG_HOME: home},
+        },
+      )
       expect(result.exitCode, result.stderr).to.equal(1)
       expect(result.stdout).to.equal('')
       expect(result.stderr.trim().split('\n')).to.have.length(1)
-      expect(result.stderr).to.match(/^kvmctl: no access to \/dev\/kvm \(EACCES\): .*sudo usermod -aG \S+ \S+; then log out and log in again/)
+      expect(result.stderr).to.match(
+        /^kvmctl: no access to \/dev\/kvm \(EACCES\): .*sudo usermod -aG \S+ \S+; then log out and log in again/,
+      )
     } finally {
       await rm(home, {recursive: true, force: true})
     }

@@ -12,13 +12,12 @@ const NR = '/proc/sys/vm/nr_hugepages'
 
 /** Runs `kvmctl selftest --hugepages ARGS` with nr_hugepages set to `pages` under the lock; returns its result. */
 async function selftestWithPool(pages: number, args: string[]) {
-  const script = [
-    'old=$(cat ' + NR + ')',
-    "trap 'echo $old > " + NR + "' EXIT",
-    `echo ${pages} > ${NR}`,
-    '"$@"',
-  ].join('; ')
-  return execa('flock', [LOCK, 'sh', '-c', script, 'sh', 'node', BIN, 'selftest', '--json', '--hugepages', ...args], {reject: false})
+  const script = ['old=$(cat ' + NR + ')', "trap 'echo $old > " + NR + "' EXIT", `echo ${pages} > ${NR}`, '"$@"'].join(
+    '; ',
+  )
+  return execa('flock', [LOCK, 'sh', '-c', script, 'sh', 'node', BIN, 'selftest', '--json', '--hugepages', ...args], {
+    reject: false,
+  })
 }
 
 describe('kvmctl selftest --hugepages (real pool, under the lock)', function () {
@@ -27,7 +26,8 @@ describe('kvmctl selftest --hugepages (real pool, under the lock)', function () 
   before(function () {
     // Reserving pages needs root, /dev/kvm and the built command.
     if (!existsSync('/dev/kvm') || process.getuid?.() !== 0 || !existsSync(NR)) this.skip()
-    if (!existsSync(new URL('../dist/cli.js', import.meta.url))) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)')
+    if (!existsSync(new URL('../dist/cli.js', import.meta.url)))
+      throw new Error('dist/ is missing: run `npm run build` (npm test does it first)')
   })
 
   it('backs guest RAM with hugepages, sees HugePages_Free drop by the guest size and come back', async () => {
@@ -55,7 +55,8 @@ describe('kvmctl selftest --hugepages (real pool, under the lock)', function () 
     expect(g.detail).to.match(/4 hugepages of 2 MiB needed, 0 free/)
     // check's remedy builder: the tune command first, then the same by hand (tune's 5 pages for 8M).
     expect(g.remedy.kvmctl).to.deep.equal(['tune', 'hugepages', '--vm-mem', '8M'])
-    const reserve = /^reserve 8 MiB .*: echo 5 \| sudo tee \/sys\/kernel\/mm\/hugepages\/hugepages-2048kB\/nr_hugepages$/
+    const reserve =
+      /^reserve 8 MiB .*: echo 5 \| sudo tee \/sys\/kernel\/mm\/hugepages\/hugepages-2048kB\/nr_hugepages$/
     expect(g.remedy.steps[0]).to.match(reserve)
     // the guest stages still ran, on plain memory
     expect(report.stages.find((s: {id: string}) => s.id === 'd').status).to.equal('pass')

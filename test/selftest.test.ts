@@ -83,7 +83,11 @@ describe('selftest on /dev/kvm', function () {
   it('says what the guest sees of CPUID, and whether KVM_SET_CPUID2 took effect', async () => {
     const report = await runSelftest({...base, vcpus: 1})
     const e = report.stages.find((s) => s.id === 'e')!
-    const data = e.data as {applied: boolean; seen: {vendor: string; vmx: boolean; svm: boolean}; nestedVisible: boolean}
+    const data = e.data as {
+      applied: boolean
+      seen: {vendor: string; vmx: boolean; svm: boolean}
+      nestedVisible: boolean
+    }
     expect(data.seen.vendor).to.match(/^(GenuineIntel|AuthenticAMD|HygonGenuine|CentaurHauls)$/)
     expect(data.nestedVisible).to.equal(data.seen.vmx || data.seen.svm)
     expect(e.status).to.equal(data.applied ? 'pass' : 'warn')
@@ -95,7 +99,9 @@ describe('selftest on /dev/kvm', function () {
     expect(report.ok).to.equal(false)
     expect(report.stages[0]).to.include({id: 'a', status: 'fail'})
     expect(report.stages[0].detail).to.match(/triple-faulted/)
-    expect(report.stages.filter((s) => s.id !== 'a' && s.id !== 'g').map((s) => s.status)).to.deep.equal(Array(6).fill('skip'))
+    expect(report.stages.filter((s) => s.id !== 'a' && s.id !== 'g').map((s) => s.status)).to.deep.equal(
+      Array(6).fill('skip'),
+    )
     expect(report.costs).to.equal(null)
   })
 
@@ -108,7 +114,9 @@ describe('selftest on /dev/kvm', function () {
   it('explains a --device that does not exist or is not KVM, as one-line errors', async () => {
     const missing = await runSelftest({...base, device: '/nonexistent'}).catch((e) => e)
     expect(missing).to.be.instanceOf(KvmDeviceError)
-    expect(missing.message).to.equal('--device /nonexistent does not exist; point it at the KVM device (/dev/kvm), or leave --device out')
+    expect(missing.message).to.equal(
+      '--device /nonexistent does not exist; point it at the KVM device (/dev/kvm), or leave --device out',
+    )
     const notKvm = await runSelftest({...base, device: '/dev/null'}).catch((e) => e)
     expect(notKvm).to.be.instanceOf(KvmDeviceError)
     expect(notKvm.message).to.equal(
@@ -119,7 +127,8 @@ describe('selftest on /dev/kvm', function () {
 
 describe('kvmctl selftest (the command)', function () {
   before(function () {
-    if (!existsSync(new URL('../dist/cli.js', import.meta.url))) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)')
+    if (!existsSync(new URL('../dist/cli.js', import.meta.url)))
+      throw new Error('dist/ is missing: run `npm run build` (npm test does it first)')
   })
 
   const run = (...args: string[]) => execa('node', [BIN, 'selftest', ...args], {reject: false, env: {NO_COLOR: '1'}})
@@ -136,7 +145,10 @@ describe('kvmctl selftest (the command)', function () {
 
   for (const [device, message] of [
     ['/nonexistent', /^kvmctl: --device \/nonexistent does not exist; point it at the KVM device \(\/dev\/kvm\)/],
-    ['/dev/null', /^kvmctl: \/dev\/null is not a KVM device \(ioctl\(KVM_GET_API_VERSION\) failed with ENOTTY\); point --device at \/dev\/kvm/],
+    [
+      '/dev/null',
+      /^kvmctl: \/dev\/null is not a KVM device \(ioctl\(KVM_GET_API_VERSION\) failed with ENOTTY\); point --device at \/dev\/kvm/,
+    ],
   ] as const) {
     it(`exits 1 with one line and the fix on --device ${device}, whatever the format`, async () => {
       for (const format of [[], ['--format', 'prometheus']]) {
@@ -165,8 +177,18 @@ describe('kvmctl selftest (the command)', function () {
     const report = JSON.parse(result.stdout)
     expect(report).to.have.keys('schema', 'ok', 'device', 'vcpus', 'memBytes', 'backing', 'costs', 'stages', 'phases')
     expect(report.costs).to.have.keys('pioExitNs', 'pioExits', 'cpl0NsPerIteration', 'cpl3NsPerIteration', 'execution')
-    expect(report.phases).to.have.keys('openNs', 'createVmNs', 'memoryNs', 'loadNs', 'vcpusNs', 'firstExitNs', 'teardownNs', 'totalNs')
+    expect(report.phases).to.have.keys(
+      'openNs',
+      'createVmNs',
+      'memoryNs',
+      'loadNs',
+      'vcpusNs',
+      'firstExitNs',
+      'teardownNs',
+      'totalNs',
+    )
     expect(report.stages.map((s: {id: string}) => s.id)).to.deep.equal(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'])
-    for (const stage of report.stages) expect(Object.keys(stage).slice(0, 5)).to.deep.equal(['id', 'title', 'status', 'detail', 'ns'])
+    for (const stage of report.stages)
+      expect(Object.keys(stage).slice(0, 5)).to.deep.equal(['id', 'title', 'status', 'detail', 'ns'])
   })
 })

@@ -21,12 +21,12 @@ async function check(root: string): Promise<CheckReport> {
   return JSON.parse((await runCli(['check', '--json', '--root', root])).stdout) as CheckReport
 }
 
-describe('tune ksm / thp intents and check\'s remedies (one voice)', () => {
+describe("tune ksm / thp intents and check's remedies (one voice)", () => {
   after(async () => {
     for (const d of dirs) await rm(d, {recursive: true, force: true})
   })
 
-  it('KSM off: check\'s info row carries `tune ksm --on` and the value and tmpfiles line the planner plans', () => {
+  it("KSM off: check's info row carries `tune ksm --on` and the value and tmpfiles line the planner plans", () => {
     const f = intelHost({ksm: '0'})
     const row = runChecks(f).find((c) => c.id === 'hugepages.ksm')!
     expect(row.status).to.equal('info')
@@ -42,7 +42,7 @@ describe('tune ksm / thp intents and check\'s remedies (one voice)', () => {
     })
   })
 
-  it('THP never: check\'s warn row carries `tune thp --mode madvise` and the planner\'s value and parameter', () => {
+  it("THP never: check's warn row carries `tune thp --mode madvise` and the planner's value and parameter", () => {
     const f = intelHost({thp: 'never'})
     const row = runChecks(f).find((c) => c.id === 'hugepages.thp')!
     expect(row.status).to.equal('warn')
@@ -82,7 +82,7 @@ describe('tune ksm / thp intents and check\'s remedies (one voice)', () => {
     expect([...none.keys()].filter((p) => /ksm|\/proc\/1\//.test(p))).to.deep.equal([])
   })
 
-  it('pvm-guest, KSM off: `tune ksm --on --root COPY` turns check\'s KSM row to pass', async function () {
+  it("pvm-guest, KSM off: `tune ksm --on --root COPY` turns check's KSM row to pass", async function () {
     if (process.getuid?.() !== 0) this.skip() // applying needs root, even on a copy
     const copy = join(await mkdtemp(join(tmpdir(), 'kvmctl-ksm-')), 'host')
     dirs.push(join(copy, '..'))

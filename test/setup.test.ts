@@ -12,12 +12,19 @@ const read = (file: string) => readFileSync(join(repo, file), 'utf8')
 function setupCommands(): string[] {
   const readme = read('README.md')
   const section = /^## Set up on a fresh machine\n([\s\S]*?)^## /m.exec(readme)?.[1] ?? ''
-  return section.split('\n').filter((line) => line.startsWith('    ')).map((line) => line.trim())
+  return section
+    .split('\n')
+    .filter((line) => line.startsWith('    '))
+    .map((line) => line.trim())
 }
 
 function testSources(dir = 'test'): string[] {
   return readdirSync(join(repo, dir), {withFileTypes: true}).flatMap((entry) =>
-    entry.isDirectory() ? testSources(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [read(join(dir, entry.name))] : [],
+    entry.isDirectory()
+      ? testSources(join(dir, entry.name))
+      : entry.name.endsWith('.ts')
+        ? [read(join(dir, entry.name))]
+        : [],
   )
 }
 

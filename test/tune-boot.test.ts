@@ -16,7 +16,11 @@ const roots: string[] = []
 const text = (entry: string) => Buffer.from(entry.split(' ').at(-1)!, 'base64').toString()
 
 /** Each file that changed, as [path, its text with `added` taken out, its old text]. */
-function changedFiles(before: Map<string, string>, after: Map<string, string>, added: RegExp): Array<[string, string, string]> {
+function changedFiles(
+  before: Map<string, string>,
+  after: Map<string, string>,
+  added: RegExp,
+): Array<[string, string, string]> {
   const out: Array<[string, string, string]> = []
   for (const [path, entry] of after) {
     const was = before.get(path)
@@ -57,8 +61,15 @@ describe('boot-time tuning on real boot loader layouts', () => {
       expect(result.messages.at(-1)).to.match(/^verified: 4 pages of 1G at the next boot/)
       const after = contentView(await treeSnapshot(root))
       // Boot files differ only by the parameters; fstab gains the 1G mount line.
-      for (const [path, edited, was] of changedFiles(before, after, / ?default_hugepagesz=1G hugepagesz=1G hugepages=4/g)) {
-        if (path === '/etc/fstab') expect(edited).to.equal(`${was}hugetlbfs /dev/hugepages1G hugetlbfs mode=01770,gid=994,pagesize=1G,nofail 0 0\n`)
+      for (const [path, edited, was] of changedFiles(
+        before,
+        after,
+        / ?default_hugepagesz=1G hugepagesz=1G hugepages=4/g,
+      )) {
+        if (path === '/etc/fstab')
+          expect(edited).to.equal(
+            `${was}hugetlbfs /dev/hugepages1G hugetlbfs mode=01770,gid=994,pagesize=1G,nofail 0 0\n`,
+          )
         else if (path.startsWith('/boot/grub/') || path.startsWith('/proc/')) continue
         else expect(edited, path).to.equal(was)
       }
@@ -71,7 +82,10 @@ describe('boot-time tuning on real boot loader layouts', () => {
 
     it(`tune nested on ${layout} with kvm_intel built in: kvm_intel.nested=1 on the command line; undo restores the tree`, async () => {
       const root = await newRoot(layout)
-      await writeFile(join(root, 'proc/cpuinfo'), 'processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vme vmx\n\n')
+      await writeFile(
+        join(root, 'proc/cpuinfo'),
+        'processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vme vmx\n\n',
+      )
       // Built in: /sys/module/kvm_intel has parameters but no initstate.
       await mkdir(join(root, 'sys/module/kvm_intel/parameters'), {recursive: true})
       await writeFile(join(root, 'sys/module/kvm_intel/parameters/nested'), 'N\n')
@@ -83,7 +97,11 @@ describe('boot-time tuning on real boot loader layouts', () => {
       const result = await applyNested(ctx, plan)
       expect(result.status, result.messages.join('\n')).to.equal('applied')
       expect(result.nestedAfter).to.equal('N')
-      for (const [path, edited, was] of changedFiles(before, contentView(await treeSnapshot(root)), / ?kvm_intel\.nested=1/g)) {
+      for (const [path, edited, was] of changedFiles(
+        before,
+        contentView(await treeSnapshot(root)),
+        / ?kvm_intel\.nested=1/g,
+      )) {
         if (!path.startsWith('/boot/grub/')) expect(edited, path).to.equal(was)
       }
       expect((await planNested(ctx, {})).changes).to.equal(0)
@@ -95,11 +113,19 @@ describe('boot-time tuning on real boot loader layouts', () => {
   it('a 2M pool on the command line survives a 1G edit: each size keeps its own count', async () => {
     const root = await newRoot('debian-12-grub')
     const grub = join(root, 'etc/default/grub')
-    await writeFile(grub, (await readFile(grub, 'utf8')).replace('GRUB_CMDLINE_LINUX=""', 'GRUB_CMDLINE_LINUX="hugepagesz=2M hugepages=512"'))
+    await writeFile(
+      grub,
+      (await readFile(grub, 'utf8')).replace(
+        'GRUB_CMDLINE_LINUX=""',
+        'GRUB_CMDLINE_LINUX="hugepagesz=2M hugepages=512"',
+      ),
+    )
     const ctx = await testContext(root)
     const plan = await planHugepages(ctx, {vmMem: '4G', pageSize: '1G'})
     expect(plan.cmdline!.edits).to.deep.equal(['set hugepagesz=1G hugepages=4'])
     expect(plan.cmdline!.after).to.equal('hugepagesz=2M hugepages=512 quiet hugepagesz=1G hugepages=4')
-    expect(plan.cmdline!.files[0].diff).to.contain('\n+GRUB_CMDLINE_LINUX="hugepagesz=2M hugepages=512 hugepagesz=1G hugepages=4"\n')
+    expect(plan.cmdline!.files[0].diff).to.contain(
+      '\n+GRUB_CMDLINE_LINUX="hugepagesz=2M hugepages=512 hugepagesz=1G hugepages=4"\n',
+    )
   })
 })

@@ -6,7 +6,11 @@ import {runCli} from './support/cli.js'
 import {makeHugepageRoot, TEST_BIN, treeSnapshot} from './support/tune-root.js'
 import {tempDir} from './support/temp.js'
 
-const standIns = {KVMCTL_MOUNT: join(TEST_BIN, 'mount'), KVMCTL_UMOUNT: join(TEST_BIN, 'umount'), KVMCTL_MODPROBE: join(TEST_BIN, 'modprobe')}
+const standIns = {
+  KVMCTL_MOUNT: join(TEST_BIN, 'mount'),
+  KVMCTL_UMOUNT: join(TEST_BIN, 'umount'),
+  KVMCTL_MODPROBE: join(TEST_BIN, 'modprobe'),
+}
 
 describe('kvmctl tune (command line)', () => {
   let root: string
@@ -19,7 +23,9 @@ describe('kvmctl tune (command line)', () => {
 
   it('--dry-run --json gives the documented plan shape and changes nothing', async () => {
     const before = await treeSnapshot(root)
-    const r = await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--root', root, '--dry-run', '--json'], {fromSrc: true})
+    const r = await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--root', root, '--dry-run', '--json'], {
+      fromSrc: true,
+    })
     expect(r.exitCode).to.equal(0)
     const out = JSON.parse(r.stdout)
     expect(out.dryRun).to.equal(true)
@@ -32,12 +38,17 @@ describe('kvmctl tune (command line)', () => {
   it('--dry-run works for a user who is not root; applying tells them to use root (exit 1)', async () => {
     await chmod(root, 0o755)
     const before = await treeSnapshot(root)
-    const dry = await runCli(['tune', 'hugepages', '--vm-mem', '1G', '--root', root, '--dry-run'], {fromSrc: true, asUser: 65534})
+    const dry = await runCli(['tune', 'hugepages', '--vm-mem', '1G', '--root', root, '--dry-run'], {
+      fromSrc: true,
+      asUser: 65534,
+    })
     expect(dry.exitCode).to.equal(0)
     expect(dry.stdout).to.contain('+hugetlbfs /dev/hugepages hugetlbfs mode=01770,gid=994,nofail 0 0')
     const apply = await runCli(['tune', 'hugepages', '--vm-mem', '1G', '--root', root], {fromSrc: true, asUser: 65534})
     expect(apply.exitCode).to.equal(1)
-    expect(apply.stderr).to.equal('kvmctl: kvmctl tune hugepages needs root (running as uid 65534); run it with sudo, or add --dry-run to only see the plan\n')
+    expect(apply.stderr).to.equal(
+      'kvmctl: kvmctl tune hugepages needs root (running as uid 65534); run it with sudo, or add --dry-run to only see the plan\n',
+    )
     expect(await treeSnapshot(root)).to.deep.equal(before)
   })
 
@@ -51,7 +62,10 @@ describe('kvmctl tune (command line)', () => {
   }
 
   it('applies, then undo restores, through the commands (exit codes and --json results)', async () => {
-    const apply = await runCli(['tune', 'hugepages', '--vm-mem', '1G', '--root', root, '--json'], {fromSrc: true, env: standIns})
+    const apply = await runCli(['tune', 'hugepages', '--vm-mem', '1G', '--root', root, '--json'], {
+      fromSrc: true,
+      env: standIns,
+    })
     expect(apply.exitCode).to.equal(0)
     // The real pool backend writes the tree's files; no kernel updates the tree's meminfo.
     const {result} = JSON.parse(apply.stdout)
@@ -101,7 +115,9 @@ describe('kvmctl tune --root without stand-in tools', () => {
       const r = await runCli([...c.argv, '--root', root])
       expect(r.exitCode, r.stdout + r.stderr).to.equal(2)
       expect(r.stderr.trim().split('\n')).to.have.length(1)
-      expect(r.stderr).to.contain(`applying runs ${c.tool}, which acts on this machine's running kernel`).and.to.contain(c.env)
+      expect(r.stderr)
+        .to.contain(`applying runs ${c.tool}, which acts on this machine's running kernel`)
+        .and.to.contain(c.env)
       expect(await treeSnapshot(root)).to.deep.equal(before)
       expect(await readFile('/proc/self/mounts', 'utf8')).not.to.contain(root)
     })
@@ -111,9 +127,17 @@ describe('kvmctl tune --root without stand-in tools', () => {
 // A capture limited to other paths holds no boot configuration: unknown, so no "no boot loader found".
 describe('kvmctl tune and the boot configuration a capture did not hold', () => {
   it('tune iommu --dry-run on vfio-ready (captured: IOMMU paths only) names the boot files, exit 2', async () => {
-    const r = await runCli(['tune', 'iommu', '--dry-run', '--root', join(TEST_BIN, '..', '..', 'fixtures', 'vfio-ready')])
+    const r = await runCli([
+      'tune',
+      'iommu',
+      '--dry-run',
+      '--root',
+      join(TEST_BIN, '..', '..', 'fixtures', 'vfio-ready'),
+    ])
     expect(r.exitCode, r.stdout + r.stderr).to.equal(2)
     expect(r.stderr.trim().split('\n')).to.have.length(1)
-    expect(r.stderr).to.match(/^kvmctl: not in this capture: \/etc\/default\/grub, \/etc\/kernel\/cmdline, \/boot\/loader\/entries\//)
+    expect(r.stderr).to.match(
+      /^kvmctl: not in this capture: \/etc\/default\/grub, \/etc\/kernel\/cmdline, \/boot\/loader\/entries\//,
+    )
   })
 })

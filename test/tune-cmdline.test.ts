@@ -3,7 +3,16 @@ import {readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {detectBootLoader, planCmdline, runCmdlinePlan} from '../src/tune/bootloader.js'
-import {editBlsEntry, editGrubDefault, editLine, grubCmdline, type ParamEdit, satisfies, tokenize, validateEdit} from '../src/tune/cmdline.js'
+import {
+  editBlsEntry,
+  editGrubDefault,
+  editLine,
+  grubCmdline,
+  type ParamEdit,
+  satisfies,
+  tokenize,
+  validateEdit,
+} from '../src/tune/cmdline.js'
 import {undoLastRun} from '../src/tune/undo.js'
 import {LAYOUTS, makeBootRoot, restoreBootTools, useBootStandIns} from './support/boot-roots.js'
 import {contentView, makeHugepageRoot, testContext, treeSnapshot} from './support/tune-root.js'
@@ -19,7 +28,9 @@ describe('kernel command line editing (pure)', () => {
     expect(editLine('quiet  iommu=on\tsplash', remove('iommu'))).to.equal('quiet\tsplash')
     expect(editLine('iommu=on quiet', remove('iommu'))).to.equal('quiet')
     expect(editLine('quiet iommu=on', remove('iommu'))).to.equal('quiet')
-    expect(editLine('root=/dev/vda1 ro\n', set('kvm_intel.nested', '1'))).to.equal('root=/dev/vda1 ro kvm_intel.nested=1\n')
+    expect(editLine('root=/dev/vda1 ro\n', set('kvm_intel.nested', '1'))).to.equal(
+      'root=/dev/vda1 ro kvm_intel.nested=1\n',
+    )
   })
 
   it('collapses duplicates to one (the kernel takes the last), and matches - and _ in names alike', () => {
@@ -48,25 +59,39 @@ describe('kernel command line editing (pure)', () => {
 
   it('edits GRUB_CMDLINE_LINUX in /etc/default/grub, in either quoting, and replaces a key found in _DEFAULT in place', () => {
     const debian = 'GRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_CMDLINE_LINUX=""\n'
-    expect(editGrubDefault(debian, set('intel_iommu', 'on'))).to.equal('GRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_CMDLINE_LINUX="intel_iommu=on"\n')
-    expect(editGrubDefault("GRUB_CMDLINE_LINUX='rhgb quiet'\n", set('iommu', 'pt'))).to.equal("GRUB_CMDLINE_LINUX='rhgb quiet iommu=pt'\n")
-    expect(editGrubDefault('GRUB_CMDLINE_LINUX=quiet\n', set('iommu', 'pt'))).to.equal('GRUB_CMDLINE_LINUX="quiet iommu=pt"\n')
-    expect(editGrubDefault('GRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=on"\nGRUB_CMDLINE_LINUX=""\n', set('iommu', 'pt'))).to.equal(
-      'GRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=pt"\nGRUB_CMDLINE_LINUX=""\n',
+    expect(editGrubDefault(debian, set('intel_iommu', 'on'))).to.equal(
+      'GRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_CMDLINE_LINUX="intel_iommu=on"\n',
     )
-    expect(editGrubDefault('GRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=on"\nGRUB_CMDLINE_LINUX="iommu=pt"\n', remove('iommu'))).to.equal(
-      'GRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_CMDLINE_LINUX=""\n',
+    expect(editGrubDefault("GRUB_CMDLINE_LINUX='rhgb quiet'\n", set('iommu', 'pt'))).to.equal(
+      "GRUB_CMDLINE_LINUX='rhgb quiet iommu=pt'\n",
     )
+    expect(editGrubDefault('GRUB_CMDLINE_LINUX=quiet\n', set('iommu', 'pt'))).to.equal(
+      'GRUB_CMDLINE_LINUX="quiet iommu=pt"\n',
+    )
+    expect(
+      editGrubDefault('GRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=on"\nGRUB_CMDLINE_LINUX=""\n', set('iommu', 'pt')),
+    ).to.equal('GRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=pt"\nGRUB_CMDLINE_LINUX=""\n')
+    expect(
+      editGrubDefault('GRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=on"\nGRUB_CMDLINE_LINUX="iommu=pt"\n', remove('iommu')),
+    ).to.equal('GRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_CMDLINE_LINUX=""\n')
     // A commented-out assignment is not an assignment; a missing one is appended.
-    expect(editGrubDefault('#GRUB_CMDLINE_LINUX="x"\nGRUB_TIMEOUT=5', set('iommu', 'pt'))).to.equal('#GRUB_CMDLINE_LINUX="x"\nGRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX="iommu=pt"\n')
-    expect(grubCmdline('GRUB_CMDLINE_LINUX="a"\nGRUB_CMDLINE_LINUX="b c"\nGRUB_CMDLINE_LINUX_DEFAULT="quiet"\n')).to.equal('b c quiet')
+    expect(editGrubDefault('#GRUB_CMDLINE_LINUX="x"\nGRUB_TIMEOUT=5', set('iommu', 'pt'))).to.equal(
+      '#GRUB_CMDLINE_LINUX="x"\nGRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX="iommu=pt"\n',
+    )
+    expect(
+      grubCmdline('GRUB_CMDLINE_LINUX="a"\nGRUB_CMDLINE_LINUX="b c"\nGRUB_CMDLINE_LINUX_DEFAULT="quiet"\n'),
+    ).to.equal('b c quiet')
     expect(() => editGrubDefault('GRUB_CMDLINE_LINUX="quiet\n', set('iommu', 'pt'))).to.throw(/no closing "/)
   })
 
-  it('edits the options lines of a BLS entry, with systemd\'s column padding kept', () => {
+  it("edits the options lines of a BLS entry, with systemd's column padding kept", () => {
     const entry = 'title      Debian\noptions    root=UUID=x ro quiet\nlinux      /linux\n'
-    expect(editBlsEntry(entry, set('iommu', 'pt'))).to.equal('title      Debian\noptions    root=UUID=x ro quiet iommu=pt\nlinux      /linux\n')
-    expect(editBlsEntry('options a\noptions b iommu=on\n', set('iommu', 'pt'))).to.equal('options a\noptions b iommu=pt\n')
+    expect(editBlsEntry(entry, set('iommu', 'pt'))).to.equal(
+      'title      Debian\noptions    root=UUID=x ro quiet iommu=pt\nlinux      /linux\n',
+    )
+    expect(editBlsEntry('options a\noptions b iommu=on\n', set('iommu', 'pt'))).to.equal(
+      'options a\noptions b iommu=pt\n',
+    )
     expect(editBlsEntry('options a\noptions b\n', set('iommu', 'pt'))).to.equal('options a\noptions b iommu=pt\n')
     expect(editBlsEntry('title x\n', set('iommu', 'pt'))).to.equal('title x\noptions iommu=pt\n')
   })
@@ -89,7 +114,8 @@ describe('boot loader layouts (temporary roots from real Debian, Fedora and syst
 
   it('detects GRUB on Debian (update-grub), BLS with grubby on Fedora, and systemd-boot', async () => {
     const kinds = []
-    for (const layout of LAYOUTS) kinds.push((await detectBootLoader((await testContext(await rootFor(layout))).host))?.kind)
+    for (const layout of LAYOUTS)
+      kinds.push((await detectBootLoader((await testContext(await rootFor(layout))).host))?.kind)
     expect(kinds).to.deep.equal(['grub', 'grubby', 'systemd-boot'])
   })
 
@@ -105,8 +131,12 @@ describe('boot loader layouts (temporary roots from real Debian, Fedora and syst
     const result = await runCmdlinePlan(ctx, plan, 'tune cmdline')
     expect(result.status, result.messages.join('\n')).to.equal('applied')
     const grub = await read(root, 'etc/default/grub')
-    expect(grub).to.equal(original.replace('GRUB_CMDLINE_LINUX=""', 'GRUB_CMDLINE_LINUX="default_hugepagesz=1G hugepagesz=1G hugepages=4"'))
-    expect(await read(root, 'boot/grub/grub.cfg')).to.contain('ro default_hugepagesz=1G hugepagesz=1G hugepages=4 quiet\n')
+    expect(grub).to.equal(
+      original.replace('GRUB_CMDLINE_LINUX=""', 'GRUB_CMDLINE_LINUX="default_hugepagesz=1G hugepagesz=1G hugepages=4"'),
+    )
+    expect(await read(root, 'boot/grub/grub.cfg')).to.contain(
+      'ro default_hugepagesz=1G hugepagesz=1G hugepages=4 quiet\n',
+    )
     // A second identical run changes nothing.
     const again = await planCmdline(ctx, edits)
     expect(again.changes).to.equal(0)
@@ -123,14 +153,23 @@ describe('boot loader layouts (temporary roots from real Debian, Fedora and syst
     const ctx = await testContext(root)
     const plan = await planCmdline(ctx, [set('intel_iommu', 'on'), set('iommu', 'pt')])
     expect(plan.loader).to.equal('grubby')
-    expect(plan.commands).to.deep.equal(['grubby --update-kernel=ALL --args=intel_iommu=on', 'grubby --update-kernel=ALL --args=iommu=pt'])
+    expect(plan.commands).to.deep.equal([
+      'grubby --update-kernel=ALL --args=intel_iommu=on',
+      'grubby --update-kernel=ALL --args=iommu=pt',
+    ])
     expect(plan.files.map((f) => f.path)).to.deep.equal(['/etc/default/grub', '/etc/kernel/cmdline'])
     const result = await runCmdlinePlan(ctx, plan, 'tune iommu')
     expect(result.status, result.messages.join('\n')).to.equal('applied')
     const entry = await read(root, 'boot/loader/entries/ab90bede363141af8b2b1d094615071b-6.10.7-200.fc40.x86_64.conf')
-    expect(entry).to.contain('\noptions root=UUID=6d1c5b4e-3f2a-4b1c-9d8e-7f6a5b4c3d2e ro rootflags=subvol=root rhgb quiet intel_iommu=on iommu=pt\ngrub_users $grub_users\n')
-    expect(await read(root, 'etc/kernel/cmdline')).to.equal('root=UUID=6d1c5b4e-3f2a-4b1c-9d8e-7f6a5b4c3d2e ro rootflags=subvol=root rhgb quiet intel_iommu=on iommu=pt\n')
-    expect(await read(root, 'etc/default/grub')).to.contain('GRUB_CMDLINE_LINUX="rootflags=subvol=root rhgb quiet intel_iommu=on iommu=pt"\n')
+    expect(entry).to.contain(
+      '\noptions root=UUID=6d1c5b4e-3f2a-4b1c-9d8e-7f6a5b4c3d2e ro rootflags=subvol=root rhgb quiet intel_iommu=on iommu=pt\ngrub_users $grub_users\n',
+    )
+    expect(await read(root, 'etc/kernel/cmdline')).to.equal(
+      'root=UUID=6d1c5b4e-3f2a-4b1c-9d8e-7f6a5b4c3d2e ro rootflags=subvol=root rhgb quiet intel_iommu=on iommu=pt\n',
+    )
+    expect(await read(root, 'etc/default/grub')).to.contain(
+      'GRUB_CMDLINE_LINUX="rootflags=subvol=root rhgb quiet intel_iommu=on iommu=pt"\n',
+    )
 
     const undone = await undoLastRun(ctx, {dryRun: false})
     expect(undone.status, undone.problems.join('\n')).to.equal('restored')
@@ -144,8 +183,12 @@ describe('boot loader layouts (temporary roots from real Debian, Fedora and syst
     const plan = await planCmdline(ctx, [set('kvm_intel.nested', '1')])
     expect(plan.commands).to.deep.equal([])
     expect((await runCmdlinePlan(ctx, plan, 'tune nested')).status).to.equal('applied')
-    expect(await read(root, 'etc/kernel/cmdline')).to.equal('root=UUID=2c1d0e3f-5a6b-4c7d-8e9f-0a1b2c3d4e5f ro quiet kvm_intel.nested=1\n')
-    expect(await read(root, 'efi/loader/entries/debian-6.1.0-28-amd64.conf')).to.contain('\noptions    root=UUID=2c1d0e3f-5a6b-4c7d-8e9f-0a1b2c3d4e5f ro quiet kvm_intel.nested=1\nlinux ')
+    expect(await read(root, 'etc/kernel/cmdline')).to.equal(
+      'root=UUID=2c1d0e3f-5a6b-4c7d-8e9f-0a1b2c3d4e5f ro quiet kvm_intel.nested=1\n',
+    )
+    expect(await read(root, 'efi/loader/entries/debian-6.1.0-28-amd64.conf')).to.contain(
+      '\noptions    root=UUID=2c1d0e3f-5a6b-4c7d-8e9f-0a1b2c3d4e5f ro quiet kvm_intel.nested=1\nlinux ',
+    )
     const removal = await planCmdline(ctx, [remove('kvm_intel.nested')])
     expect((await runCmdlinePlan(ctx, removal, 'tune nested --disable')).status).to.equal('applied')
     expect(contentView(await treeSnapshot(root))).to.deep.equal(before)
@@ -173,7 +216,9 @@ describe('boot loader layouts (temporary roots from real Debian, Fedora and syst
     const before = await treeSnapshot(root)
     const ctx = await testContext(root)
     const plan = await planCmdline(ctx, [set('iommu', 'pt')])
-    expect(plan.refusal).to.match(/^no boot loader configuration found .*add `iommu=pt` to the kernel command line .*GRUB_CMDLINE_LINUX in \/etc\/default\/grub, or \/etc\/kernel\/cmdline\)$/)
+    expect(plan.refusal).to.match(
+      /^no boot loader configuration found .*add `iommu=pt` to the kernel command line .*GRUB_CMDLINE_LINUX in \/etc\/default\/grub, or \/etc\/kernel\/cmdline\)$/,
+    )
     expect(plan.refusal).to.not.contain('\n')
     expect((await runCmdlinePlan(ctx, plan, 'tune iommu')).status).to.equal('refused')
     expect(await treeSnapshot(root)).to.deep.equal(before)

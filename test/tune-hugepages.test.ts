@@ -6,7 +6,16 @@ import {join} from 'node:path'
 import {UsageError} from '../src/lib/errors.js'
 import {applyHugepages, planHugepages, type HugepagesRequest} from '../src/tune/hugepages.js'
 import {undoLastRun} from '../src/tune/undo.js'
-import {FSTAB, FakeKernelPool, contentView, makeHugepageRoot, testContext, treeSnapshot, useStandInTools, restoreTools} from './support/tune-root.js'
+import {
+  FSTAB,
+  FakeKernelPool,
+  contentView,
+  makeHugepageRoot,
+  testContext,
+  treeSnapshot,
+  useStandInTools,
+  restoreTools,
+} from './support/tune-root.js'
 
 const LINE = 'hugetlbfs /dev/hugepages hugetlbfs mode=01770,gid=994,nofail 0 0\n'
 const read = (root: string, p: string) => readFile(join(root, p), 'utf8')
@@ -33,7 +42,15 @@ describe('tune hugepages (temporary roots)', () => {
     const root = await newRoot()
     const plan = await planHugepages(await testContext(root), {vmMem: '1024'})
     expect(plan.pages).to.equal(550)
-    expect(plan.runtime).to.deep.equal([{path: '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages', pageSize: '2M', node: null, before: 0, after: 550}])
+    expect(plan.runtime).to.deep.equal([
+      {
+        path: '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages',
+        pageSize: '2M',
+        node: null,
+        before: 0,
+        after: 550,
+      },
+    ])
     expect(plan.files.map((f) => [f.path, f.action])).to.deep.equal([
       ['/etc/fstab', 'modify'],
       ['/etc/sysctl.d/40-hugepage.conf', 'create'],
@@ -59,7 +76,9 @@ describe('tune hugepages (temporary roots)', () => {
     expect(first.result.mount).to.deep.equal({target: '/dev/hugepages', mounted: true, mode: '1770', gid: 994})
     expect(await read(root, 'etc/fstab')).to.equal(FSTAB + LINE)
     expect(await read(root, 'etc/sysctl.d/40-hugepage.conf')).to.match(/\nvm\.nr_hugepages = 550\n$/)
-    expect(await read(root, 'proc/mounts')).to.contain('hugetlbfs /dev/hugepages hugetlbfs rw,relatime,mode=01770,gid=994')
+    expect(await read(root, 'proc/mounts')).to.contain(
+      'hugetlbfs /dev/hugepages hugetlbfs rw,relatime,mode=01770,gid=994',
+    )
 
     const snapshot = await treeSnapshot(root)
     const second = await run(root, {vmMem: '1024M'})
@@ -128,7 +147,11 @@ describe('tune hugepages (temporary roots)', () => {
 
   it('prints the kernel command line when 1 GiB pages do not fit at runtime (--runtime)', async () => {
     const root = await newRoot({memTotalMiB: 16384})
-    const r = await run(root, {vmMem: '4G', pageSize: '1G', runtime: true}, (rt) => (host) => new FakeKernelPool(rt, host, 1))
+    const r = await run(
+      root,
+      {vmMem: '4G', pageSize: '1G', runtime: true},
+      (rt) => (host) => new FakeKernelPool(rt, host, 1),
+    )
     expect(r.plan.pages).to.equal(4)
     expect(r.plan.mount.options).to.deep.equal(['mode=01770', 'gid=994', 'pagesize=1G'])
     expect(r.result.status).to.equal('rolled-back')
@@ -146,7 +169,10 @@ describe('tune hugepages (temporary roots)', () => {
   })
 
   it('warns when a later sysctl.d file or sysctl.conf sets vm.nr_hugepages', async () => {
-    const root = await newRoot({sysctlD: {'60-db.conf': 'vm.nr_hugepages = 1024\n', '10-early.conf': 'vm.nr_hugepages = 4\n'}, sysctlConf: 'vm.nr_hugepages=8\n'})
+    const root = await newRoot({
+      sysctlD: {'60-db.conf': 'vm.nr_hugepages = 1024\n', '10-early.conf': 'vm.nr_hugepages = 4\n'},
+      sysctlConf: 'vm.nr_hugepages=8\n',
+    })
     const plan = await planHugepages(await testContext(root), {vmMem: '1G'})
     const later = plan.warnings.filter((w) => w.includes('wins'))
     expect(later).to.have.length(2)
@@ -233,5 +259,4 @@ describe('tune hugepages (temporary roots)', () => {
     }
   })
   // The lock is tested in tune-txn.test.ts (flock: held by a live process, never judged from a file).
-
 })

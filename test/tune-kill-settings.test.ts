@@ -47,14 +47,27 @@ async function thpRoot(): Promise<string> {
 
 async function accessRoot(): Promise<string> {
   const root = await makeHugepageRoot({kvmGid: null})
-  await writeFile(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\n')
+  await writeFile(
+    join(root, 'etc/passwd'),
+    'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\n',
+  )
   await writeFile(join(root, 'etc/shadow'), 'root:*:19000:0:99999:7:::\nalice:*:19000:0:99999:7:::\n', {mode: 0o640})
   return withStateDirs(root)
 }
 
 const CAMPAIGNS: Array<{name: string; args: string[]; make: () => Promise<string>; minPoints: number}> = [
-  {name: 'tune thp --mode always (value, /etc/default/grub, update-grub)', args: ['tune', 'thp', '--mode', 'always'], make: thpRoot, minPoints: 8},
-  {name: 'tune access --user alice (group, member)', args: ['tune', 'access', '--user', 'alice'], make: accessRoot, minPoints: 4},
+  {
+    name: 'tune thp --mode always (value, /etc/default/grub, update-grub)',
+    args: ['tune', 'thp', '--mode', 'always'],
+    make: thpRoot,
+    minPoints: 8,
+  },
+  {
+    name: 'tune access --user alice (group, member)',
+    args: ['tune', 'access', '--user', 'alice'],
+    make: accessRoot,
+    minPoints: 4,
+  },
 ]
 
 describe('tune kill campaign for the boot-time step kinds (SIGKILL, then undo)', function () {
@@ -63,7 +76,11 @@ describe('tune kill campaign for the boot-time step kinds (SIGKILL, then undo)',
   const tally: Record<string, number> = {}
   after(async () => {
     for (const d of made) await rm(d, {recursive: true, force: true})
-    console.log(`      kill campaign: ${Object.entries(tally).map(([k, n]) => `${n} points of ${k}`).join(', ')}`)
+    console.log(
+      `      kill campaign: ${Object.entries(tally)
+        .map(([k, n]) => `${n} points of ${k}`)
+        .join(', ')}`,
+    )
   })
 
   for (const campaign of CAMPAIGNS) {
@@ -90,7 +107,10 @@ describe('tune kill campaign for the boot-time step kinds (SIGKILL, then undo)',
       expect(points.length).to.be.greaterThanOrEqual(campaign.minPoints)
       // Every new step kind is among the points the campaign kills at.
       const kinds = campaign.args[1] === 'thp' ? ['value', 'file', 'rewrite', 'ran update-grub'] : ['group', 'member']
-      for (const kind of kinds) expect(points.map((p) => p.name).join('\n'), kind).to.contain(kind.startsWith('ran') ? kind : `intent of ${kind}`)
+      for (const kind of kinds)
+        expect(points.map((p) => p.name).join('\n'), kind).to.contain(
+          kind.startsWith('ran') ? kind : `intent of ${kind}`,
+        )
       for (const {at, name} of points) {
         const root = await fresh()
         const killed = await runCli([...campaign.args, '--root', root], env({KVMCTL_TEST_CRASH_AT: String(at)}))

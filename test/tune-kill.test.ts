@@ -15,7 +15,12 @@ import {runCli} from './support/cli.js'
 import {exactTree, FSTAB, makeHugepageRoot, TEST_BIN} from './support/tune-root.js'
 import {tempDir} from './support/temp.js'
 
-const STAND_INS = {KVMCTL_MOUNT: join(TEST_BIN, 'mount'), KVMCTL_UMOUNT: join(TEST_BIN, 'umount'), KVMCTL_MODPROBE: join(TEST_BIN, 'modprobe'), KVMCTL_MODINFO: join(TEST_BIN, 'modinfo')}
+const STAND_INS = {
+  KVMCTL_MOUNT: join(TEST_BIN, 'mount'),
+  KVMCTL_UMOUNT: join(TEST_BIN, 'umount'),
+  KVMCTL_MODPROBE: join(TEST_BIN, 'modprobe'),
+  KVMCTL_MODINFO: join(TEST_BIN, 'modinfo'),
+}
 const APPLY = ['tune', 'hugepages', '--vm-mem', '1024']
 /** A Latin-1 é in a comment: not UTF-8, must survive apply and undo as the one byte 0xE9. */
 const LATIN1_LINE = Buffer.from('# caf\xe9 server, edited with a Latin-1 editor\n', 'latin1')
@@ -70,7 +75,9 @@ describe('tune kill campaign (SIGKILL at every crash point, then undo)', functio
   after(async () => {
     for (const d of [original, ...made]) await rm(d, {recursive: true, force: true})
     // The figures the report quotes.
-    console.log(`      kill campaign: ${tally.applyPoints} apply crash points, ${tally.standInPoints} stand-in kills, ${tally.undoPoints} undo crash points`)
+    console.log(
+      `      kill campaign: ${tally.applyPoints} apply crash points, ${tally.standInPoints} stand-in kills, ${tally.undoPoints} undo crash points`,
+    )
   })
 
   async function fresh(): Promise<string> {
@@ -95,7 +102,9 @@ describe('tune kill campaign (SIGKILL at every crash point, then undo)', functio
     if (journal !== undefined && JSON.parse(journal).runs[0].state !== 'complete') {
       const again = await runCli([...APPLY, '--root', root], env())
       expect(again.exitCode, `${what}: rerun ${again.stdout}${again.stderr}`).to.equal(1)
-      expect(again.stderr, what).to.match(/^kvmctl: an interrupted tune run is in the journal: `kvmctl tune hugepages --vm-mem 1024`.*kvmctl tune undo/)
+      expect(again.stderr, what).to.match(
+        /^kvmctl: an interrupted tune run is in the journal: `kvmctl tune hugepages --vm-mem 1024`.*kvmctl tune undo/,
+      )
     }
     const undo = await runCli(['tune', 'undo', '--root', root], env())
     expect(undo.exitCode, `${what}: ${undo.stdout}${undo.stderr}`).to.equal(0)

@@ -4,7 +4,14 @@ import {join} from 'node:path'
 
 import {applyNested, planNested} from '../src/tune/nested.js'
 import {undoLastRun} from '../src/tune/undo.js'
-import {contentView, makeHugepageRoot, testContext, treeSnapshot, useStandInTools, restoreTools} from './support/tune-root.js'
+import {
+  contentView,
+  makeHugepageRoot,
+  testContext,
+  treeSnapshot,
+  useStandInTools,
+  restoreTools,
+} from './support/tune-root.js'
 
 type Tree = 'intel' | 'amd' | 'builtin' | 'pvm' | 'running'
 const roots: string[] = []
@@ -20,7 +27,11 @@ async function nestedRoot(tree: Tree, opts: {modprobeD?: string} = {}): Promise<
   roots.push(root)
   const amd = tree === 'amd' || tree === 'pvm'
   const flags = tree === 'pvm' ? 'fpu vme de pse hypervisor' : `fpu vme de pse ${amd ? 'svm' : 'vmx'} hypervisor`
-  await put(root, 'proc/cpuinfo', `processor\t: 0\nvendor_id\t: ${amd ? 'AuthenticAMD' : 'GenuineIntel'}\nflags\t\t: ${flags}\n\n`)
+  await put(
+    root,
+    'proc/cpuinfo',
+    `processor\t: 0\nvendor_id\t: ${amd ? 'AuthenticAMD' : 'GenuineIntel'}\nflags\t\t: ${flags}\n\n`,
+  )
   await mkdir(join(root, 'sys/module/kvm/parameters'), {recursive: true})
   if (tree === 'pvm') {
     await mkdir(join(root, 'sys/module/kvm_pvm/parameters'), {recursive: true})
@@ -123,7 +134,9 @@ describe('tune nested (temporary roots, stand-in modprobe)', () => {
     expect(plan.users).to.deep.equal({refcnt: 2, holders: [], processes: [{pid: 4242, name: 'qemu-system-x86'}]})
     const refused = await applyNested(ctx, plan)
     expect(refused.status).to.equal('refused')
-    expect(refused.messages[0]).to.match(/in use \(processes with \/dev\/kvm open: 4242 \(qemu-system-x86\); module refcnt 2\).*--persist-only/)
+    expect(refused.messages[0]).to.match(
+      /in use \(processes with \/dev\/kvm open: 4242 \(qemu-system-x86\); module refcnt 2\).*--persist-only/,
+    )
     expect(await treeSnapshot(root)).to.deep.equal(before)
 
     const persisted = await applyNested(ctx, await planNested(ctx, {persistOnly: true}))
@@ -149,14 +162,18 @@ describe('tune nested (temporary roots, stand-in modprobe)', () => {
     try {
       const result = await applyNested(ctx, plan)
       expect(result.status).to.equal('rolled-back')
-      expect(result.messages.join('\n')).to.match(/modprobe kvm_intel nested=1 failed \(exit 1\): modprobe: FATAL: Module kvm_intel not found/)
+      expect(result.messages.join('\n')).to.match(
+        /modprobe kvm_intel nested=1 failed \(exit 1\): modprobe: FATAL: Module kvm_intel not found/,
+      )
       expect(result.rollbackProblems).to.deep.equal([])
       expect(await read(root, 'sys/module/kvm_intel/parameters/nested')).to.equal('N\n')
     } finally {
       process.env.KVMCTL_MODPROBE = KVMCTL_MODPROBE
     }
     const after = contentView(await treeSnapshot(root))
-    for (const m of [before, after]) for (const k of [...m.keys()]) if (k.startsWith('/sys/module/kvm_intel/') || k.startsWith('/flaky') || k.startsWith('/.standin')) m.delete(k)
+    for (const m of [before, after])
+      for (const k of [...m.keys()])
+        if (k.startsWith('/sys/module/kvm_intel/') || k.startsWith('/flaky') || k.startsWith('/.standin')) m.delete(k)
     expect(after).to.deep.equal(before)
   })
 })

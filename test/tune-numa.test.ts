@@ -60,7 +60,10 @@ describe('tune hugepages per NUMA node (two-node fixture)', () => {
     const ctx = await testContext(root)
     const req = {vmMem: '1024', nodes: '0:1,1:2'}
     const plan = await planHugepages(ctx, req)
-    expect(plan.split).to.deep.equal([{node: 0, vms: 1, pages: 550}, {node: 1, vms: 2, pages: 1100}])
+    expect(plan.split).to.deep.equal([
+      {node: 0, vms: 1, pages: 550},
+      {node: 1, vms: 2, pages: 1100},
+    ])
     expect(plan.runtime.map((r) => [r.path, r.before, r.after])).to.deep.equal([
       [`/${NODE_POOL(0)}`, 0, 550],
       [`/${NODE_POOL(1)}`, 0, 1100],
@@ -69,11 +72,16 @@ describe('tune hugepages per NUMA node (two-node fixture)', () => {
     expect(plan.cmdline!.edits).to.deep.equal(['set hugepagesz=2M hugepages=0:550,1:1100'])
     const {result} = await applyHugepages(ctx, req, plan)
     expect(result.status, result.messages.join('\n')).to.equal('applied')
-    expect(result.pools.map((p) => [p.node, p.asked, p.got])).to.deep.equal([[0, 550, 550], [1, 1100, 1100]])
+    expect(result.pools.map((p) => [p.node, p.asked, p.got])).to.deep.equal([
+      [0, 550, 550],
+      [1, 1100, 1100],
+    ])
     expect((ctx.pool as FakeKernelPool).compactions, 'compacted before writing the nodes').to.equal(1)
     expect(await readFile(join(root, NODE_POOL(0)), 'utf8')).to.equal('550\n')
     expect(await readFile(join(root, NODE_POOL(1)), 'utf8')).to.equal('1100\n')
-    expect(await readFile(join(root, 'etc/default/grub'), 'utf8')).to.contain('GRUB_CMDLINE_LINUX="hugepagesz=2M hugepages=0:550,1:1100"')
+    expect(await readFile(join(root, 'etc/default/grub'), 'utf8')).to.contain(
+      'GRUB_CMDLINE_LINUX="hugepagesz=2M hugepages=0:550,1:1100"',
+    )
     expect(await readFile(join(root, 'etc/sysctl.d/40-hugepage.conf'), 'utf8')).to.match(/vm\.nr_hugepages = 1650\n$/)
     // A second identical run changes nothing.
     expect((await planHugepages(ctx, req)).changes).to.equal(0)
@@ -112,7 +120,10 @@ describe('tune hugepages per NUMA node (two-node fixture)', () => {
   it('--node 0 --node 1: --vms VMs on each node', async () => {
     const ctx = await testContext(await twoNodeRoot())
     const plan = await planHugepages(ctx, {vmMem: '1024', node: ['0', '1']})
-    expect(plan.split).to.deep.equal([{node: 0, vms: 1, pages: 550}, {node: 1, vms: 1, pages: 550}])
+    expect(plan.split).to.deep.equal([
+      {node: 0, vms: 1, pages: 550},
+      {node: 1, vms: 1, pages: 550},
+    ])
     expect(plan.pages).to.equal(1100)
   })
 
@@ -132,13 +143,25 @@ describe('tune hugepages per NUMA node (two-node fixture)', () => {
 
   it('bad node values are one line, exit 2, nothing changed', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['--node', '7', '--root', fixture('pvm-guest')], /^kvmctl: --node 7 does not exist on this host; use one of: 0$/],
-      [['--nodes', 'garbage', '--root', fixture('numa-two-node')], /^kvmctl: --nodes "garbage" is not a split; give NODE:VMS pairs, e\.g\. --nodes 0:4,1:2/],
+      [
+        ['--node', '7', '--root', fixture('pvm-guest')],
+        /^kvmctl: --node 7 does not exist on this host; use one of: 0$/,
+      ],
+      [
+        ['--nodes', 'garbage', '--root', fixture('numa-two-node')],
+        /^kvmctl: --nodes "garbage" is not a split; give NODE:VMS pairs, e\.g\. --nodes 0:4,1:2/,
+      ],
       [['--nodes', '0:1,0:2', '--root', fixture('numa-two-node')], /^kvmctl: --nodes: node 0 is given twice/],
-      [['--nodes', '0:1', '--node', '1', '--root', fixture('numa-two-node')], /^kvmctl: give --node \(repeatable\) or --nodes/],
+      [
+        ['--nodes', '0:1', '--node', '1', '--root', fixture('numa-two-node')],
+        /^kvmctl: give --node \(repeatable\) or --nodes/,
+      ],
       [['--node', 'one', '--root', fixture('numa-two-node')], /^kvmctl: --node "one" must be a whole number/],
       [['--nodes', '0:0,1:2', '--root', fixture('numa-two-node')], /^kvmctl: --nodes: node 0 is given 0 VMs/],
-      [['--node', '99999999999999999999', '--root', fixture('pvm-guest')], /^kvmctl: --node 99999999999999999999 does not/],
+      [
+        ['--node', '99999999999999999999', '--root', fixture('pvm-guest')],
+        /^kvmctl: --node 99999999999999999999 does not/,
+      ],
     ]
     for (const [args, message] of cases) {
       const r = await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--dry-run', ...args])

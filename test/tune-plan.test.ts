@@ -44,15 +44,22 @@ describe('tune planning math', () => {
   it('accepts only page sizes the host offers', () => {
     expect(parsePageSize('2M', [2 * MiB, GiB])).to.equal(2 * MiB)
     expect(parsePageSize('1G', [2 * MiB, GiB])).to.equal(GiB)
-    expect(() => parsePageSize('4M', [2 * MiB, GiB])).to.throw(UsageError, /--page-size 4M is not offered by this host; use one of: 2M, 1G/)
+    expect(() => parsePageSize('4M', [2 * MiB, GiB])).to.throw(
+      UsageError,
+      /--page-size 4M is not offered by this host; use one of: 2M, 1G/,
+    )
     expect(() => parsePageSize('huge', [2 * MiB])).to.throw(UsageError, /--page-size "huge"/)
   })
 
   it('states the memory floor and refuses requests that break it', () => {
     expect(memoryFloor(8 * GiB)).to.equal(512 * MiB)
     expect(memoryFloor(64 * GiB)).to.equal(Math.ceil(64 * GiB * 0.05))
-    expect(() => checkMemoryFits({poolBytesAfter: 7.9 * GiB, memTotalBytes: 8 * GiB, requestText: '--vm-mem 7G'})).to.throw(UsageError, /below the safe floor of 512 MiB/)
-    expect(() => checkMemoryFits({poolBytesAfter: 9 * GiB, memTotalBytes: 8 * GiB, requestText: '--vm-mem 9G'})).to.throw(UsageError, /more than this host has/)
+    expect(() =>
+      checkMemoryFits({poolBytesAfter: 7.9 * GiB, memTotalBytes: 8 * GiB, requestText: '--vm-mem 7G'}),
+    ).to.throw(UsageError, /below the safe floor of 512 MiB/)
+    expect(() =>
+      checkMemoryFits({poolBytesAfter: 9 * GiB, memTotalBytes: 8 * GiB, requestText: '--vm-mem 9G'}),
+    ).to.throw(UsageError, /more than this host has/)
     expect(() => checkMemoryFits({poolBytesAfter: 7 * GiB, memTotalBytes: 8 * GiB, requestText: 'x'})).not.to.throw()
   })
 })

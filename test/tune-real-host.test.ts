@@ -13,7 +13,17 @@ const POOL = '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages'
 const NODE0 = '/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages'
 const read = (p: string) => readFile(p, 'utf8').catch(() => undefined)
 /** The real tools and the live host, whatever stand-ins other tests in this process set up. */
-const LIVE = {fromSrc: true, env: {KVMCTL_MOUNT: '', KVMCTL_UMOUNT: '', KVMCTL_MODPROBE: '', KVMCTL_GROUPADD: '', KVMCTL_GROUPDEL: '', KVMCTL_ROOT: undefined}}
+const LIVE = {
+  fromSrc: true,
+  env: {
+    KVMCTL_MOUNT: '',
+    KVMCTL_UMOUNT: '',
+    KVMCTL_MODPROBE: '',
+    KVMCTL_GROUPADD: '',
+    KVMCTL_GROUPDEL: '',
+    KVMCTL_ROOT: undefined,
+  },
+}
 
 const takeLock = () => takeMachineLock()
 
@@ -27,7 +37,10 @@ describe('tune hugepages on this machine (real host, under flock)', function () 
   before(async function () {
     if (process.getuid?.() !== 0 || process.env.KVMCTL_SKIP_REAL_HOST === '1' || !existsSync(POOL)) return this.skip()
     lock = await takeLock()
-    const tuned = (await read('/proc/mounts'))?.includes(' /dev/hugepages ') || existsSync('/var/lib/kvmctl/tune-journal.json') || existsSync('/etc/sysctl.d/40-hugepage.conf')
+    const tuned =
+      (await read('/proc/mounts'))?.includes(' /dev/hugepages ') ||
+      existsSync('/var/lib/kvmctl/tune-journal.json') ||
+      existsSync('/etc/sysctl.d/40-hugepage.conf')
     if (tuned) return this.skip()
     poolBefore = await read(POOL)
     fstabBefore = await read('/etc/fstab')
@@ -55,7 +68,9 @@ describe('tune hugepages on this machine (real host, under flock)', function () 
     const mount = (await read('/proc/mounts'))!.split('\n').find((l) => l.split(' ')[1] === '/dev/hugepages')
     expect(mount).to.match(new RegExp(`^hugetlbfs /dev/hugepages hugetlbfs .*gid=${plan.group.gid}.*mode=1770`))
     expect(await read('/etc/sysctl.d/40-hugepage.conf')).to.match(/\nvm\.nr_hugepages = 550\n$/)
-    expect(await read('/etc/fstab')).to.equal(`${fstabBefore}${fstabBefore!.endsWith('\n') || fstabBefore === '' ? '' : '\n'}hugetlbfs /dev/hugepages hugetlbfs mode=01770,gid=${plan.group.gid},nofail 0 0\n`)
+    expect(await read('/etc/fstab')).to.equal(
+      `${fstabBefore}${fstabBefore!.endsWith('\n') || fstabBefore === '' ? '' : '\n'}hugetlbfs /dev/hugepages hugetlbfs mode=01770,gid=${plan.group.gid},nofail 0 0\n`,
+    )
 
     const undo = await runCli(['tune', 'undo', '--json'], LIVE)
     expect(undo.exitCode, undo.stderr).to.equal(0)

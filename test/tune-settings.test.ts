@@ -30,7 +30,11 @@ async function settingsRoot(layout?: (typeof LAYOUTS)[number], vendor = 'Genuine
   roots.push(root)
   await put(root, 'sys/kernel/mm/ksm/run', '0\n')
   await put(root, 'sys/kernel/mm/transparent_hugepage/enabled', 'always [madvise] never\n')
-  await put(root, 'proc/cpuinfo', `processor\t: 0\nvendor_id\t: ${vendor}\nflags\t\t: fpu vme ${vendor === 'GenuineIntel' ? 'vmx' : 'svm'}\n\n`)
+  await put(
+    root,
+    'proc/cpuinfo',
+    `processor\t: 0\nvendor_id\t: ${vendor}\nflags\t\t: fpu vme ${vendor === 'GenuineIntel' ? 'vmx' : 'svm'}\n\n`,
+  )
   await put(root, 'proc/1/comm', 'systemd\n')
   return root
 }
@@ -62,16 +66,22 @@ describe('tune ksm / thp / iommu / access (temporary roots)', () => {
     const root = await settingsRoot()
     await put(root, 'etc/ksmtuned.conf', '# Configuration file for ksmtuned.\n')
     const ctx = await testContext(root)
-    expect((await planKsm(ctx, {off: true})).warnings[0]).to.match(/ksmtuned is installed and starts KSM again .*systemctl disable --now ksmtuned/)
+    expect((await planKsm(ctx, {off: true})).warnings[0]).to.match(
+      /ksmtuned is installed and starts KSM again .*systemctl disable --now ksmtuned/,
+    )
     await rm(join(root, 'sys/kernel/mm/ksm'), {recursive: true})
     expect((await planKsm(ctx, {on: true})).refusal).to.match(/no KSM .*CONFIG_KSM=y/)
     await planKsm(ctx, {}).then(
       () => expect.fail('no flag accepted'),
       (e: Error) => expect(e.message).to.match(/say --on or --off/),
     )
-    expect(editTmpfilesWrite('# mine\nw /sys/kernel/mm/ksm/run - - - - 1\nw /sys/x - - - - 2\n', '/sys/kernel/mm/ksm/run', '0')).to.equal(
-      '# mine\nw /sys/kernel/mm/ksm/run - - - - 0\nw /sys/x - - - - 2\n',
-    )
+    expect(
+      editTmpfilesWrite(
+        '# mine\nw /sys/kernel/mm/ksm/run - - - - 1\nw /sys/x - - - - 2\n',
+        '/sys/kernel/mm/ksm/run',
+        '0',
+      ),
+    ).to.equal('# mine\nw /sys/kernel/mm/ksm/run - - - - 0\nw /sys/x - - - - 2\n')
   })
 
   for (const layout of LAYOUTS) {
@@ -89,7 +99,10 @@ describe('tune ksm / thp / iommu / access (temporary roots)', () => {
       expect((await undoLastRun(ctx, {dryRun: false})).status).to.equal('restored')
       // The stand-in sysfs file keeps the written word; the kernel shows the choice list again.
       const after = contentView(await treeSnapshot(root))
-      after.set('/sys/kernel/mm/transparent_hugepage/enabled', before.get('/sys/kernel/mm/transparent_hugepage/enabled')!)
+      after.set(
+        '/sys/kernel/mm/transparent_hugepage/enabled',
+        before.get('/sys/kernel/mm/transparent_hugepage/enabled')!,
+      )
       expect(await read(root, 'sys/kernel/mm/transparent_hugepage/enabled')).to.equal('madvise\n')
       expect(after).to.deep.equal(before)
     })
@@ -128,8 +141,12 @@ describe('tune ksm / thp / iommu / access (temporary roots)', () => {
     const before = await treeSnapshot(snpRoot)
     const snpCtx = await testContext(snpRoot)
     const refused = await planIommu(snpCtx, {passthroughMode: 'pt'})
-    expect(refused.refusal).to.match(/^refusing iommu=pt: this host runs SEV-SNP \(kernel log: "kvm_amd: SEV-SNP enabled \(ASIDs 1 - 99\)".*\), and the kernel disables SNP/)
-    expect((await applySetting(snpCtx, refused, {command: 'tune iommu --passthrough-mode pt'})).status).to.equal('refused')
+    expect(refused.refusal).to.match(
+      /^refusing iommu=pt: this host runs SEV-SNP \(kernel log: "kvm_amd: SEV-SNP enabled \(ASIDs 1 - 99\)".*\), and the kernel disables SNP/,
+    )
+    expect((await applySetting(snpCtx, refused, {command: 'tune iommu --passthrough-mode pt'})).status).to.equal(
+      'refused',
+    )
     expect(await treeSnapshot(snpRoot)).to.deep.equal(before)
   })
 
@@ -152,16 +169,24 @@ describe('tune ksm / thp / iommu / access (temporary roots)', () => {
       return root
     }
     // usermod and groupadd leave their own backups (/etc/group-, /etc/gshadow-), as they do on a host.
-    const withoutShadowBackups = (m: Map<string, string>) => new Map([...m].filter(([k]) => !/^\/etc\/(group|gshadow|passwd|shadow)-$/.test(k)))
+    const withoutShadowBackups = (m: Map<string, string>) =>
+      new Map([...m].filter(([k]) => !/^\/etc\/(group|gshadow|passwd|shadow)-$/.test(k)))
 
     it('creates kvm when missing, adds the user, says the login lacks the group; undo removes both', async () => {
       const root = await accessRoot({kvmGroup: false})
       const before = withoutShadowBackups(contentView(await treeSnapshot(root)))
       const ctx = await testContext(root)
       const plan = await planAccess(ctx, {user: 'alice'})
-      expect(plan).to.deep.include({user: 'alice', member: false, group: {name: 'kvm', gid: null, create: true}, reloginNeeded: true})
+      expect(plan).to.deep.include({
+        user: 'alice',
+        member: false,
+        group: {name: 'kvm', gid: null, create: true},
+        reloginNeeded: true,
+      })
       expect(plan.commands).to.deep.equal(['groupadd --system kvm', 'usermod -a -G kvm alice'])
-      expect(plan.warnings.at(-1)).to.equal("alice's current login does not have group kvm yet: log out and in again, or run `newgrp kvm` in that shell")
+      expect(plan.warnings.at(-1)).to.equal(
+        "alice's current login does not have group kvm yet: log out and in again, or run `newgrp kvm` in that shell",
+      )
       const result = await applySetting(ctx, plan, {command: 'tune access --user alice', extra: accessSteps(ctx, plan)})
       expect(result.status, result.messages.join('\n')).to.equal('applied')
       expect(await read(root, 'etc/group')).to.match(/\nkvm:x:\d+:alice\n$/)
@@ -178,7 +203,9 @@ describe('tune ksm / thp / iommu / access (temporary roots)', () => {
       expect(plan.files.map((f) => f.path)).to.deep.equal(['/etc/udev/rules.d/65-kvmctl-kvm.rules'])
       const result = await applySetting(ctx, plan, {command: 'tune access --user alice', extra: accessSteps(ctx, plan)})
       expect(result.status, result.messages.join('\n')).to.equal('applied')
-      expect(await read(root, 'etc/udev/rules.d/65-kvmctl-kvm.rules')).to.contain('KERNEL=="kvm", GROUP="kvm", MODE="0660"\n')
+      expect(await read(root, 'etc/udev/rules.d/65-kvmctl-kvm.rules')).to.contain(
+        'KERNEL=="kvm", GROUP="kvm", MODE="0660"\n',
+      )
       const {stat} = await import('node:fs/promises')
       const st = await stat(join(root, 'dev/kvm'))
       expect([st.gid, st.mode & 0o777]).to.deep.equal([994, 0o660])
@@ -194,7 +221,10 @@ describe('tune ksm / thp / iommu / access (temporary roots)', () => {
       const ctx = await testContext(await accessRoot({kvmGroup: true}))
       await planAccess(ctx, {user: 'mallory'}).then(
         () => expect.fail('accepted'),
-        (e: Error) => expect(e.message).to.equal('user mallory does not exist (no line in /etc/passwd); create it first or pick another with --user'),
+        (e: Error) =>
+          expect(e.message).to.equal(
+            'user mallory does not exist (no line in /etc/passwd); create it first or pick another with --user',
+          ),
       )
       await planAccess(ctx, {user: 'root'}).then(
         () => expect.fail('accepted'),
@@ -208,7 +238,15 @@ const KSM = '/sys/kernel/mm/ksm/run'
 const THP = '/sys/kernel/mm/transparent_hugepage/enabled'
 /** The real tools and the live host, whatever stand-ins other tests in this process set up. */
 const LIVE = {
-  env: {KVMCTL_ROOT: undefined, KVMCTL_GROUPADD: '', KVMCTL_GROUPDEL: '', KVMCTL_USERMOD: '', KVMCTL_UPDATE_GRUB: '', KVMCTL_GRUB_MKCONFIG: '', KVMCTL_GRUBBY: ''},
+  env: {
+    KVMCTL_ROOT: undefined,
+    KVMCTL_GROUPADD: '',
+    KVMCTL_GROUPDEL: '',
+    KVMCTL_USERMOD: '',
+    KVMCTL_UPDATE_GRUB: '',
+    KVMCTL_GRUB_MKCONFIG: '',
+    KVMCTL_GRUBBY: '',
+  },
 }
 
 describe('tune ksm and thp on this machine (real host, under flock)', function () {
@@ -217,7 +255,8 @@ describe('tune ksm and thp on this machine (real host, under flock)', function (
   const readLive = (p: string) => readFile(p, 'utf8')
 
   before(async function () {
-    if (process.getuid?.() !== 0 || process.env.KVMCTL_SKIP_REAL_HOST === '1' || !existsSync(KSM) || !existsSync(THP)) return this.skip()
+    if (process.getuid?.() !== 0 || process.env.KVMCTL_SKIP_REAL_HOST === '1' || !existsSync(KSM) || !existsSync(THP))
+      return this.skip()
     lock = await takeHostLock()
     for (const p of [KSM, THP]) saved.set(p, await readLive(p))
   })
@@ -226,7 +265,8 @@ describe('tune ksm and thp on this machine (real host, under flock)', function (
     try {
       // Last resort if an undo failed: put the kernel values back as found.
       if (saved.has(KSM) && (await readLive(KSM)) !== saved.get(KSM)) await writeFile(KSM, saved.get(KSM)!.trim())
-      if (saved.has(THP) && (await readLive(THP)) !== saved.get(THP)) await writeFile(THP, /\[(\w+)\]/.exec(saved.get(THP)!)![1])
+      if (saved.has(THP) && (await readLive(THP)) !== saved.get(THP))
+        await writeFile(THP, /\[(\w+)\]/.exec(saved.get(THP)!)![1])
     } finally {
       await lock?.release()
     }
@@ -270,7 +310,13 @@ describe('tune access on this machine (real host, a test user, under flock)', fu
 
   before(async function () {
     const tuned = existsSync('/var/lib/kvmctl/tune-journal.json')
-    if (process.getuid?.() !== 0 || process.env.KVMCTL_SKIP_REAL_HOST === '1' || tuned || !existsSync('/usr/sbin/useradd')) return this.skip()
+    if (
+      process.getuid?.() !== 0 ||
+      process.env.KVMCTL_SKIP_REAL_HOST === '1' ||
+      tuned ||
+      !existsSync('/usr/sbin/useradd')
+    )
+      return this.skip()
     lock = await takeHostLock()
     groupBefore = await readFile('/etc/group', 'utf8')
     gshadowBefore = await readFile('/etc/gshadow', 'utf8').catch(() => undefined)
@@ -294,7 +340,9 @@ describe('tune access on this machine (real host, a test user, under flock)', fu
     const {plan, result} = JSON.parse(r.stdout)
     expect(result.status, result.messages.join('\n')).to.equal('applied')
     const group = plan.group.name as string
-    expect((await readFile('/etc/group', 'utf8')).split('\n').find((l) => l.startsWith(`${group}:`))).to.match(new RegExp(`:${user}$`))
+    expect((await readFile('/etc/group', 'utf8')).split('\n').find((l) => l.startsWith(`${group}:`))).to.match(
+      new RegExp(`:${user}$`),
+    )
     expect(plan.warnings.join('\n')).to.contain(`${user}'s current login does not have group ${group} yet`)
     const undo = await runCli(['tune', 'undo', '--json'], LIVE)
     expect(JSON.parse(undo.stdout).status, undo.stdout).to.equal('restored')

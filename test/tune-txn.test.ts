@@ -15,7 +15,17 @@ import {acquireTuneLock} from '../src/tune/lock.js'
 import {applyNested, planNested} from '../src/tune/nested.js'
 import {undoLastRun} from '../src/tune/undo.js'
 import {runCli} from './support/cli.js'
-import {contentView, exactTree, FSTAB, makeHugepageRoot, restoreTools, TEST_BIN, testContext, treeSnapshot, useStandInTools} from './support/tune-root.js'
+import {
+  contentView,
+  exactTree,
+  FSTAB,
+  makeHugepageRoot,
+  restoreTools,
+  TEST_BIN,
+  testContext,
+  treeSnapshot,
+  useStandInTools,
+} from './support/tune-root.js'
 import {tempDir} from './support/temp.js'
 
 const roots: string[] = []
@@ -31,7 +41,12 @@ async function apply(root: string, req: HugepagesRequest) {
   const ctx = await testContext(root)
   return applyHugepages(ctx, req, await planHugepages(ctx, req))
 }
-const STAND_INS = {KVMCTL_MOUNT: join(TEST_BIN, 'mount'), KVMCTL_UMOUNT: join(TEST_BIN, 'umount'), KVMCTL_MODPROBE: join(TEST_BIN, 'modprobe'), KVMCTL_MODINFO: join(TEST_BIN, 'modinfo')}
+const STAND_INS = {
+  KVMCTL_MOUNT: join(TEST_BIN, 'mount'),
+  KVMCTL_UMOUNT: join(TEST_BIN, 'umount'),
+  KVMCTL_MODPROBE: join(TEST_BIN, 'modprobe'),
+  KVMCTL_MODINFO: join(TEST_BIN, 'modinfo'),
+}
 /** What a user must never see. */
 const JS_ERROR = /TypeError|ReferenceError|SyntaxError|undefined|NaN|\n\s+at /
 
@@ -52,7 +67,10 @@ describe('tune is transactional (issue 11)', () => {
       await rm(pool)
       await symlink(join(outside, 'nr_hugepages'), pool)
       await rm(join(root, 'proc/sys/vm/nr_hugepages'))
-      await symlink('../../../../../../../../..' + join(outside, 'nr_hugepages'), join(root, 'proc/sys/vm/nr_hugepages'))
+      await symlink(
+        '../../../../../../../../..' + join(outside, 'nr_hugepages'),
+        join(root, 'proc/sys/vm/nr_hugepages'),
+      )
       const r = await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--root', root], {env: STAND_INS})
       // The planner cannot read the pool through the link: it names the file and plans nothing (exit 2).
       expect(r.exitCode, r.stderr).to.equal(2)
@@ -76,7 +94,9 @@ describe('tune is transactional (issue 11)', () => {
       expect(await readlink(join(root, 'etc/fstab'))).to.equal('/etc/static/fstab')
       const st = await stat(join(root, 'etc/static/fstab'))
       expect([(st.mode & 0o7777).toString(8), st.gid]).to.deep.equal(['444', 100])
-      expect(await read(root, 'etc/static/fstab')).to.equal(`${FSTAB}hugetlbfs /dev/hugepages hugetlbfs mode=01770,gid=994,nofail 0 0\n`)
+      expect(await read(root, 'etc/static/fstab')).to.equal(
+        `${FSTAB}hugetlbfs /dev/hugepages hugetlbfs mode=01770,gid=994,nofail 0 0\n`,
+      )
       expect((await undoLastRun(ctx, {dryRun: false})).status).to.equal('restored')
       expect(contentView(await exactTree(root))).to.deep.equal(contentView(before))
     })
@@ -94,7 +114,9 @@ describe('tune is transactional (issue 11)', () => {
       await writeFile(join(root, 'etc/fstab'), text)
       const refused = await undoLastRun(ctx, {dryRun: false})
       expect(refused.status).to.equal('incomplete')
-      expect(refused.problems.join('\n')).to.contain('/etc/fstab is no longer the link to /etc/static/fstab it was; left as is (--force puts the link back)')
+      expect(refused.problems.join('\n')).to.contain(
+        '/etc/fstab is no longer the link to /etc/static/fstab it was; left as is (--force puts the link back)',
+      )
       expect((await undoLastRun(ctx, {dryRun: false, force: true})).status).to.equal('restored')
       expect((await lstat(join(root, 'etc/fstab'))).isSymbolicLink()).to.equal(true)
       expect(contentView(await exactTree(root))).to.deep.equal(contentView(before))
@@ -103,7 +125,10 @@ describe('tune is transactional (issue 11)', () => {
 
   describe('bytes, not strings', () => {
     it('keeps a Latin-1 byte in an unrelated fstab line through apply and undo', async () => {
-      const latin1 = Buffer.concat([Buffer.from(FSTAB), Buffer.from('# Ger\xe4te\n/dev/vdb1 /srv ext4 defaults 0 2\n', 'latin1')])
+      const latin1 = Buffer.concat([
+        Buffer.from(FSTAB),
+        Buffer.from('# Ger\xe4te\n/dev/vdb1 /srv ext4 defaults 0 2\n', 'latin1'),
+      ])
       const root = await newRoot()
       await writeFile(join(root, 'etc/fstab'), latin1)
       const ctx = await testContext(root)
@@ -111,7 +136,9 @@ describe('tune is transactional (issue 11)', () => {
       expect(r.result.status).to.equal('applied')
       const after = await readFile(join(root, 'etc/fstab'))
       expect(after.subarray(0, latin1.length).equals(latin1)).to.equal(true)
-      expect(after.subarray(latin1.length).toString()).to.equal('hugetlbfs /dev/hugepages hugetlbfs mode=01770,gid=994,nofail 0 0\n')
+      expect(after.subarray(latin1.length).toString()).to.equal(
+        'hugetlbfs /dev/hugepages hugetlbfs mode=01770,gid=994,nofail 0 0\n',
+      )
       const undone = await undoLastRun(ctx, {dryRun: false})
       expect(undone.status).to.equal('restored')
       expect((await readFile(join(root, 'etc/fstab'))).equals(latin1)).to.equal(true)
@@ -137,9 +164,14 @@ describe('tune is transactional (issue 11)', () => {
         const root = await newRoot()
         await rm(join(root, 'etc/fstab'))
         await mkdir(join(root, 'etc/fstab'))
-        const r = await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--root', root, ...(dryRun ? ['--dry-run'] : [])], {env: STAND_INS})
+        const r = await runCli(
+          ['tune', 'hugepages', '--vm-mem', '1024', '--root', root, ...(dryRun ? ['--dry-run'] : [])],
+          {env: STAND_INS},
+        )
         expect(r.exitCode).to.equal(1)
-        expect(r.stderr).to.equal('kvmctl: /etc/fstab is a directory, not a regular file; kvmctl edits it as a file: move it aside (or fix the link) and run again\n')
+        expect(r.stderr).to.equal(
+          'kvmctl: /etc/fstab is a directory, not a regular file; kvmctl edits it as a file: move it aside (or fix the link) and run again\n',
+        )
       })
     }
 
@@ -150,14 +182,46 @@ describe('tune is transactional (issue 11)', () => {
       ['an array', '[]', /is unreadable: it is not an object with a "runs" list/],
       ['null runs', '{"schema":2,"runs":null}', /is unreadable: it is not an object with a "runs" list/],
       ['a newer schema', '{"schema":9,"runs":[]}', /schema 9 is not one this kvmctl knows/],
-      ['a run without steps', '{"schema":2,"runs":[{"id":"x","command":"tune hugepages","startedAt":"2026"}]}', /run 1 lacks its id, command, startedAt or steps/],
-      ['a step that is a string', '{"schema":2,"runs":[{"id":"x","command":"c","startedAt":"s","state":"complete","steps":["pool"]}]}', /run x step 1 is not an object/],
-      ['an unknown step kind', '{"schema":2,"runs":[{"id":"x","command":"c","startedAt":"s","state":"complete","steps":[{"kind":"reboot","state":"done"}]}]}', /run x step 1 has an unknown kind "reboot" .*nothing was undone/],
-      ['a step kind from Object.prototype', '{"schema":2,"runs":[{"id":"x","command":"c","startedAt":"s","state":"complete","steps":[{"kind":"constructor","state":"done"}]}]}', /unknown kind "constructor"/],
-      ['a pool step without its value', '{"schema":2,"runs":[{"id":"x","command":"c","startedAt":"s","state":"complete","steps":[{"kind":"pool","path":"/sys/x","state":"done"}]}]}', /step 1 \(pool\) has a bad "before"/],
-      ['a relative path', '{"schema":2,"runs":[{"id":"x","command":"c","startedAt":"s","state":"complete","steps":[{"kind":"mkdir","path":"../../etc","state":"done"}]}]}', /step 1 \(mkdir\) has a bad "path"/],
-      ['a bad step state', '{"schema":2,"runs":[{"id":"x","command":"c","startedAt":"s","state":"complete","steps":[{"kind":"mount","target":"/dev/hugepages","state":"maybe"}]}]}', /has a bad "state"/],
-      ['a group name with a slash', '{"schema":2,"runs":[{"id":"x","command":"c","startedAt":"s","state":"complete","steps":[{"kind":"group","name":"../kvm","state":"done"}]}]}', /has a bad "name"/],
+      [
+        'a run without steps',
+        '{"schema":2,"runs":[{"id":"x","command":"tune hugepages","startedAt":"2026"}]}',
+        /run 1 lacks its id, command, startedAt or steps/,
+      ],
+      [
+        'a step that is a string',
+        '{"schema":2,"runs":[{"id":"x","command":"c","startedAt":"s","state":"complete","steps":["pool"]}]}',
+        /run x step 1 is not an object/,
+      ],
+      [
+        'an unknown step kind',
+        '{"schema":2,"runs":[{"id":"x","command":"c","startedAt":"s","state":"complete","steps":[{"kind":"reboot","state":"done"}]}]}',
+        /run x step 1 has an unknown kind "reboot" .*nothing was undone/,
+      ],
+      [
+        'a step kind from Object.prototype',
+        '{"schema":2,"runs":[{"id":"x","command":"c","startedAt":"s","state":"complete","steps":[{"kind":"constructor","state":"done"}]}]}',
+        /unknown kind "constructor"/,
+      ],
+      [
+        'a pool step without its value',
+        '{"schema":2,"runs":[{"id":"x","command":"c","startedAt":"s","state":"complete","steps":[{"kind":"pool","path":"/sys/x","state":"done"}]}]}',
+        /step 1 \(pool\) has a bad "before"/,
+      ],
+      [
+        'a relative path',
+        '{"schema":2,"runs":[{"id":"x","command":"c","startedAt":"s","state":"complete","steps":[{"kind":"mkdir","path":"../../etc","state":"done"}]}]}',
+        /step 1 \(mkdir\) has a bad "path"/,
+      ],
+      [
+        'a bad step state',
+        '{"schema":2,"runs":[{"id":"x","command":"c","startedAt":"s","state":"complete","steps":[{"kind":"mount","target":"/dev/hugepages","state":"maybe"}]}]}',
+        /has a bad "state"/,
+      ],
+      [
+        'a group name with a slash',
+        '{"schema":2,"runs":[{"id":"x","command":"c","startedAt":"s","state":"complete","steps":[{"kind":"group","name":"../kvm","state":"done"}]}]}',
+        /has a bad "name"/,
+      ],
     ]
     for (const [what, text, pattern] of corruptions) {
       it(`a corrupt journal (${what}): undo and apply say one line, exit 1, change nothing`, async () => {
@@ -165,7 +229,11 @@ describe('tune is transactional (issue 11)', () => {
         await mkdir(join(root, 'var/lib/kvmctl'), {recursive: true})
         await writeFile(join(root, 'var/lib/kvmctl/tune-journal.json'), text)
         const before = await exactTree(root)
-        for (const args of [['tune', 'undo'], ['tune', 'undo', '--dry-run'], ['tune', 'hugepages', '--vm-mem', '1024']]) {
+        for (const args of [
+          ['tune', 'undo'],
+          ['tune', 'undo', '--dry-run'],
+          ['tune', 'hugepages', '--vm-mem', '1024'],
+        ]) {
           const r = await runCli([...args, '--root', root], {env: STAND_INS})
           expect(r.exitCode, `${args.join(' ')}: ${r.stdout}${r.stderr}`).to.equal(1)
           expect(r.stderr.split('\n')).to.have.length(2)
@@ -184,7 +252,9 @@ describe('tune is transactional (issue 11)', () => {
       const req = {vmMem: '1G', mount: '/srv/huge pages'}
       const first = await apply(root, req)
       expect(first.result.status, first.result.messages.join('\n')).to.equal('applied')
-      expect(await read(root, 'etc/fstab')).to.equal(`${FSTAB}hugetlbfs /srv/huge\\040pages hugetlbfs mode=01770,gid=994,nofail 0 0\n`)
+      expect(await read(root, 'etc/fstab')).to.equal(
+        `${FSTAB}hugetlbfs /srv/huge\\040pages hugetlbfs mode=01770,gid=994,nofail 0 0\n`,
+      )
       expect(await read(root, 'proc/mounts')).to.contain(' /srv/huge\\040pages hugetlbfs ')
       const snapshot = await treeSnapshot(root)
       const again = await apply(root, req)
@@ -194,14 +264,29 @@ describe('tune is transactional (issue 11)', () => {
     })
 
     it('escapes tab, newline and backslash (fstab(5)), so no line can be injected', () => {
-      const entry: FstabEntry = {spec: 'hugetlbfs', file: '/a b\tc\nd\\e', vfstype: 'hugetlbfs', options: ['mode=01770'], freq: 0, passno: 0}
+      const entry: FstabEntry = {
+        spec: 'hugetlbfs',
+        file: '/a b\tc\nd\\e',
+        vfstype: 'hugetlbfs',
+        options: ['mode=01770'],
+        freq: 0,
+        passno: 0,
+      }
       const out = editFstab('', entry)
       expect(out).to.equal('hugetlbfs /a\\040b\\011c\\012d\\134e hugetlbfs mode=01770 0 0\n')
       expect(out.split('\n')).to.have.length(2)
       expect(editFstab(out, entry)).to.equal(out)
     })
 
-    for (const bad of ['dev/hugepages', '/dev//hugepages', '/dev/hugepages/', '/dev/../etc', '/dev/./x', '/dev/huge\u0001pages', '/']) {
+    for (const bad of [
+      'dev/hugepages',
+      '/dev//hugepages',
+      '/dev/hugepages/',
+      '/dev/../etc',
+      '/dev/./x',
+      '/dev/huge\u0001pages',
+      '/',
+    ]) {
       it(`refuses --mount ${JSON.stringify(bad)} with a one-line usage error`, async () => {
         const root = await newRoot()
         const error = await planHugepages(await testContext(root), {vmMem: '1G', mount: bad}).catch((e) => e)
@@ -215,8 +300,18 @@ describe('tune is transactional (issue 11)', () => {
   describe('linear-time diffs', () => {
     it('diffs a 12,000-line fstab and a 5 MB fstab (the change at the end) with the right hunk', () => {
       for (const lines of [12_000, 100_000]) {
-        const body = Array.from({length: lines}, (_, i) => `UUID=${String(i).padStart(8, '0')}-aaaa-bbbb-cccc-dddddddddddd /srv/d${i} ext4 defaults 0 2\n`).join('')
-        const after = editFstab(body, {spec: 'hugetlbfs', file: '/dev/hugepages', vfstype: 'hugetlbfs', options: ['mode=01770'], freq: 0, passno: 0})
+        const body = Array.from(
+          {length: lines},
+          (_, i) => `UUID=${String(i).padStart(8, '0')}-aaaa-bbbb-cccc-dddddddddddd /srv/d${i} ext4 defaults 0 2\n`,
+        ).join('')
+        const after = editFstab(body, {
+          spec: 'hugetlbfs',
+          file: '/dev/hugepages',
+          vfstype: 'hugetlbfs',
+          options: ['mode=01770'],
+          freq: 0,
+          passno: 0,
+        })
         const diff = unifiedDiff('/etc/fstab', body, after)
         expect(diff.split('\n')[2]).to.equal(`@@ -${lines - 2},3 +${lines - 2},4 @@`)
         expect(diff).to.contain('+hugetlbfs /dev/hugepages hugetlbfs mode=01770 0 0\n')
@@ -225,7 +320,9 @@ describe('tune is transactional (issue 11)', () => {
     })
 
     it('keeps exact LCS diffs for small changes in the middle', () => {
-      expect(unifiedDiff('/x', 'a\nb\nc\nd\n', 'a\nB\nc\nd\ne\n')).to.equal('--- a/x\n+++ b/x\n@@ -1,4 +1,5 @@\n a\n-b\n+B\n c\n d\n+e\n')
+      expect(unifiedDiff('/x', 'a\nb\nc\nd\n', 'a\nB\nc\nd\ne\n')).to.equal(
+        '--- a/x\n+++ b/x\n@@ -1,4 +1,5 @@\n a\n-b\n+B\n c\n d\n+e\n',
+      )
     })
   })
 
@@ -287,18 +384,30 @@ describe('tune is transactional (issue 11)', () => {
         delete process.env.KVMCTL_GROUPADD
       }
       expect(r.result.status).to.equal('failed')
-      expect(r.result.messages[0]).to.match(/^groupadd --prefix .* --system kvm failed \(exit 9\): groupadd: group 'kvm' already exists$/)
+      expect(r.result.messages[0]).to.match(
+        /^groupadd --prefix .* --system kvm failed \(exit 9\): groupadd: group 'kvm' already exists$/,
+      )
       expect(r.result.rollbackProblems).to.deep.equal([])
       expect(await read(root, 'etc/group')).to.contain('kvm:x:4242:alice\n')
       expect(await readFile(join(root, 'var/lib/kvmctl/tune-journal.json')).catch(() => 'none')).to.equal('none')
     })
 
     for (const [what, use] of [
-      ['a member was added (usermod -aG)', async (root: string, gid: number) => writeFile(join(root, 'etc/group'), (await read(root, 'etc/group')).replace(`kvm:x:${gid}:`, `kvm:x:${gid}:alice`))],
-      ['/dev/kvm was chgrp\'d to it', async (root: string, gid: number) => {
-        await writeFile(join(root, 'dev/kvm'), '')
-        await chown(join(root, 'dev/kvm'), 0, gid)
-      }],
+      [
+        'a member was added (usermod -aG)',
+        async (root: string, gid: number) =>
+          writeFile(
+            join(root, 'etc/group'),
+            (await read(root, 'etc/group')).replace(`kvm:x:${gid}:`, `kvm:x:${gid}:alice`),
+          ),
+      ],
+      [
+        "/dev/kvm was chgrp'd to it",
+        async (root: string, gid: number) => {
+          await writeFile(join(root, 'dev/kvm'), '')
+          await chown(join(root, 'dev/kvm'), 0, gid)
+        },
+      ],
     ] as const) {
       it(`undo keeps a group it created when ${what}, and says why`, async () => {
         const root = await newRoot({kvmGid: null})
@@ -321,7 +430,10 @@ describe('tune is transactional (issue 11)', () => {
       await apply(root, {vmMem: '1G'})
       await writeFile(join(root, 'dev/hugepages/qemu_back_mem.pc.ram.XYZ'), '')
       const undone = await undoLastRun(ctx, {dryRun: false})
-      expect(undone.kept).to.deep.equal(['kept hugetlbfs on /dev/hugepages mounted: it holds 1 file(s) (VM memory in use)', 'kept directory /dev/hugepages: it is not empty'])
+      expect(undone.kept).to.deep.equal([
+        'kept hugetlbfs on /dev/hugepages mounted: it holds 1 file(s) (VM memory in use)',
+        'kept directory /dev/hugepages: it is not empty',
+      ])
       expect(await read(root, 'proc/mounts')).to.contain(' /dev/hugepages hugetlbfs ')
       expect(await read(root, 'etc/fstab')).to.equal(FSTAB)
     })
@@ -331,7 +443,9 @@ describe('tune is transactional (issue 11)', () => {
       const before = await exactTree(root)
       const ctx = await testContext(root)
       process.env.KVMCTL_MOUNT = join(TEST_BIN, 'mount-noop')
-      await apply(root, {vmMem: '1G', allowPartial: true}).finally(() => (process.env.KVMCTL_MOUNT = STAND_INS.KVMCTL_MOUNT))
+      await apply(root, {vmMem: '1G', allowPartial: true}).finally(
+        () => (process.env.KVMCTL_MOUNT = STAND_INS.KVMCTL_MOUNT),
+      )
       const undone = await undoLastRun(ctx, {dryRun: false})
       expect(undone.status).to.equal('restored')
       expect(await exactTree(root)).to.deep.equal(before)
@@ -351,7 +465,9 @@ describe('tune is transactional (issue 11)', () => {
       const ctx = await testContext(root)
       const result = await applyNested(ctx, await planNested(ctx, {}))
       expect(result.status).to.equal('refused')
-      expect(result.messages[0]).to.match(/^not unloading kvm_intel: kvm_intel cannot be shown loadable again for kernel 6\.1\.0-test-amd64 .*Module kvm_intel not found.*Nothing was changed/)
+      expect(result.messages[0]).to.match(
+        /^not unloading kvm_intel: kvm_intel cannot be shown loadable again for kernel 6\.1\.0-test-amd64 .*Module kvm_intel not found.*Nothing was changed/,
+      )
       expect(await exactTree(root)).to.deep.equal(before)
     })
   })
@@ -362,7 +478,9 @@ describe('tune is transactional (issue 11)', () => {
       const ctx = await testContext(root)
       const first = await acquireTuneLock(ctx.host, 'kvmctl tune hugepages')
       const busy = await acquireTuneLock(ctx.host, 'kvmctl tune undo').catch((e) => e)
-      expect(busy.message).to.equal(`another kvmctl tune run holds /run/kvmctl/tune.lock (pid ${process.pid}, \`kvmctl tune hugepages\`); wait for it to finish, then run again`)
+      expect(busy.message).to.equal(
+        `another kvmctl tune run holds /run/kvmctl/tune.lock (pid ${process.pid}, \`kvmctl tune hugepages\`); wait for it to finish, then run again`,
+      )
       // Another process is refused too (flock is per open file, not per process).
       const other = await runCli(['tune', 'undo', '--root', root], {env: STAND_INS})
       expect(other.exitCode).to.equal(1)
@@ -386,14 +504,22 @@ describe('tune is transactional (issue 11)', () => {
       // The first run is inside its mount step, holding the lock.
       const waitFor = async (p: string) => {
         for (;;) {
-          if (await stat(p).then(() => true, () => false)) return
+          if (
+            await stat(p).then(
+              () => true,
+              () => false,
+            )
+          )
+            return
           await new Promise((r) => setTimeout(r, 50))
         }
       }
       await waitFor(`${gate}.waiting`)
       const second = await runCli(['tune', 'hugepages', '--vm-mem', '1024', '--root', root], {env: STAND_INS})
       expect(second.exitCode).to.equal(1)
-      expect(second.stderr).to.match(/^kvmctl: another kvmctl tune run holds \/run\/kvmctl\/tune\.lock \(pid \d+, `kvmctl tune hugepages`\); wait for it to finish, then run again\n$/)
+      expect(second.stderr).to.match(
+        /^kvmctl: another kvmctl tune run holds \/run\/kvmctl\/tune\.lock \(pid \d+, `kvmctl tune hugepages`\); wait for it to finish, then run again\n$/,
+      )
       await writeFile(gate, '')
       const done = await first
       expect(done.exitCode, done.stderr).to.equal(0)
@@ -407,15 +533,26 @@ describe('tune is transactional (issue 11)', () => {
       for (let round = 0; round < 3; round++) {
         const root = await newRoot()
         const before = await exactTree(root)
-        const runs = await Promise.all([1, 2].map(() => execa(process.execPath, ['bin/run.js', 'tune', 'hugepages', '--vm-mem', '1024', '--root', root, '--json'], {reject: false, env: {...STAND_INS, NO_COLOR: '1'}})))
+        const runs = await Promise.all(
+          [1, 2].map(() =>
+            execa(process.execPath, ['bin/run.js', 'tune', 'hugepages', '--vm-mem', '1024', '--root', root, '--json'], {
+              reject: false,
+              env: {...STAND_INS, NO_COLOR: '1'},
+            }),
+          ),
+        )
         // With --json a failure is an {error} object on stdout.
         const statuses = runs.map((r) => {
           const out = JSON.parse(String(r.stdout))
           return r.exitCode === 0 ? out.result.status : `${r.exitCode} ${out.error?.message}`
         })
         // Either one applied and the other was refused, or they ran one after the other.
-        expect(statuses.filter((s) => s === 'applied'), statuses.join(' | ')).to.have.length(1)
-        for (const s of statuses.filter((x) => x !== 'applied')) expect(s).to.match(/^unchanged$|^1 another kvmctl tune run holds/)
+        expect(
+          statuses.filter((s) => s === 'applied'),
+          statuses.join(' | '),
+        ).to.have.length(1)
+        for (const s of statuses.filter((x) => x !== 'applied'))
+          expect(s).to.match(/^unchanged$|^1 another kvmctl tune run holds/)
         applied++
         refused += statuses.filter((s) => s !== 'applied' && s !== 'unchanged').length
         expect((await runCli(['tune', 'undo', '--root', root], {env: STAND_INS})).exitCode).to.equal(0)

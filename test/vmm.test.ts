@@ -28,7 +28,10 @@ describe('VMM (native addon on /dev/kvm)', function () {
     try {
       for (const segment of SEGMENTS) {
         const run = await machine.run(segment.allVcpus ? [0, 1] : [0], 5000)
-        expect(run.vcpus.map((v) => v.exit), segment.id).to.deep.equal(run.vcpus.map(() => segment.stop))
+        expect(
+          run.vcpus.map((v) => v.exit),
+          segment.id,
+        ).to.deep.equal(run.vcpus.map(() => segment.stop))
       }
       expect(machine.counter()).to.equal(2 * machine.config.smpAdds)
       expect(machine.checkPattern()).to.deep.equal({bad: 0, firstBad: -1})
@@ -65,7 +68,13 @@ describe('VMM (native addon on /dev/kvm)', function () {
 
   it('reports a triple fault as a shutdown exit', async () => {
     const abi = probeAbi()
-    const machine = ProbeMachine.boot({device: KVM, vcpus: 1, memBytes: MEM, backing: 'anonymous', variant: abi.PROBE_VARIANT_TRIPLE_FAULT})
+    const machine = ProbeMachine.boot({
+      device: KVM,
+      vcpus: 1,
+      memBytes: MEM,
+      backing: 'anonymous',
+      variant: abi.PROBE_VARIANT_TRIPLE_FAULT,
+    })
     try {
       const run = await machine.run([0], 5000)
       expect(run.vcpus[0].exit).to.equal('shutdown')
@@ -79,7 +88,13 @@ describe('VMM (native addon on /dev/kvm)', function () {
   for (const variant of ['PROBE_VARIANT_SPIN_CPL0', 'PROBE_VARIANT_SPIN_CPL3']) {
     it(`ends a guest that never stops (${variant}) with the watchdog; Node carries on`, async () => {
       const abi = probeAbi()
-      const machine = ProbeMachine.boot({device: KVM, vcpus: 1, memBytes: MEM, backing: 'anonymous', variant: abi[variant]})
+      const machine = ProbeMachine.boot({
+        device: KVM,
+        vcpus: 1,
+        memBytes: MEM,
+        backing: 'anonymous',
+        variant: abi[variant],
+      })
       try {
         const ticks: number[] = []
         const timer = setInterval(() => ticks.push(1), 10)
@@ -121,7 +136,13 @@ describe('VMM (native addon on /dev/kvm)', function () {
 
   it('refuses to run or close a VM that is already running, and to use a closed one', async () => {
     const abi = probeAbi()
-    const machine = ProbeMachine.boot({device: KVM, vcpus: 1, memBytes: MEM, backing: 'anonymous', variant: abi.PROBE_VARIANT_SPIN_CPL3})
+    const machine = ProbeMachine.boot({
+      device: KVM,
+      vcpus: 1,
+      memBytes: MEM,
+      backing: 'anonymous',
+      variant: abi.PROBE_VARIANT_SPIN_CPL3,
+    })
     const running = machine.run([0], 100)
     expect(() => machine.close()).to.throw(/running/)
     expect(() => machine.vm.run({vcpus: [0], timeoutMs: 10})).to.throw(/running/)
@@ -137,7 +158,22 @@ describe('VMM (native addon on /dev/kvm)', function () {
     const boots = `import {ProbeMachine} from ${JSON.stringify(join(repo, 'src/vmm/probe-machine.ts'))}
       for (let i = 0; i < 40; i++) ProbeMachine.boot({device: '/dev/kvm', vcpus: 2, memBytes: ${MEM}, backing: 'anonymous'}).close()
       console.log('booted 40')`
-    const run = await execa(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '50', '--import', 'tsx', '--input-type=module', '-e', boots], {cwd: repo, reject: false})
+    const run = await execa(
+      process.execPath,
+      [
+        '--cpu-prof',
+        '--cpu-prof-dir',
+        dir,
+        '--cpu-prof-interval',
+        '50',
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        boots,
+      ],
+      {cwd: repo, reject: false},
+    )
     await rm(dir, {recursive: true, force: true})
     expect(run.exitCode, String(run.stderr)).to.equal(0)
     expect(run.stdout).to.equal('booted 40')

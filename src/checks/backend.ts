@@ -17,7 +17,12 @@ export const BACKEND_NAMES: Record<Backend, string> = {
 }
 
 /** Short backend names for metric and node labels (`kvmctl.io/kvm-backend=pvm`). */
-export const BACKEND_LABELS: Record<Backend, string> = {kvm_intel: 'intel', kvm_amd: 'amd', kvm_pvm: 'pvm', arm64: 'arm64'}
+export const BACKEND_LABELS: Record<Backend, string> = {
+  kvm_intel: 'intel',
+  kvm_amd: 'amd',
+  kvm_pvm: 'pvm',
+  arm64: 'arm64',
+}
 
 /** The label for a backend; a name this version does not know (a newer report) passes through. */
 export function backendLabel(backend: Backend | null): string {

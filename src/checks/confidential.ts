@@ -16,7 +16,8 @@ import {guestOf} from '../host/derived.js'
 import {OPTIONAL} from './optional.js'
 import {manual, NOT_CAPTURED, type Check} from './types.js'
 
-const GRUB = (what: string) => `${what} GRUB_CMDLINE_LINUX in /etc/default/grub, then sudo update-grub (Fedora/RHEL: sudo grub2-mkconfig -o /boot/grub2/grub.cfg) and reboot`
+const GRUB = (what: string) =>
+  `${what} GRUB_CMDLINE_LINUX in /etc/default/grub, then sudo update-grub (Fedora/RHEL: sudo grub2-mkconfig -o /boot/grub2/grub.cfg) and reboot`
 
 /** The module parameter turned on: in modprobe.d for a module, on the kernel command line when built in. */
 function paramRemedy(f: HostFacts, level: Level): string[] {
@@ -39,7 +40,7 @@ const REMEDIES: Record<LevelCause, (f: HostFacts, level: Level) => string[]> = {
     'in the firmware setup raise "SEV-ES ASID Space Limit" (AMD CBS → CPU Common Options; it is the minimum SEV ASID) above 1, e.g. to 100: the ASIDs below it are the ones SEV-ES and SEV-SNP guests use; save and reboot',
   ],
   'no-sev-asids': (f) => [
-    `the firmware gave every ASID to SEV-ES/SEV-SNP: lower "SEV-ES ASID Space Limit" in the firmware setup below ${memEncryptCpu(f)?.encryptedGuests ?? 'the CPU\'s number of encrypted guests'}; save and reboot`,
+    `the firmware gave every ASID to SEV-ES/SEV-SNP: lower "SEV-ES ASID Space Limit" in the firmware setup below ${memEncryptCpu(f)?.encryptedGuests ?? "the CPU's number of encrypted guests"}; save and reboot`,
   ],
   'rmp-unreserved': () => [
     'enable "SEV-SNP Support" and "SNP Memory (RMP Table) Coverage" in the firmware setup (AMD CBS → NBIO Common Options), keep SMEE and the IOMMU enabled; save and reboot',
@@ -79,7 +80,14 @@ const STATE_TEXT: Record<Level['state'], string> = {
 export function confidentialChecks(f: HostFacts): Check[] {
   if (f.arch !== 'x86') {
     const base = {id: 'confidential.platform', area: 'confidential' as const, title: 'Confidential guests'}
-    return [{...base, status: 'skip', detail: f.arch === 'unknown' ? `${NOT_CAPTURED}: uname, CPUID` : 'kvmctl checks AMD SEV and Intel TDX, on x86 hosts'}]
+    return [
+      {
+        ...base,
+        status: 'skip',
+        detail:
+          f.arch === 'unknown' ? `${NOT_CAPTURED}: uname, CPUID` : 'kvmctl checks AMD SEV and Intel TDX, on x86 hosts',
+      },
+    ]
   }
   const levels = confidentialLevels(f)
   const vendor = cpuVendor(f)
@@ -93,22 +101,37 @@ function levelCheck(f: HostFacts, level: Level): Check {
   const why = level.evidence.length > 0 ? ` (${level.evidence.join('; ')})` : ''
   switch (level.state) {
     case 'usable': {
-      const count = level.capacity === null ? '' : `: ${level.capacity} ${level.id === 'tdx' ? 'private KeyIDs' : 'ASIDs'}`
-      const device = level.id !== 'tdx' && f.host.devices['/dev/sev'] === null ? '; /dev/sev is missing, so attestation tools cannot reach the PSP' : ''
+      const count =
+        level.capacity === null ? '' : `: ${level.capacity} ${level.id === 'tdx' ? 'private KeyIDs' : 'ASIDs'}`
+      const device =
+        level.id !== 'tdx' && f.host.devices['/dev/sev'] === null
+          ? '; /dev/sev is missing, so attestation tools cannot reach the PSP'
+          : ''
       return {...base, status: 'pass', detail: `${name} guests can run${count}${why}${device}`}
     }
     case 'unsupported': {
       const {guest, hypervisor} = guestOf(f)
-      const where = guest ? `this host is a VM${hypervisor ? ` (${hypervisor})` : ''}: its virtual CPU offers no ${name}` : `this CPU does not offer ${name}`
+      const where = guest
+        ? `this host is a VM${hypervisor ? ` (${hypervisor})` : ''}: its virtual CPU offers no ${name}`
+        : `this CPU does not offer ${name}`
       return {...base, status: OPTIONAL, detail: `${where}${why}`}
     }
     case 'unknown': {
       const uncaptured = isUnknown(f, 'dmesg') || f.host.cpuid?.memEncrypt === undefined
-      return {...base, status: 'skip', detail: `${uncaptured ? `${NOT_CAPTURED}: ` : ''}cannot tell whether ${name} guests can run${why}`}
+      return {
+        ...base,
+        status: 'skip',
+        detail: `${uncaptured ? `${NOT_CAPTURED}: ` : ''}cannot tell whether ${name} guests can run${why}`,
+      }
     }
     default: {
       const remedy = level.cause ? manual(...REMEDIES[level.cause](f, level)) : undefined
-      return {...base, status: OPTIONAL, detail: `${name} is ${STATE_TEXT[level.state]}${why}`, ...(remedy ? {remedy} : {})}
+      return {
+        ...base,
+        status: OPTIONAL,
+        detail: `${name} is ${STATE_TEXT[level.state]}${why}`,
+        ...(remedy ? {remedy} : {}),
+      }
     }
   }
 }

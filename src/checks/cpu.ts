@@ -3,7 +3,15 @@
 // deletes the vmx/svm flag when firmware disabled it, so a missing flag alone proves nothing: the
 // fix is then one firmware switch, which is what the remedy says.
 import {isUnknown, type HostFacts} from '../host/facts.js'
-import {detectBackend, firmwareDisabled, guestOf, kvmUsable, pvmGuestRefusal, vendorModule, virtualizationEnabled} from '../host/derived.js'
+import {
+  detectBackend,
+  firmwareDisabled,
+  guestOf,
+  kvmUsable,
+  pvmGuestRefusal,
+  vendorModule,
+  virtualizationEnabled,
+} from '../host/derived.js'
 import {matchKernelLog} from '../host/kernel-log.js'
 import {CPUINFO, KMSG} from '../host/paths.js'
 import {OUTER_HOST_REMEDY} from '../plan/remedies.js'
@@ -36,9 +44,21 @@ export function firmwareRemedy(f: HostFacts): Remedy {
 export function cpuChecks(f: HostFacts): Check[] {
   if (f.arch === 'arm64') return [arm64Level(f), kernelLog(f)]
   if (f.arch === 'other') {
-    return [{id: 'cpu.flag', area: 'cpu', title: 'CPU virtualization', status: 'skip', detail: `kvmctl checks x86 and arm64 hosts; this one is ${f.host.uname.machine}`}]
+    return [
+      {
+        id: 'cpu.flag',
+        area: 'cpu',
+        title: 'CPU virtualization',
+        status: 'skip',
+        detail: `kvmctl checks x86 and arm64 hosts; this one is ${f.host.uname.machine}`,
+      },
+    ]
   }
-  if (f.arch === 'unknown') return [notCaptured({id: 'cpu.flag', area: 'cpu', title: 'CPU virtualization'}, 'uname, /proc/cpuinfo, CPUID'), kernelLog(f)]
+  if (f.arch === 'unknown')
+    return [
+      notCaptured({id: 'cpu.flag', area: 'cpu', title: 'CPU virtualization'}, 'uname, /proc/cpuinfo, CPUID'),
+      kernelLog(f),
+    ]
   return [cpuFlag(f), cpuidAgainstCpuinfo(f), kernelLog(f)]
 }
 
@@ -50,14 +70,23 @@ function cpuFlag(f: HostFacts): Check {
   if (flag) return {...base, status: 'pass', detail: `${flag} (${flag === 'vmx' ? 'Intel VT-x' : 'AMD-V'}) present`}
   const evidence = firmwareDisabled(f)
   if (evidence.length > 0) {
-    return {...base, status: 'fail', detail: `no vmx/svm flag: ${firmwareSetting(f)} is disabled in firmware (${evidence.join('; ')})`, remedy: firmwareRemedy(f)}
+    return {
+      ...base,
+      status: 'fail',
+      detail: `no vmx/svm flag: ${firmwareSetting(f)} is disabled in firmware (${evidence.join('; ')})`,
+      remedy: firmwareRemedy(f),
+    }
   }
   const {guest, hypervisor} = guestOf(f)
   if (guest) {
     // A backend that needs no VT-x/AMD-V (PVM) may still serve /dev/kvm: then this is a caveat.
     const pvm = detectBackend(f) === 'kvm_pvm'
     const usable = pvm || kvmUsable(f)
-    const instead = pvm ? '; KVM works here through PVM instead' : usable ? '; yet /dev/kvm works, through a backend that needs neither' : ''
+    const instead = pvm
+      ? '; KVM works here through PVM instead'
+      : usable
+        ? '; yet /dev/kvm works, through a backend that needs neither'
+        : ''
     // Under PVM the outer hypervisor has no VT-x/AMD-V to pass on: only running elsewhere helps.
     const underPvm = hypervisor === 'PVM' || pvmGuestRefusal(f) !== undefined
     return {
@@ -80,7 +109,10 @@ function cpuFlag(f: HostFacts): Check {
     detail: `no vmx/svm flag, and ${f.host.cpuid ? 'CPUID reports neither VMX nor SVM' : 'no raw CPUID in this capture'}${enabled ? `, yet ${enabled}` : ''}`,
     remedy: enabled
       ? manual('look at the kernel log for why the flag is hidden: sudo dmesg | grep -iE "vmx|svm|kvm"')
-      : manual(...firmwareRemedy(f).steps, 'if the firmware has no such setting, the virtualization extensions are locked off on this board: KVM needs a machine that offers VT-x or AMD-V'),
+      : manual(
+          ...firmwareRemedy(f).steps,
+          'if the firmware has no such setting, the virtualization extensions are locked off on this board: KVM needs a machine that offers VT-x or AMD-V',
+        ),
   }
 }
 
@@ -98,7 +130,12 @@ function cpuidAgainstCpuinfo(f: HostFacts): Check {
   const enabled = virtualizationEnabled(f)
   if (hidden && enabled) return {...base, status: 'pass', detail: `${detail}: they differ, but ${enabled}`}
   if (hidden) {
-    return {...base, status: 'fail', detail: `${detail}: the kernel removed the flag because firmware disabled ${firmwareSetting(f)}`, remedy: firmwareRemedy(f)}
+    return {
+      ...base,
+      status: 'fail',
+      detail: `${detail}: the kernel removed the flag because firmware disabled ${firmwareSetting(f)}`,
+      remedy: firmwareRemedy(f),
+    }
   }
   return {...base, status: 'pass', detail: `${detail}: they agree`}
 }
@@ -107,23 +144,44 @@ function kernelLog(f: HostFacts): Check {
   const base = {id: 'cpu.kernel-log', area: 'cpu' as const, title: 'firmware-disabled messages in kernel log'}
   if (isUnknown(f, 'dmesg')) return notCaptured(base, `the kernel log (${KMSG})`)
   if (f.host.dmesg === null) {
-    return {...base, status: 'skip', detail: 'the kernel log is unreadable', remedy: manual('run kvmctl check as root, or allow it: sudo sysctl kernel.dmesg_restrict=0')}
+    return {
+      ...base,
+      status: 'skip',
+      detail: 'the kernel log is unreadable',
+      remedy: manual('run kvmctl check as root, or allow it: sudo sysctl kernel.dmesg_restrict=0'),
+    }
   }
   const lines = matchKernelLog(f.host.dmesg, 'firmware-disabled')
   if (lines.length === 0) return {...base, status: 'pass', detail: 'no firmware-disabled message'}
   const enabled = virtualizationEnabled(f)
-  if (enabled) return {...base, status: 'pass', detail: `${lines.map((m) => `"${m.line}"`).join('; ')}, but ${enabled}: virtualization is on now`}
+  if (enabled)
+    return {
+      ...base,
+      status: 'pass',
+      detail: `${lines.map((m) => `"${m.line}"`).join('; ')}, but ${enabled}: virtualization is on now`,
+    }
   return {...base, status: 'fail', detail: lines.map((m) => `"${m.line}"`).join('; '), remedy: firmwareRemedy(f)}
 }
 
 function arm64Level(f: HostFacts): Check {
   const base = {id: 'cpu.el2', area: 'cpu' as const, title: 'arm64 kernel started at EL2'}
   if (firmwareDisabled(f).length > 0) {
-    return {...base, status: 'fail', detail: 'the kernel log says HYP mode is not available: the kernel runs at EL1', remedy: firmwareRemedy(f)}
+    return {
+      ...base,
+      status: 'fail',
+      detail: 'the kernel log says HYP mode is not available: the kernel runs at EL1',
+      remedy: firmwareRemedy(f),
+    }
   }
   const hyp = matchKernelLog(f.host.dmesg, 'hyp')
   if (hyp.length > 0) return {...base, status: 'pass', detail: hyp.map((m) => `"${m.line}"`).join('; ')}
-  if (!isUnknown(f, 'kvm') && f.host.kvm.open === 'ok') return {...base, status: 'pass', detail: '/dev/kvm opens, so KVM initialised at EL2'}
+  if (!isUnknown(f, 'kvm') && f.host.kvm.open === 'ok')
+    return {...base, status: 'pass', detail: '/dev/kvm opens, so KVM initialised at EL2'}
   if (isUnknown(f, 'dmesg')) return notCaptured(base, `the kernel log (${KMSG})`)
-  return {...base, status: 'warn', detail: 'no kernel-log line tells the boot exception level', remedy: manual('look for "started at EL2" or "HYP mode not available": sudo dmesg | grep -iE "EL2|HYP mode"')}
+  return {
+    ...base,
+    status: 'warn',
+    detail: 'no kernel-log line tells the boot exception level',
+    remedy: manual('look for "started at EL2" or "HYP mode not available": sudo dmesg | grep -iE "EL2|HYP mode"'),
+  }
 }

@@ -2,7 +2,16 @@
 // a VM and a vCPU really work (the native probe did each step; errno names come from it). A
 // capture may record only the open; the steps it did not record are skipped, never failed.
 import {isUnknown, type HostFacts} from '../host/facts.js'
-import {detectBackend, firmwareDisabled, KVM_API_VERSION, probeSteps, pvmGuestRefusal, unboundBackends, vendorModule, type Backend} from '../host/derived.js'
+import {
+  detectBackend,
+  firmwareDisabled,
+  KVM_API_VERSION,
+  probeSteps,
+  pvmGuestRefusal,
+  unboundBackends,
+  vendorModule,
+  type Backend,
+} from '../host/derived.js'
 import {moduleState} from '../host/module-state.js'
 import {firmwareRemedy} from './cpu.js'
 import {loadModuleRemedy, OUTER_HOST_REMEDY} from '../plan/remedies.js'
@@ -15,7 +24,7 @@ const BUSY_REMEDY = manual(
 )
 
 const PASS_DEVICE = [
-  'pass the device into the container: docker run --device /dev/kvm ... (podman: --device /dev/kvm; Kubernetes: a KVM device plugin such as kubevirt\'s that offers devices.kubevirt.io/kvm, or a privileged pod with a hostPath /dev/kvm)',
+  "pass the device into the container: docker run --device /dev/kvm ... (podman: --device /dev/kvm; Kubernetes: a KVM device plugin such as kubevirt's that offers devices.kubevirt.io/kvm, or a privileged pod with a hostPath /dev/kvm)",
   'LXC/Incus: allow and bind it: lxc.cgroup2.devices.allow = c 10:232 rwm and lxc.mount.entry = /dev/kvm dev/kvm none bind,optional,create=file',
 ]
 
@@ -50,7 +59,10 @@ export function devKvmRemedy(f: HostFacts, errno: string): Remedy {
       )
     }
     const name = /^[a-z_][\w-]*$/.test(group) ? group : 'kvm'
-    return manual(`sudo usermod -aG ${name} ${user}`, `then log out and log in again (or run \`newgrp ${name}\`) so the new group applies`)
+    return manual(
+      `sudo usermod -aG ${name} ${user}`,
+      `then log out and log in again (or run \`newgrp ${name}\`) so the new group applies`,
+    )
   }
   if (errno === 'ENOENT' || errno === 'ENXIO' || errno === 'ENODEV') {
     if (firmwareDisabled(f).length > 0) return firmwareRemedy(f)
@@ -70,7 +82,9 @@ export function devKvmRemedy(f: HostFacts, errno: string): Remedy {
     if (vendor && moduleState(f, vendor) !== 'unknown') return loadModuleRemedy(f, vendor)
     // Nothing in the capture says which modules are loaded.
     return manual(
-      vendor ? `load the KVM module: sudo modprobe ${vendor}` : 'load the KVM module: sudo modprobe kvm_intel (Intel) or sudo modprobe kvm_amd (AMD)',
+      vendor
+        ? `load the KVM module: sudo modprobe ${vendor}`
+        : 'load the KVM module: sudo modprobe kvm_intel (Intel) or sudo modprobe kvm_amd (AMD)',
       `in a container: ${PASS_DEVICE[0]}`,
     )
   }
@@ -82,7 +96,8 @@ export function devKvmRemedy(f: HostFacts, errno: string): Remedy {
 function missingReason(f: HostFacts): string {
   if (firmwareDisabled(f).length > 0) return ': virtualization is off in firmware'
   const [unbound] = unboundBackends(f)
-  if (unbound) return `: ${unbound.name} is in the kernel but did not bind (${unbound.why.replace(/ \(kernel log: .*\)$/, '')})`
+  if (unbound)
+    return `: ${unbound.name} is in the kernel but did not bind (${unbound.why.replace(/ \(kernel log: .*\)$/, '')})`
   return ''
 }
 
@@ -92,15 +107,29 @@ export function devKvmChecks(f: HostFacts): Check[] {
   const exists = {id: 'dev-kvm.exists', area: 'dev-kvm' as const, title: '/dev/kvm exists'}
   const open = {id: 'dev-kvm.open', area: 'dev-kvm' as const, title: 'this user can open /dev/kvm read-write'}
   const vm = {id: 'dev-kvm.vm', area: 'dev-kvm' as const, title: 'KVM API 12, create a VM and a vCPU'}
-  if (isUnknown(f, 'kvm')) return [notCaptured(exists, '/dev/kvm'), notCaptured(open, '/dev/kvm'), notCaptured(vm, '/dev/kvm')]
+  if (isUnknown(f, 'kvm'))
+    return [notCaptured(exists, '/dev/kvm'), notCaptured(open, '/dev/kvm'), notCaptured(vm, '/dev/kvm')]
   const checks: Check[] = []
   if (node === null) {
-    checks.push({...exists, status: 'fail', detail: `/dev/kvm is missing${missingReason(f)}`, remedy: devKvmRemedy(f, 'ENOENT')})
+    checks.push({
+      ...exists,
+      status: 'fail',
+      detail: `/dev/kvm is missing${missingReason(f)}`,
+      remedy: devKvmRemedy(f, 'ENOENT'),
+    })
   } else if (node === undefined) {
-    checks.push(probe.open === 'ok' ? {...exists, status: 'pass', detail: 'it opens (mode and owner not in this capture)'} : notCaptured(exists, 'the /dev/kvm node'))
+    checks.push(
+      probe.open === 'ok'
+        ? {...exists, status: 'pass', detail: 'it opens (mode and owner not in this capture)'}
+        : notCaptured(exists, 'the /dev/kvm node'),
+    )
   } else {
     const gid = node.gid < 0 ? '' : `, gid ${node.gid}`
-    checks.push({...exists, status: 'pass', detail: `mode ${node.mode}, uid ${node.uid}${gid}${node.group ? ` (group ${node.group})` : ''}`})
+    checks.push({
+      ...exists,
+      status: 'pass',
+      detail: `mode ${node.mode}, uid ${node.uid}${gid}${node.group ? ` (group ${node.group})` : ''}`,
+    })
   }
   const {uid, groups} = f.host.user
   const who = uid < 0 ? '' : ` as uid ${uid}${groups.length ? `, groups ${groups.join(',')}` : ''}`
@@ -123,12 +152,15 @@ export function devKvmChecks(f: HostFacts): Check[] {
   }
   const detail = steps.map((step) => `${step.label} ${step.result ?? 'not recorded'}`).join(', ')
   const failed = steps.find((step) => !step.ok)
-  checks.push(failed ? {...vm, status: 'fail', detail, remedy: vmRemedy(failed.result)} : {...vm, status: 'pass', detail})
+  checks.push(
+    failed ? {...vm, status: 'fail', detail, remedy: vmRemedy(failed.result)} : {...vm, status: 'pass', detail},
+  )
   return checks
 }
 
 function vmRemedy(errno: string | undefined): Remedy {
   if (errno === 'EBUSY') return BUSY_REMEDY
-  if (errno === 'ENOMEM') return manual('the kernel could not allocate the VM: free memory, or lower vm.nr_hugepages if it holds most of it')
+  if (errno === 'ENOMEM')
+    return manual('the kernel could not allocate the VM: free memory, or lower vm.nr_hugepages if it holds most of it')
   return manual(`look at the kernel's reason: sudo dmesg | grep -iE "kvm|vmx|svm" | tail`)
 }

@@ -12,9 +12,18 @@ export function hugepageChecks(f: HostFacts): Check[] {
 
 function pools(f: HostFacts): Check[] {
   const defaultKb = f.meminfo.Hugepagesize
-  if (isUnknown(f, 'hugepages')) return [notCaptured({id: 'hugepages.pools', area: 'hugepages', title: 'hugepage pools'}, `${HUGEPAGES_DIR}/`)]
+  if (isUnknown(f, 'hugepages'))
+    return [notCaptured({id: 'hugepages.pools', area: 'hugepages', title: 'hugepage pools'}, `${HUGEPAGES_DIR}/`)]
   if (f.hugepages.length === 0) {
-    return [{id: 'hugepages.pools', area: 'hugepages', title: 'hugepage pools', status: 'skip', detail: 'no /sys/kernel/mm/hugepages: the kernel has no hugetlb support'}]
+    return [
+      {
+        id: 'hugepages.pools',
+        area: 'hugepages',
+        title: 'hugepage pools',
+        status: 'skip',
+        detail: 'no /sys/kernel/mm/hugepages: the kernel has no hugetlb support',
+      },
+    ]
   }
   const anyReserved = f.hugepages.some((p) => p.total > 0)
   return f.hugepages.map((p) => {
@@ -25,7 +34,12 @@ function pools(f: HostFacts): Check[] {
     if (p.total > 0) return {...base, status: 'pass' as const, detail}
     // Optional tuning, noted once for the whole host, on the default size, when no pool holds any page.
     if (isDefault && !anyReserved) {
-      return {...base, status: 'info' as const, detail: `${detail}: guests get ordinary pages (hugepages are optional tuning)`, remedy: hugepagesRemedy(f)}
+      return {
+        ...base,
+        status: 'info' as const,
+        detail: `${detail}: guests get ordinary pages (hugepages are optional tuning)`,
+        remedy: hugepagesRemedy(f),
+      }
     }
     return {...base, status: 'skip' as const, detail: `${detail}: none reserved`}
   })
@@ -35,11 +49,16 @@ function mounts(f: HostFacts): Check {
   const base = {id: 'hugepages.hugetlbfs', area: 'hugepages' as const, title: 'hugetlbfs mounted'}
   if (isUnknown(f, 'mounts')) return notCaptured(base, MOUNTS)
   const found = f.mounts.filter((m) => m.fstype === 'hugetlbfs')
-  if (found.length > 0) return {...base, status: 'pass', detail: found.map((m) => `${m.target} (${m.options})`).join(', ')}
+  if (found.length > 0)
+    return {...base, status: 'pass', detail: found.map((m) => `${m.target} (${m.options})`).join(', ')}
   // Reserved pages nobody can map are memory taken from the host for nothing.
   const reserved = f.hugepages.filter((p) => p.total > 0)
   if (reserved.length === 0) {
-    return {...base, status: 'skip', detail: 'no hugetlbfs mount, and no hugepages reserved for one (kvmctl tune hugepages mounts one with the pool)'}
+    return {
+      ...base,
+      status: 'skip',
+      detail: 'no hugetlbfs mount, and no hugepages reserved for one (kvmctl tune hugepages mounts one with the pool)',
+    }
   }
   return {
     ...base,
@@ -73,7 +92,8 @@ function ksm(f: HostFacts): Check {
     return {
       ...base,
       status: 'info',
-      detail: 'off: guest pages are not merged (optional: merging trades CPU time for memory when many similar guests run)',
+      detail:
+        'off: guest pages are not merged (optional: merging trades CPU time for memory when many similar guests run)',
       remedy: ksmOnRemedy(f),
     }
   }

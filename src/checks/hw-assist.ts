@@ -21,7 +21,9 @@ const ASSISTS: Record<'kvm_intel' | 'kvm_amd', Array<{param: string; name: strin
 export function hwAssistChecks(f: HostFacts): Check[] {
   const base = {id: 'backend.hw-assist', area: 'backend' as const, title: 'Hardware assists'}
   for (const module of ['kvm_intel', 'kvm_amd'] as const) {
-    const read = ASSISTS[module].map((a) => ({...a, on: paramOn(f.moduleParams[`${module}.${a.param}`])})).filter((a) => a.on !== undefined)
+    const read = ASSISTS[module]
+      .map((a) => ({...a, on: paramOn(f.moduleParams[`${module}.${a.param}`])}))
+      .filter((a) => a.on !== undefined)
     if (read.length === 0) continue
     const detail = read.map((a) => `${a.name} ${a.on ? 'on' : 'off'}`).join(', ')
     const paging = read.find((a) => a.paging && a.on === false)

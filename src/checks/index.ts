@@ -41,7 +41,15 @@ export function runChecks(facts: HostFacts, registry = REGISTRY): Check[] {
     try {
       return group(facts)
     } catch (error) {
-      return [{id: `${area}.error`, area, title: `${AREA_TITLES[area]} checks`, status: 'fail' as const, detail: `the check itself failed: ${(error as Error).message ?? String(error)}`}]
+      return [
+        {
+          id: `${area}.error`,
+          area,
+          title: `${AREA_TITLES[area]} checks`,
+          status: 'fail' as const,
+          detail: `the check itself failed: ${(error as Error).message ?? String(error)}`,
+        },
+      ]
     }
   })
   return mergeRepeatedRemedies(checks)
@@ -102,7 +110,8 @@ export function verdictOf(facts: HostFacts, checks: Check[]): Verdict {
     summary = `KVM is usable through ${backend ? BACKEND_NAMES[backend] : 'an unidentified backend'}${caveat}; ${tally}`
   } else {
     // The backend is what serves /dev/kvm: when it fails, its finding is the verdict's reason.
-    const firstFail = checks.find((c) => c.status === 'fail' && c.area === 'backend') ?? checks.find((c) => c.status === 'fail')
+    const firstFail =
+      checks.find((c) => c.status === 'fail' && c.area === 'backend') ?? checks.find((c) => c.status === 'fail')
     summary = `KVM is not usable${firstFail ? `: ${firstFail.detail.replace(REMEDY_UNDER, '')}` : ''}; ${tally}`
   }
   return {kvmUsable: usable, backend, summary}

@@ -5,7 +5,15 @@ import {kernelChangeSteps} from '../plan/remedies.js'
 import {manual, notCaptured, type Check, type Remedy, type Status} from './types.js'
 
 /** The virtio drivers a typical guest uses: what a guest booting this same kernel would have. */
-const VIRTIO_OPTIONS = ['VIRTIO', 'VIRTIO_PCI', 'VIRTIO_NET', 'VIRTIO_BLK', 'SCSI_VIRTIO', 'VIRTIO_CONSOLE', 'VIRTIO_BALLOON']
+const VIRTIO_OPTIONS = [
+  'VIRTIO',
+  'VIRTIO_PCI',
+  'VIRTIO_NET',
+  'VIRTIO_BLK',
+  'SCSI_VIRTIO',
+  'VIRTIO_CONSOLE',
+  'VIRTIO_BALLOON',
+]
 
 /** The hardware/backend options that make sense for this architecture. */
 function backendOptions(f: HostFacts): string[] {
@@ -15,7 +23,8 @@ function backendOptions(f: HostFacts): string[] {
 export function kernelConfigChecks(f: HostFacts): Check[] {
   const config = f.kernelConfig
   const found = {id: 'kernel-config.found', area: 'kernel-config' as const, title: 'kernel config'}
-  if (isUnknown(f, 'kernelConfig')) return [notCaptured(found, kernelConfigPaths(f.host.uname.release || 'RELEASE').join(', '))]
+  if (isUnknown(f, 'kernelConfig'))
+    return [notCaptured(found, kernelConfigPaths(f.host.uname.release || 'RELEASE').join(', '))]
   if (!config) {
     return [
       {
@@ -24,7 +33,9 @@ export function kernelConfigChecks(f: HostFacts): Check[] {
         title: 'kernel config',
         status: 'skip',
         detail: `no kernel config: looked for ${kernelConfigPaths(f.host.uname.release).join(', ')}`,
-        remedy: manual('sudo modprobe configs (provides /proc/config.gz), or install the package with /boot/config-RELEASE for the running kernel'),
+        remedy: manual(
+          'sudo modprobe configs (provides /proc/config.gz), or install the package with /boot/config-RELEASE for the running kernel',
+        ),
       },
     ]
   }

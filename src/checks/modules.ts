@@ -36,7 +36,12 @@ export function moduleChecks(f: HostFacts): Check[] {
     }
     return {...base, status: absentStatus, detail, remedy: loadModuleRemedy(f, name)}
   }
-  return [one('kvm', 'kvm', 'kvm module', 'fail'), virtioDevices(f), one('vhost-net', 'vhost_net', 'vhost_net module', 'warn'), one('tun', 'tun', 'tun module', 'warn')]
+  return [
+    one('kvm', 'kvm', 'kvm module', 'fail'),
+    virtioDevices(f),
+    one('vhost-net', 'vhost_net', 'vhost_net module', 'warn'),
+    one('tun', 'tun', 'tun module', 'warn'),
+  ]
 }
 
 /** Virtio device ids (virtio spec 1.2, 5) with the driver module and its kernel option. */
@@ -68,11 +73,21 @@ function virtioDevices(f: HostFacts): Check {
   const base = {id: 'modules.virtio', area: 'modules' as const, title: "this VM's virtio devices have drivers"}
   const {guest} = guestOf(f)
   if (!guest) {
-    return {...base, status: 'skip', detail: 'bare metal: virtio drivers belong to guests (what guests booting this kernel get is under Kernel config)'}
+    return {
+      ...base,
+      status: 'skip',
+      detail:
+        'bare metal: virtio drivers belong to guests (what guests booting this kernel get is under Kernel config)',
+    }
   }
   if (isUnknown(f, 'virtio')) return notCaptured(base, `${VIRTIO_DEVICES}/`)
   const devices = f.virtioDevices ?? []
-  if (devices.length === 0) return {...base, status: 'skip', detail: `a guest without virtio devices (${f.virtioDevices === null ? `no ${VIRTIO_DEVICES}` : 'none on the bus'})`}
+  if (devices.length === 0)
+    return {
+      ...base,
+      status: 'skip',
+      detail: `a guest without virtio devices (${f.virtioDevices === null ? `no ${VIRTIO_DEVICES}` : 'none on the bus'})`,
+    }
   const bound = devices.filter((d) => d.driver)
   const unbound = devices.filter((d) => !d.driver)
   const boundText = bound.map((d) => `${describeVirtio(d)}: ${d.driver}`).join(', ')
@@ -80,9 +95,19 @@ function virtioDevices(f: HostFacts): Check {
   // A driver module that can be loaded fixes the device; one the kernel lacks leaves it unused.
   const option = (d: VirtioDevice) => (d.device === null ? undefined : VIRTIO_TYPES[d.device])
   const lacking = unbound.filter((d) => option(d) && configValue(f.kernelConfig, option(d)![2]) === 'unset')
-  const loadable = unbound.filter((d) => option(d) && configValue(f.kernelConfig, option(d)![2]) === 'm').map((d) => option(d)![1])
+  const loadable = unbound
+    .filter((d) => option(d) && configValue(f.kernelConfig, option(d)![2]) === 'm')
+    .map((d) => option(d)![1])
   const detail = `no driver bound to ${unbound.map(describeVirtio).join(', ')}${boundText ? `; bound: ${boundText}` : ''}`
-  if (lacking.length === unbound.length) return {...base, status: 'info', detail: `${detail}: this kernel has no driver for ${lacking.length === 1 ? 'it' : 'them'}`}
-  const steps = [...new Set(loadable.map((m) => `sudo modprobe ${m}`)), `see why: sudo dmesg | grep -i virtio; ls -l ${VIRTIO_DEVICES}/*/driver`]
+  if (lacking.length === unbound.length)
+    return {
+      ...base,
+      status: 'info',
+      detail: `${detail}: this kernel has no driver for ${lacking.length === 1 ? 'it' : 'them'}`,
+    }
+  const steps = [
+    ...new Set(loadable.map((m) => `sudo modprobe ${m}`)),
+    `see why: sudo dmesg | grep -i virtio; ls -l ${VIRTIO_DEVICES}/*/driver`,
+  ]
   return {...base, status: 'warn', detail, remedy: manual(...steps)}
 }

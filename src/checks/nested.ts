@@ -28,7 +28,13 @@ function nestedParam(f: HostFacts): Check {
   }
   if (backend === 'arm64') {
     const on = arm64NestedOn(f)
-    return {...base, status: on ? 'pass' : 'skip', detail: on ? 'kvm-arm.mode=nested on the command line' : 'arm64 nested virtualization needs kvm-arm.mode=nested and an ARMv8.4+ CPU; not enabled'}
+    return {
+      ...base,
+      status: on ? 'pass' : 'skip',
+      detail: on
+        ? 'kvm-arm.mode=nested on the command line'
+        : 'arm64 nested virtualization needs kvm-arm.mode=nested and an ARMv8.4+ CPU; not enabled',
+    }
   }
   if (!backend) {
     const none = noBackend(f)!
@@ -37,7 +43,8 @@ function nestedParam(f: HostFacts): Check {
     return {...base, status: 'skip', detail}
   }
   const value = readNested(f, backend)
-  if (value === undefined && isUnknown(f, `param:${backend}.nested`)) return notCaptured(base, moduleParamPath(backend, 'nested'))
+  if (value === undefined && isUnknown(f, `param:${backend}.nested`))
+    return notCaptured(base, moduleParamPath(backend, 'nested'))
   if (value === undefined) return {...base, status: 'skip', detail: `${backend}: no nested parameter readable`}
   const on = paramEnabled(value) === true
   // Most guests never run VMs of their own: nested virtualization is optional tuning.
@@ -62,19 +69,41 @@ function hostIsGuest(f: HostFacts): Check {
     if (looked.length === 0) return notCaptured(base, 'CPUID, /proc/cpuinfo, the kernel log')
     return {...base, status: 'pass', detail: `bare metal: ${looked.join(', ')}`}
   }
-  const evidence = [f.host.cpuid?.hypervisor ? 'CPUID hypervisor bit' : '', hypervisor ? `kernel log "Hypervisor detected: ${hypervisor}"` : ''].filter(Boolean).join(', ')
+  const evidence = [
+    f.host.cpuid?.hypervisor ? 'CPUID hypervisor bit' : '',
+    hypervisor ? `kernel log "Hypervisor detected: ${hypervisor}"` : '',
+  ]
+    .filter(Boolean)
+    .join(', ')
   const who = `a guest (${evidence || 'hypervisor flag'})`
   if (kvmUsable(f)) {
-    return {...base, status: 'pass', detail: `${who}: its VMs are nested${detectBackend(f) === 'kvm_pvm' ? ' through PVM' : ''}`}
+    return {
+      ...base,
+      status: 'pass',
+      detail: `${who}: its VMs are nested${detectBackend(f) === 'kvm_pvm' ? ' through PVM' : ''}`,
+    }
   }
   // A backend in the kernel means nesting is not what stops KVM here (a permission, a missing
   // node, a backend that would not bind): that is reported where it is found.
   const backend = detectBackend(f)
-  if (backend) return {...base, status: 'pass', detail: `${who}, with ${BACKEND_NAMES[backend]} in its kernel: what keeps /dev/kvm from working is reported under /dev/kvm`}
+  if (backend)
+    return {
+      ...base,
+      status: 'pass',
+      detail: `${who}, with ${BACKEND_NAMES[backend]} in its kernel: what keeps /dev/kvm from working is reported under /dev/kvm`,
+    }
   if (unboundBackends(f).length > 0) return {...base, status: 'skip', detail: `${who} (reported under KVM backend)`}
   if (f.cpu) {
     const passed = f.cpu.flags.some((x) => x === 'vmx' || x === 'svm')
-    return {...base, status: 'skip', detail: `${who}${passed ? ' with VT-x/AMD-V passed through' : ''} (reported under ${passed ? 'KVM backend' : 'CPU virtualization'})`}
+    return {
+      ...base,
+      status: 'skip',
+      detail: `${who}${passed ? ' with VT-x/AMD-V passed through' : ''} (reported under ${passed ? 'KVM backend' : 'CPU virtualization'})`,
+    }
   }
-  return {...base, status: 'info', detail: `${who}: KVM inside it needs VT-x/AMD-V passed through by the outer host (nested virtualization), or PVM`}
+  return {
+    ...base,
+    status: 'info',
+    detail: `${who}: KVM inside it needs VT-x/AMD-V passed through by the outer host (nested virtualization), or PVM`,
+  }
 }

@@ -84,18 +84,20 @@ function nestedCheck(f: HostFacts): Check[] {
 function mountCheck(f: HostFacts): Check[] {
   const boot = f.boot
   if (!boot || boot.fstabHugetlbfs === undefined) return []
-  return f.mounts
-    .filter((m) => m.fstype === 'hugetlbfs' && !boot.fstabHugetlbfs!.includes(m.target))
-    // systemd mounts /dev/hugepages itself at every boot (dev-hugepages.mount).
-    .filter((m) => !(m.target === '/dev/hugepages' && boot.init === 'systemd'))
-    .map((m) => ({
-      id: 'hugepages.mount-next-boot',
-      area: 'hugepages' as const,
-      title: 'hugetlbfs after a reboot',
-      status: 'warn' as const,
-      detail: `hugetlbfs is mounted on ${m.target} now, not after a reboot: /etc/fstab has no hugetlbfs line for it`,
-      remedy: manual(`echo "${fstabLine(m)}" | sudo tee -a ${FSTAB}`),
-    }))
+  return (
+    f.mounts
+      .filter((m) => m.fstype === 'hugetlbfs' && !boot.fstabHugetlbfs!.includes(m.target))
+      // systemd mounts /dev/hugepages itself at every boot (dev-hugepages.mount).
+      .filter((m) => !(m.target === '/dev/hugepages' && boot.init === 'systemd'))
+      .map((m) => ({
+        id: 'hugepages.mount-next-boot',
+        area: 'hugepages' as const,
+        title: 'hugetlbfs after a reboot',
+        status: 'warn' as const,
+        detail: `hugetlbfs is mounted on ${m.target} now, not after a reboot: /etc/fstab has no hugetlbfs line for it`,
+        remedy: manual(`echo "${fstabLine(m)}" | sudo tee -a ${FSTAB}`),
+      }))
+  )
 }
 
 function thpCheck(f: HostFacts): Check[] {

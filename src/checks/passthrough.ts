@@ -16,7 +16,9 @@ const GRUB_THEN = 'then sudo update-grub (Fedora/RHEL: sudo grub2-mkconfig -o /b
 /** How to turn the IOMMU on for this CPU vendor. */
 function enableIommuRemedy(f: HostFacts): string[] {
   if (guestOf(f).guest) {
-    return ['this host is a VM: passthrough inside it needs a virtual IOMMU from the outer host (QEMU: -device intel-iommu or virtio-iommu)']
+    return [
+      'this host is a VM: passthrough inside it needs a virtual IOMMU from the outer host (QEMU: -device intel-iommu or virtio-iommu)',
+    ]
   }
   const vendor = f.arch === 'arm64' ? undefined : vendorModule(f)
   const cmdline = f.cmdline ?? ''
@@ -29,14 +31,22 @@ function enableIommuRemedy(f: HostFacts): string[] {
     ]
   }
   if (vendor === 'kvm_amd') {
-    return [`enable the IOMMU (AMD-Vi, sometimes "IOMMU" under NBIO Common Options) in the firmware setup; remove amd_iommu=off from the kernel command line if it is there, ${GRUB_THEN}`]
+    return [
+      `enable the IOMMU (AMD-Vi, sometimes "IOMMU" under NBIO Common Options) in the firmware setup; remove amd_iommu=off from the kernel command line if it is there, ${GRUB_THEN}`,
+    ]
   }
   return ['enable the IOMMU (VT-d, AMD-Vi, or the SMMU on arm64) in the firmware setup, then reboot']
 }
 
 export function passthroughChecks(f: HostFacts): Check[] {
   const state = iommuState(f)
-  return [iommuCheck(f, state), remappingCheck(state), cmdlineCheck(f, state), vfioCheck(f, state), groupsCheck(f, state)]
+  return [
+    iommuCheck(f, state),
+    remappingCheck(state),
+    cmdlineCheck(f, state),
+    vfioCheck(f, state),
+    groupsCheck(f, state),
+  ]
 }
 
 const base = (id: string, title: string) => ({id: `passthrough.${id}`, area: 'passthrough' as const, title})
@@ -68,7 +78,9 @@ function remappingCheck(s: IommuState): Check {
       ...b,
       status: OPTIONAL,
       detail: `no interrupt remapping (kernel log: "${s.log['no-ir']!.line}"): VFIO refuses to assign devices unless vfio_iommu_type1.allow_unsafe_interrupts=1, which lets a guest forge interrupts`,
-      remedy: manual('enable interrupt remapping / x2APIC in the firmware setup (it comes with VT-d or AMD-Vi on current boards), then reboot'),
+      remedy: manual(
+        'enable interrupt remapping / x2APIC in the firmware setup (it comes with VT-d or AMD-Vi on current boards), then reboot',
+      ),
     }
   }
   return {...b, status: 'skip', detail: 'the kernel log does not say whether interrupt remapping is on'}
@@ -76,17 +88,29 @@ function remappingCheck(s: IommuState): Check {
 
 function cmdlineCheck(f: HostFacts, s: IommuState): Check {
   const b = base('cmdline', 'IOMMU settings on the kernel command line')
-  if (f.cmdline === null) return isUnknown(f, 'cmdline') ? notCaptured(b, '/proc/cmdline') : {...b, status: 'skip', detail: '/proc/cmdline is absent'}
-  const words = [...s.cmdline.iommu, ...(s.cmdline.vfioIds.length ? [`vfio-pci.ids=${s.cmdline.vfioIds.join(',')}`] : [])]
+  if (f.cmdline === null)
+    return isUnknown(f, 'cmdline')
+      ? notCaptured(b, '/proc/cmdline')
+      : {...b, status: 'skip', detail: '/proc/cmdline is absent'}
+  const words = [
+    ...s.cmdline.iommu,
+    ...(s.cmdline.vfioIds.length ? [`vfio-pci.ids=${s.cmdline.vfioIds.join(',')}`] : []),
+  ]
   if (s.cmdline.acsOverride) {
     return {
       ...b,
       status: 'warn',
       detail: `${s.cmdline.acsOverride}: the ACS override patch splits IOMMU groups the hardware does not isolate, so a guest can reach devices left on the host by DMA`,
-      remedy: manual(`remove ${s.cmdline.acsOverride} from GRUB_CMDLINE_LINUX in /etc/default/grub, ${GRUB_THEN}; move the device to a slot with its own group instead`),
+      remedy: manual(
+        `remove ${s.cmdline.acsOverride} from GRUB_CMDLINE_LINUX in /etc/default/grub, ${GRUB_THEN}; move the device to a slot with its own group instead`,
+      ),
     }
   }
-  return {...b, status: 'pass', detail: words.length ? words.join(' ') : 'no IOMMU or VFIO options (the kernel defaults apply)'}
+  return {
+    ...b,
+    status: 'pass',
+    detail: words.length ? words.join(' ') : 'no IOMMU or VFIO options (the kernel defaults apply)',
+  }
 }
 
 function memlockText(f: HostFacts): string {
@@ -103,7 +127,15 @@ function vfioCheck(f: HostFacts, s: IommuState): Check {
   const nodeText = node ? '; /dev/vfio/vfio present' : node === null ? '; /dev/vfio/vfio missing' : ''
   if (s.vfio) return {...b, status: 'pass', detail: `vfio-pci is loaded${nodeText}${memlockText(f)}`}
   if (!s.enabled) return {...b, status: 'skip', detail: 'vfio-pci is not loaded; it needs an IOMMU'}
-  return {...b, status: OPTIONAL, detail: `vfio-pci is not loaded${nodeText}${memlockText(f)}`, remedy: manual('sudo modprobe vfio-pci', 'load it at every boot: echo vfio-pci | sudo tee /etc/modules-load.d/vfio-pci.conf')}
+  return {
+    ...b,
+    status: OPTIONAL,
+    detail: `vfio-pci is not loaded${nodeText}${memlockText(f)}`,
+    remedy: manual(
+      'sudo modprobe vfio-pci',
+      'load it at every boot: echo vfio-pci | sudo tee /etc/modules-load.d/vfio-pci.conf',
+    ),
+  }
 }
 
 function describe(d: PciDevice): string {
@@ -120,14 +152,21 @@ function groupsCheck(f: HostFacts, s: IommuState): Check {
   if (!s.enabled) return {...b, status: 'skip', detail: 'no IOMMU groups'}
   if (!f.iommu?.pci) return notCaptured(b, `${PCI_DEVICES}/`)
   const shared = sharedGroups(f)
-  if (shared.length === 0) return {...b, status: 'pass', detail: 'every PCI endpoint sits in an IOMMU group of its own (bridges and a device\'s own functions aside)'}
+  if (shared.length === 0)
+    return {
+      ...b,
+      status: 'pass',
+      detail: "every PCI endpoint sits in an IOMMU group of its own (bridges and a device's own functions aside)",
+    }
   const list = shared.slice(0, 4).map((g) => `group ${g.group}: ${g.devices.join(', ')}`)
   const more = shared.length > 4 ? `; ${shared.length - 4} more` : ''
   return {
     ...b,
     status: OPTIONAL,
     detail: `${shared.length} group${shared.length === 1 ? ' holds' : 's hold'} more than one device, which go to a guest only together: ${list.join('; ')}${more}`,
-    remedy: manual('to pass one of them alone, move the card to a slot whose root port isolates it (check with kvmctl check --passthrough ADDRESS)'),
+    remedy: manual(
+      'to pass one of them alone, move the card to a slot whose root port isolates it (check with kvmctl check --passthrough ADDRESS)',
+    ),
   }
 }
 
@@ -137,7 +176,10 @@ function groupsCheck(f: HostFacts, s: IommuState): Check {
  */
 export function passthroughDeviceChecks(f: HostFacts, specText: string): Check[] {
   const spec = parsePciSpec(specText)
-  if (!spec) throw new UsageError(`--passthrough ${specText}: not a PCI address or id; give 0000:01:00.0 (lspci -D) or a vendor:device id such as 10de:1b80 (lspci -nn)`)
+  if (!spec)
+    throw new UsageError(
+      `--passthrough ${specText}: not a PCI address or id; give 0000:01:00.0 (lspci -D) or a vendor:device id such as 10de:1b80 (lspci -nn)`,
+    )
   const b = base('device', `Passthrough of ${specText}`)
   if (!f.iommu?.pci) return [notCaptured(b, `${PCI_DEVICES}/`)]
   const devices = findPciDevices(f, spec)
@@ -153,13 +195,25 @@ function deviceCheck(f: HostFacts, device: PciDevice, twins: PciDevice[]): Check
   const b = base('device', `Passthrough of ${device.address}`)
   const s = iommuState(f)
   const what = describe(device)
-  const twinText = twins.length ? `; ${twins.map((t) => t.address).join(', ')} ${twins.length === 1 ? 'has' : 'have'} the same id (check ${twins.length === 1 ? 'it' : 'them'} by address)` : ''
+  const twinText = twins.length
+    ? `; ${twins.map((t) => t.address).join(', ')} ${twins.length === 1 ? 'has' : 'have'} the same id (check ${twins.length === 1 ? 'it' : 'them'} by address)`
+    : ''
   if (!s.enabled) {
-    return {...b, status: 'fail', detail: `${what} cannot be passed through: there is no IOMMU (no IOMMU groups)${twinText}`, remedy: manual(...enableIommuRemedy(f))}
+    return {
+      ...b,
+      status: 'fail',
+      detail: `${what} cannot be passed through: there is no IOMMU (no IOMMU groups)${twinText}`,
+      remedy: manual(...enableIommuRemedy(f)),
+    }
   }
   const g = analyseGroup(f, device)
   if (g.group === null) {
-    return {...b, status: 'fail', detail: `${what} is in no IOMMU group: the IOMMU does not cover it${twinText}`, remedy: manual(...enableIommuRemedy(f))}
+    return {
+      ...b,
+      status: 'fail',
+      detail: `${what} is in no IOMMU group: the IOMMU does not cover it${twinText}`,
+      remedy: manual(...enableIommuRemedy(f)),
+    }
   }
   const rmrr = s.log.rmrr && s.log.rmrr.groups[0].endsWith(device.address)
   if (rmrr) {
@@ -167,11 +221,15 @@ function deviceCheck(f: HostFacts, device: PciDevice, twins: PciDevice[]): Check
       ...b,
       status: 'fail',
       detail: `${what}: the kernel refuses to attach it (kernel log: "${s.log.rmrr!.line}"): the firmware reserves memory (RMRR) for it`,
-      remedy: manual('ask the board vendor for firmware without the RMRR for this device, or pass a different device; the RMRR belongs to the firmware, not to Linux'),
+      remedy: manual(
+        'ask the board vendor for firmware without the RMRR for this device, or pass a different device; the RMRR belongs to the firmware, not to Linux',
+      ),
     }
   }
   const together = [...g.functions, ...g.bridges]
-  const alongside = together.length ? `; with it: ${together.map(describe).join(', ')} (${g.functions.length ? 'its own functions go to the guest too' : ''}${g.functions.length && g.bridges.length ? '; ' : ''}${g.bridges.length ? 'bridges stay on the host' : ''})` : ''
+  const alongside = together.length
+    ? `; with it: ${together.map(describe).join(', ')} (${g.functions.length ? 'its own functions go to the guest too' : ''}${g.functions.length && g.bridges.length ? '; ' : ''}${g.bridges.length ? 'bridges stay on the host' : ''})`
+    : ''
   const head = `IOMMU group ${g.group}; ${driverText(device)}${alongside}${twinText}`
   if (g.endpoints.length > 0) {
     return {
@@ -186,9 +244,18 @@ function deviceCheck(f: HostFacts, device: PciDevice, twins: PciDevice[]): Check
   }
   const members = [device, ...g.functions]
   if (members.every((d) => d.driver === 'vfio-pci')) {
-    return {...b, status: 'pass', detail: `${what}: ${head}; bound to vfio-pci, ready: virsh attach-device, or QEMU -device vfio-pci,host=${device.address}`}
+    return {
+      ...b,
+      status: 'pass',
+      detail: `${what}: ${head}; bound to vfio-pci, ready: virsh attach-device, or QEMU -device vfio-pci,host=${device.address}`,
+    }
   }
-  return {...b, status: OPTIONAL, detail: `${what}: ${head}; ready to be handed to a guest`, remedy: manual(...handOverSteps(f, members, twins))}
+  return {
+    ...b,
+    status: OPTIONAL,
+    detail: `${what}: ${head}; ready to be handed to a guest`,
+    remedy: manual(...handOverSteps(f, members, twins)),
+  }
 }
 
 /** vfio-pci.ids for every boot, driver_override for now, then the guest side. */
@@ -198,7 +265,11 @@ function handOverSteps(f: HostFacts, members: PciDevice[], twins: PciDevice[]): 
   const now = members.map((d) =>
     [
       `echo vfio-pci | sudo tee ${sysfs(d)}/driver_override`,
-      ...(d.driver !== null ? [`echo ${d.address} | sudo tee ${sysfs(d)}/driver/unbind${d.driver === undefined ? ' (if a driver is bound)' : ''}`] : []),
+      ...(d.driver !== null
+        ? [
+            `echo ${d.address} | sudo tee ${sysfs(d)}/driver/unbind${d.driver === undefined ? ' (if a driver is bound)' : ''}`,
+          ]
+        : []),
       `echo ${d.address} | sudo tee /sys/bus/pci/drivers_probe`,
     ].join(' && '),
   )
@@ -207,13 +278,23 @@ function handOverSteps(f: HostFacts, members: PciDevice[], twins: PciDevice[]): 
     `now, until the next boot: ${now.join('; ')}`,
   ]
   if (twins.length === 0) {
-    const softdeps = [...new Set(members.map((d) => d.driver).filter((d): d is string => Boolean(d) && d !== 'vfio-pci'))]
-    const early = softdeps.length ? ` (${softdeps.map((d) => `softdep ${d} pre: vfio-pci`).join(', ')} in /etc/modprobe.d/vfio.conf makes vfio-pci load before the host driver)` : ''
-    steps.push(`at every boot: add vfio-pci.ids=${ids} to GRUB_CMDLINE_LINUX in /etc/default/grub, ${GRUB_THEN}${early}`)
+    const softdeps = [
+      ...new Set(members.map((d) => d.driver).filter((d): d is string => Boolean(d) && d !== 'vfio-pci')),
+    ]
+    const early = softdeps.length
+      ? ` (${softdeps.map((d) => `softdep ${d} pre: vfio-pci`).join(', ')} in /etc/modprobe.d/vfio.conf makes vfio-pci load before the host driver)`
+      : ''
+    steps.push(
+      `at every boot: add vfio-pci.ids=${ids} to GRUB_CMDLINE_LINUX in /etc/default/grub, ${GRUB_THEN}${early}`,
+    )
   } else {
-    steps.push(`at every boot: vfio-pci.ids=${ids} would also take ${twins.map((t) => t.address).join(', ')}; set driver_override from a boot script (udev rule) for ${members.map((d) => d.address).join(', ')} instead`)
+    steps.push(
+      `at every boot: vfio-pci.ids=${ids} would also take ${twins.map((t) => t.address).join(', ')}; set driver_override from a boot script (udev rule) for ${members.map((d) => d.address).join(', ')} instead`,
+    )
   }
-  steps.push(`give it to the guest: virsh nodedev-detach pci_${members[0].address.replace(/[:.]/g, '_')} then virsh attach-device with a <hostdev> for it, or QEMU -device vfio-pci,host=${members[0].address}`)
+  steps.push(
+    `give it to the guest: virsh nodedev-detach pci_${members[0].address.replace(/[:.]/g, '_')} then virsh attach-device with a <hostdev> for it, or QEMU -device vfio-pci,host=${members[0].address}`,
+  )
   return steps
 }
 

@@ -42,12 +42,18 @@ export function renderReport(report: CheckReport, c: ChalkInstance, options: {qu
     if (rows.length === 0) continue
     lines.push(c.bold.underline(AREA_TITLES[area]))
     for (const check of rows) {
-      lines.push(`  ${padVisible(statusLabel(check.status, c), 5)} ${padVisible(check.title, titleWidth)}  ${c.dim(check.detail)}`)
+      lines.push(
+        `  ${padVisible(statusLabel(check.status, c), 5)} ${padVisible(check.title, titleWidth)}  ${c.dim(check.detail)}`,
+      )
       if (check.status !== 'pass') lines.push(...remedyRows(check.remedy, c))
     }
     lines.push('')
   }
-  const verdictLabel = report.verdict.kvmUsable ? (report.counts.fail ? c.yellow('USABLE') : c.green('OK')) : c.red.bold('NOT USABLE')
+  const verdictLabel = report.verdict.kvmUsable
+    ? report.counts.fail
+      ? c.yellow('USABLE')
+      : c.green('OK')
+    : c.red.bold('NOT USABLE')
   lines.push(`${c.bold('Verdict:')} ${verdictLabel} ${report.verdict.summary}`)
   return lines
 }

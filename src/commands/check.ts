@@ -6,7 +6,8 @@ import {checkBody} from '../report/bodies/check.js'
 import {reportFlags} from '../report/flags.js'
 
 export default class Check extends BaseCommand {
-  static override description = 'Check whether this host can run KVM virtual machines, and say how to fix what is missing'
+  static override description =
+    'Check whether this host can run KVM virtual machines, and say how to fix what is missing'
   static override examples = [
     '<%= config.bin %> check',
     '<%= config.bin %> check --quiet',
@@ -18,10 +19,14 @@ export default class Check extends BaseCommand {
     '<%= config.bin %> check --format nfd --expires-in 2h --output /etc/kubernetes/node-feature-discovery/features.d/kvmctl',
   ]
   static override flags = {
-    root: Flags.string({description: 'replay a folder written by `kvmctl capture` instead of the live machine', env: 'KVMCTL_ROOT'}),
+    root: Flags.string({
+      description: 'replay a folder written by `kvmctl capture` instead of the live machine',
+      env: 'KVMCTL_ROOT',
+    }),
     quiet: Flags.boolean({char: 'q', description: 'print only failures, warnings and the verdict'}),
     passthrough: Flags.string({
-      description: 'also check one PCI device (address 0000:01:00.0 or id 10de:1b80) for passthrough: IOMMU group, driver, steps',
+      description:
+        'also check one PCI device (address 0000:01:00.0 or id 10de:1b80) for passthrough: IOMMU group, driver, steps',
       helpValue: 'DEVICE',
     }),
     ...reportFlags(),

@@ -18,7 +18,10 @@ export default class Selftest extends BaseCommand {
   static override flags = {
     vcpus: Flags.string({description: 'vCPUs for the SMP stage (default: host CPUs, at most 4)'}),
     mem: Flags.string({description: 'guest RAM, e.g. 8M or 1G (multiple of 2 MiB)', default: '8M'}),
-    hugepages: Flags.boolean({description: 'back guest RAM with reserved hugepages and check the pool', default: false}),
+    hugepages: Flags.boolean({
+      description: 'back guest RAM with reserved hugepages and check the pool',
+      default: false,
+    }),
     timeout: Flags.string({description: 'watchdog bound of each guest run, ms or a duration (2s)', default: '2s'}),
     device: Flags.string({description: 'KVM device', default: '/dev/kvm'}),
     ...reportFlags(['text', 'json', 'junit', 'prometheus']),

@@ -65,7 +65,8 @@ export const KSM_SERVICE_WANTS = '/etc/systemd/system/multi-user.target.wants/ks
 async function dropIns(host: Host, dirs: string[], suffix: string): Promise<string[]> {
   const byName = new Map<string, string>()
   for (const dir of dirs) {
-    for (const name of (await host.list(dir)) ?? []) if (name.endsWith(suffix) && !byName.has(name)) byName.set(name, `${dir}/${name}`)
+    for (const name of (await host.list(dir)) ?? [])
+      if (name.endsWith(suffix) && !byName.has(name)) byName.set(name, `${dir}/${name}`)
   }
   return [...byName.keys()].sort().map((n) => byName.get(n)!)
 }

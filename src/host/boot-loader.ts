@@ -60,7 +60,11 @@ export async function detectBootLoader(host: Host): Promise<BootLoader | undefin
     const first = (await host.read(bootEntries[0])) ?? ''
     return {
       kind: 'grubby',
-      configFiles: [...(grub !== undefined ? [GRUB_DEFAULT] : []), ...(kernelCmdline !== undefined ? [KERNEL_CMDLINE] : []), ...bootEntries],
+      configFiles: [
+        ...(grub !== undefined ? [GRUB_DEFAULT] : []),
+        ...(kernelCmdline !== undefined ? [KERNEL_CMDLINE] : []),
+        ...bootEntries,
+      ],
       entries: bootEntries,
       regenerate: {tool: 'grubby', args: [], shown: 'grubby', output: null},
       cmdline: blsOptions(first),
@@ -68,17 +72,28 @@ export async function detectBootLoader(host: Host): Promise<BootLoader | undefin
   }
   // systemd-boot: the ESP with loader.conf; else, with /etc/kernel/cmdline and no GRUB, kernel-install alone.
   let espDir: string | undefined
-  for (const dir of BOOT_DIRS) if (espDir === undefined && (await host.exists(`${dir}/loader/loader.conf`))) espDir = dir
+  for (const dir of BOOT_DIRS)
+    if (espDir === undefined && (await host.exists(`${dir}/loader/loader.conf`))) espDir = dir
   if (espDir !== undefined || (grub === undefined && kernelCmdline !== undefined)) {
     let entries: string[] = []
     for (const dir of espDir ? [espDir] : BOOT_DIRS) if (entries.length === 0) entries = await blsEntries(host, dir)
     const cmdline = kernelCmdline ?? cmdlineFromProc((await host.read('/proc/cmdline')) ?? '')
-    return {kind: 'systemd-boot', configFiles: [KERNEL_CMDLINE, ...entries], entries, regenerate: null, cmdline: cmdline.trim()}
+    return {
+      kind: 'systemd-boot',
+      configFiles: [KERNEL_CMDLINE, ...entries],
+      entries,
+      regenerate: null,
+      cmdline: cmdline.trim(),
+    }
   }
   if (grub !== undefined) {
     const debian = (await host.exists('/boot/grub')) || !(await host.exists('/boot/grub2'))
     const output = debian ? '/boot/grub/grub.cfg' : await redHatGrubCfg(host)
-    const tool: BootTool = !debian ? 'grub2-mkconfig' : (await host.exists('/usr/sbin/update-grub')) ? 'update-grub' : 'grub-mkconfig'
+    const tool: BootTool = !debian
+      ? 'grub2-mkconfig'
+      : (await host.exists('/usr/sbin/update-grub'))
+        ? 'update-grub'
+        : 'grub-mkconfig'
     const regenerate =
       tool === 'update-grub'
         ? {tool, args: [], shown: 'update-grub', output}
@@ -87,4 +102,3 @@ export async function detectBootLoader(host: Host): Promise<BootLoader | undefin
   }
   return undefined
 }
-

@@ -31,7 +31,10 @@ const MODPROBE_LINE = /^\s*(options|blacklist|install|softdep)\s+kvm([_-](intel|
 /** Marks a file the capture cut down, so its presence is kept even when no line remains. */
 const CUT = '# kvmctl capture: only the lines kvmctl reads are kept\n'
 
-export function captureSystemFacts(f: HostFacts): {files: Map<string, CaptureEntry>; paths: NonNullable<HostJson['paths']>} {
+export function captureSystemFacts(f: HostFacts): {
+  files: Map<string, CaptureEntry>
+  paths: NonNullable<HostJson['paths']>
+} {
   const files = new Map<string, CaptureEntry>()
   const keepDir = (path: string) => files.set(`${path}/.keep`, '')
   if (f.groups) {
@@ -59,7 +62,8 @@ export function captureSystemFacts(f: HostFacts): {files: Map<string, CaptureEnt
     const lines = file.text.split('\n').filter((l) => MODPROBE_LINE.test(l))
     if (lines.length > 0) files.set(file.path, CUT + lines.map((l) => l.trim() + '\n').join(''))
   }
-  for (const dir of [...SYSCTL_DIRS, ...MODPROBE_DIRS]) if (![...files.keys()].some((p) => p.startsWith(`${dir}/`))) keepDir(dir)
+  for (const dir of [...SYSCTL_DIRS, ...MODPROBE_DIRS])
+    if (![...files.keys()].some((p) => p.startsWith(`${dir}/`))) keepDir(dir)
   if (f.numaNodes) {
     if (f.numaNodes.length === 0) keepDir(NUMA_NODES)
     for (const node of f.numaNodes) keepDir(`${NUMA_NODES}/node${node}`)

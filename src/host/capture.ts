@@ -59,11 +59,13 @@ export const sanitise = {
       .join('\n'),
   /** Kernel addresses (visible to root) are replaced: they defeat KASLR and say nothing here. */
   procModules: (text: string) => text.replace(/ 0x[0-9a-f]+$/gim, ' 0x0000000000000000'),
-  meminfo: (text: string) => keepLines(text, (l) => /^(MemTotal|MemAvailable|HugePages_\w+|Hugepagesize|Hugetlb):/.test(l)),
+  meminfo: (text: string) =>
+    keepLines(text, (l) => /^(MemTotal|MemAvailable|HugePages_\w+|Hugepagesize|Hugetlb):/.test(l)),
   mounts: (text: string) => keepLines(text, (l) => /^\S+ \S+ (hugetlbfs|cgroup2?) /.test(l)),
   /** What follows " -- " belongs to init; UUIDs identify disks. */
   cmdline: (text: string) => text.split(' -- ')[0].trim().replace(UUID, '00000000-0000-0000-0000-000000000000') + '\n',
-  osRelease: (text: string) => keepLines(text, (l) => /^(ID|ID_LIKE|NAME|PRETTY_NAME|VERSION|VERSION_ID|VERSION_CODENAME)=/.test(l)),
+  osRelease: (text: string) =>
+    keepLines(text, (l) => /^(ID|ID_LIKE|NAME|PRETTY_NAME|VERSION|VERSION_ID|VERSION_CODENAME)=/.test(l)),
   /** The compiled-in default hostname is the only host-identifying option a config can carry. */
   kernelConfig: (text: string) => text.replace(/^CONFIG_DEFAULT_HOSTNAME=.*$/m, 'CONFIG_DEFAULT_HOSTNAME="(none)"'),
 } satisfies Record<string, Sanitiser>
@@ -75,7 +77,11 @@ function keepLines(text: string, keep: (line: string) => boolean): string {
 }
 
 /** host.json as a capture stores it: no user name, only the kernel-log lines the checks use. */
-export function sanitiseHostJson(json: HostJson, source: string, extra: Pick<HostJson, 'captured' | 'paths'> = {}): HostJson {
+export function sanitiseHostJson(
+  json: HostJson,
+  source: string,
+  extra: Pick<HostJson, 'captured' | 'paths'> = {},
+): HostJson {
   const {name: _name, ...user} = json.user
   return {
     schema: 1,
@@ -115,7 +121,9 @@ export async function collectCapture(host: Host, source: string): Promise<Map<st
     copy(modulesBuiltinPath(release)),
     ...kernelConfigPaths(release).map((p) => copy(p, sanitise.kernelConfig)),
     ...WATCHED_PARAMS.filter(([m]) => sysModules.has(m)).map(([m, p]) => copy(moduleParamPath(m, p))),
-    ...facts.hugepages.flatMap((pool) => HUGEPAGE_COUNTERS.map((c) => copy(`${HUGEPAGES_DIR}/hugepages-${pool.sizeKb}kB/${c}`))),
+    ...facts.hugepages.flatMap((pool) =>
+      HUGEPAGE_COUNTERS.map((c) => copy(`${HUGEPAGES_DIR}/hugepages-${pool.sizeKb}kB/${c}`)),
+    ),
   ])
   for (const m of WATCHED_MODULES) if (sysModules.has(m)) keepDir(`${SYS_MODULE}/${m}`)
   if (iommu !== undefined) {
@@ -128,7 +136,10 @@ export async function collectCapture(host: Host, source: string): Promise<Map<st
   if (facts.virtioDevices) {
     if (facts.virtioDevices.length === 0) keepDir(VIRTIO_DEVICES)
     for (const d of facts.virtioDevices) {
-      out.set(`${VIRTIO_DEVICES}/${d.name}/device`, d.device === null ? '' : `0x${d.device.toString(16).padStart(4, '0')}\n`)
+      out.set(
+        `${VIRTIO_DEVICES}/${d.name}/device`,
+        d.device === null ? '' : `0x${d.device.toString(16).padStart(4, '0')}\n`,
+      )
       if (d.driver) out.set(`${VIRTIO_DRIVERS}/${d.driver}/${d.name}`, '')
     }
   }
@@ -150,12 +161,19 @@ export async function collectCapture(host: Host, source: string): Promise<Map<st
  * Writes a capture of host into dir. Refuses a non-empty dir unless force; the files are written
  * to a sibling temporary folder that is renamed into place, so dir is never left half-written.
  */
-export async function captureHost(host: Host, dir: string, options: {force?: boolean; source: string}): Promise<CaptureResult> {
+export async function captureHost(
+  host: Host,
+  dir: string,
+  options: {force?: boolean; source: string},
+): Promise<CaptureResult> {
   const target = resolve(dir)
   const existing = await stat(target).catch(() => undefined)
-  if (existing && !existing.isDirectory()) throw new UsageError(`capture ${dir}: exists and is not a folder; pick a new folder name`)
+  if (existing && !existing.isDirectory())
+    throw new UsageError(`capture ${dir}: exists and is not a folder; pick a new folder name`)
   if (existing && !options.force && (await readdir(target)).length > 0) {
-    throw new UsageError(`capture ${dir}: the folder exists and is not empty; pick a new folder, or pass --force to replace it`)
+    throw new UsageError(
+      `capture ${dir}: the folder exists and is not empty; pick a new folder, or pass --force to replace it`,
+    )
   }
   const files = await collectCapture(host, options.source)
   await mkdir(dirname(target), {recursive: true})

@@ -75,7 +75,8 @@ export function shellAssignments(text: string, name: string): ShellAssignment[] 
       // The closing quote: the next unescaped one (a double-quoted value may hold \").
       let i = 1
       while (i < rest.length && rest[i] !== q) i += q === '"' && rest[i] === '\\' ? 2 : 1
-      if (i >= rest.length) throw new UsageError(`${name} in /etc/default/grub has no closing ${q}; fix the file by hand first`)
+      if (i >= rest.length)
+        throw new UsageError(`${name} in /etc/default/grub has no closing ${q}; fix the file by hand first`)
       out.push({name, start: valueStart + 1, end: valueStart + i, quote: q})
     } else {
       const end = /^[^\s;#]*/.exec(rest)![0].length
@@ -128,7 +129,9 @@ export function cmdlineDefaultPages(cmdline: string, defaultKb: number): number 
     if (key === 'hugepagesz') size = sizeKb(value)
     if (key === 'hugepages' && (size === null || size === defaultKb)) {
       // Per-node form (Linux 5.16+): hugepages=0:4,1:2 is the sum over nodes.
-      pages = value.includes(':') ? value.split(',').reduce((n, part) => n + Number(part.split(':')[1] ?? 0), 0) : Number(value)
+      pages = value.includes(':')
+        ? value.split(',').reduce((n, part) => n + Number(part.split(':')[1] ?? 0), 0)
+        : Number(value)
     }
   }
   return pages === null || !Number.isFinite(pages) ? null : pages

@@ -3,7 +3,14 @@
 // CPU, or unknown, with the evidence and the exact cause that picks the fix. Raw CPUID says what
 // the CPU offers, the kernel log and the MSRs what firmware allowed, the module parameters, /dev/sev
 // and the misc cgroup's ASID capacity what KVM enabled.
-import {CONFIDENTIAL_LOG, decodeMemEncrypt, scanLog, type ConfidentialLogId, type LogHit, type MemEncryptCpu} from './confidential.js'
+import {
+  CONFIDENTIAL_LOG,
+  decodeMemEncrypt,
+  scanLog,
+  type ConfidentialLogId,
+  type LogHit,
+  type MemEncryptCpu,
+} from './confidential.js'
 import {isUnknown, type HostFacts} from './facts.js'
 import {msrBit} from './msr.js'
 
@@ -66,7 +73,8 @@ export function memEncryptCpu(f: HostFacts): MemEncryptCpu | null | undefined {
   if (regs === null) return null
   // A capture's value is checked where it enters: anything but four 32-bit registers is unknown.
   const valid = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff
-  if (typeof regs !== 'object' || !(['eax', 'ebx', 'ecx', 'edx'] as const).every((r) => valid(regs[r]))) return undefined
+  if (typeof regs !== 'object' || !(['eax', 'ebx', 'ecx', 'edx'] as const).every((r) => valid(regs[r])))
+    return undefined
   return decodeMemEncrypt(regs)
 }
 
@@ -85,7 +93,12 @@ export function confidentialLevels(f: HostFacts): Level[] {
   const logKnown = !isUnknown(f, 'dmesg') && f.host.dmesg !== null
   const vendor = cpuVendor(f)
   const sev = sevLevel(f, log, logKnown, vendor)
-  return [sev, sevEsLevel(f, log, logKnown, vendor, sev), sevSnpLevel(f, log, logKnown, vendor, sev), tdxLevel(f, log, logKnown, vendor)]
+  return [
+    sev,
+    sevEsLevel(f, log, logKnown, vendor, sev),
+    sevSnpLevel(f, log, logKnown, vendor, sev),
+    tdxLevel(f, log, logKnown, vendor),
+  ]
 }
 
 type Log = Partial<Record<ConfidentialLogId, LogHit>>
@@ -93,7 +106,11 @@ type Log = Partial<Record<ConfidentialLogId, LogHit>>
 function param(f: HostFacts, id: LevelId): {on: boolean | undefined; unknown: boolean; text?: string} {
   const [module, name] = LEVEL_PARAMS[id]
   const value = f.moduleParams[`${module}.${name}`]
-  return {on: paramOn(value), unknown: isUnknown(f, `param:${module}.${name}`), ...(value === undefined ? {} : {text: `${module}.${name}=${value}`})}
+  return {
+    on: paramOn(value),
+    unknown: isUnknown(f, `param:${module}.${name}`),
+    ...(value === undefined ? {} : {text: `${module}.${name}=${value}`}),
+  }
 }
 
 function logEvidence(hit: LogHit | undefined): string[] {
@@ -104,7 +121,8 @@ function logEvidence(hit: LogHit | undefined): string[] {
 function memoryEncryptionOff(f: HostFacts, log: Log, cpu: MemEncryptCpu | null | undefined): string[] {
   const evidence = logEvidence(log['sev-bios-off'])
   // SYSCFG bit 23 (MemEncryptionModEn) is set by firmware; while clear, no SME or SEV.
-  if (msrBit(f.confidential?.msr, 'syscfg', 23) === false) evidence.push('MSR SYSCFG (0xC0010010) bit 23 MemEncryptionModEn is 0')
+  if (msrBit(f.confidential?.msr, 'syscfg', 23) === false)
+    evidence.push('MSR SYSCFG (0xC0010010) bit 23 MemEncryptionModEn is 0')
   // The kernel clears the sev flag when firmware left memory encryption off.
   if (cpu?.sev && f.cpu && !isUnknown(f, 'cpuinfo') && !f.cpu.flags.includes('sev') && f.cpu.flags.length > 0) {
     evidence.push('CPUID reports SEV but /proc/cpuinfo has no sev flag')
@@ -114,21 +132,38 @@ function memoryEncryptionOff(f: HostFacts, log: Log, cpu: MemEncryptCpu | null |
 
 function sevLevel(f: HostFacts, log: Log, logKnown: boolean, vendor: string | undefined): Level {
   const base = {id: 'sev' as const, capacity: null}
-  if (vendor !== 'amd') return {...base, state: vendor === 'intel' || f.arch !== 'x86' ? 'unsupported' : 'unknown', evidence: []}
+  if (vendor !== 'amd')
+    return {...base, state: vendor === 'intel' || f.arch !== 'x86' ? 'unsupported' : 'unknown', evidence: []}
   const cpu = memEncryptCpu(f)
-  const cpuText = cpu ? [`CPUID 0x8000001F: SEV${cpu.sev ? '' : ' not'} offered, ${cpu.encryptedGuests} encrypted guests`] : []
-  if (cpu === null || (cpu && !cpu.sev)) return {...base, state: 'unsupported', evidence: cpu ? cpuText : ['CPUID has no leaf 0x8000001F']}
+  const cpuText = cpu
+    ? [`CPUID 0x8000001F: SEV${cpu.sev ? '' : ' not'} offered, ${cpu.encryptedGuests} encrypted guests`]
+    : []
+  if (cpu === null || (cpu && !cpu.sev))
+    return {...base, state: 'unsupported', evidence: cpu ? cpuText : ['CPUID has no leaf 0x8000001F']}
   const off = memoryEncryptionOff(f, log, cpu)
   if (off.length > 0) return {...base, state: 'firmware-disabled', cause: 'memory-encryption-off', evidence: off}
   const kvm = log['kvm-sev']
   const p = param(f, 'sev')
   if (kvm?.groups[0] === 'enabled' || (log['sev-supported'] && p.on !== false)) {
     const capacity = kvm ? span(kvm) : Number(log['sev-supported']!.groups[0])
-    return {...base, state: 'usable', capacity, evidence: [...logEvidence(kvm ?? log['sev-supported']), ...(p.text ? [p.text] : [])]}
+    return {
+      ...base,
+      state: 'usable',
+      capacity,
+      evidence: [...logEvidence(kvm ?? log['sev-supported']), ...(p.text ? [p.text] : [])],
+    }
   }
-  if (p.on === false) return {...base, state: 'module-disabled', cause: 'param-off', evidence: [p.text!, ...logEvidence(kvm)]}
-  if (kvm?.groups[0] === 'unusable') return {...base, state: 'firmware-disabled', cause: 'no-sev-asids', evidence: logEvidence(kvm)}
-  if (p.on === true) return {...base, state: 'usable', capacity: f.confidential?.miscCapacity?.sev ?? null, evidence: [p.text!, ...cpuText]}
+  if (p.on === false)
+    return {...base, state: 'module-disabled', cause: 'param-off', evidence: [p.text!, ...logEvidence(kvm)]}
+  if (kvm?.groups[0] === 'unusable')
+    return {...base, state: 'firmware-disabled', cause: 'no-sev-asids', evidence: logEvidence(kvm)}
+  if (p.on === true)
+    return {
+      ...base,
+      state: 'usable',
+      capacity: f.confidential?.miscCapacity?.sev ?? null,
+      evidence: [p.text!, ...cpuText],
+    }
   if (!p.unknown && !f.sysModules?.includes('kvm_amd') && !isUnknown(f, 'module:kvm_amd')) {
     return {...base, state: 'blocked', cause: 'kvm-module-missing', evidence: ['kvm_amd is not loaded', ...cpuText]}
   }
@@ -138,7 +173,8 @@ function sevLevel(f: HostFacts, log: Log, logKnown: boolean, vendor: string | un
 /** SEV-ES and SEV-SNP guests use the ASIDs below the firmware's minimum SEV ASID: none when it is 1. */
 function noEsAsids(f: HostFacts, cpu: MemEncryptCpu | null | undefined, log: Log): string[] {
   const evidence: string[] = []
-  if (cpu && cpu.minSevAsid <= 1) evidence.push(`CPUID 0x8000001F: minimum SEV ASID ${cpu.minSevAsid}, so no ASID is left for SEV-ES/SEV-SNP`)
+  if (cpu && cpu.minSevAsid <= 1)
+    evidence.push(`CPUID 0x8000001F: minimum SEV ASID ${cpu.minSevAsid}, so no ASID is left for SEV-ES/SEV-SNP`)
   const kvm = log['kvm-sev-es']
   if (kvm && span(kvm) === 0) evidence.push(`kernel log: "${kvm.line}"`)
   if (f.confidential?.miscCapacity?.sev_es === 0) evidence.push('misc.capacity: sev_es 0')
@@ -149,19 +185,24 @@ function sevEsLevel(f: HostFacts, log: Log, logKnown: boolean, vendor: string | 
   const base = {id: 'sev-es' as const, capacity: null}
   if (vendor !== 'amd') return {...base, state: sev.state, evidence: []}
   const cpu = memEncryptCpu(f)
-  if (cpu === null || (cpu && !cpu.sevEs) || sev.state === 'unsupported') return {...base, state: 'unsupported', evidence: cpu ? ['CPUID 0x8000001F: SEV-ES not offered'] : sev.evidence}
-  if (sev.state === 'firmware-disabled') return {...base, state: 'firmware-disabled', cause: sev.cause, evidence: sev.evidence}
+  if (cpu === null || (cpu && !cpu.sevEs) || sev.state === 'unsupported')
+    return {...base, state: 'unsupported', evidence: cpu ? ['CPUID 0x8000001F: SEV-ES not offered'] : sev.evidence}
+  if (sev.state === 'firmware-disabled')
+    return {...base, state: 'firmware-disabled', cause: sev.cause, evidence: sev.evidence}
   const kvm = log['kvm-sev-es']
   const p = param(f, 'sev-es')
   if (kvm?.groups[0] === 'enabled' || log['sev-es-supported']) {
     const capacity = kvm ? span(kvm) : Number(log['sev-es-supported']!.groups[0])
-    if (capacity !== 0 && p.on !== false) return {...base, state: 'usable', capacity, evidence: logEvidence(kvm ?? log['sev-es-supported'])}
+    if (capacity !== 0 && p.on !== false)
+      return {...base, state: 'usable', capacity, evidence: logEvidence(kvm ?? log['sev-es-supported'])}
   }
   const split = noEsAsids(f, cpu, log)
   if (split.length > 0) return {...base, state: 'firmware-disabled', cause: 'no-es-asids', evidence: split}
-  if (p.on === false) return {...base, state: 'module-disabled', cause: 'param-off', evidence: [p.text!, ...logEvidence(kvm)]}
+  if (p.on === false)
+    return {...base, state: 'module-disabled', cause: 'param-off', evidence: [p.text!, ...logEvidence(kvm)]}
   if (sev.state !== 'usable') return {...base, state: sev.state, cause: sev.cause, evidence: sev.evidence}
-  if (p.on === true) return {...base, state: 'usable', capacity: f.confidential?.miscCapacity?.sev_es ?? null, evidence: [p.text!]}
+  if (p.on === true)
+    return {...base, state: 'usable', capacity: f.confidential?.miscCapacity?.sev_es ?? null, evidence: [p.text!]}
   return {...base, state: 'unknown', evidence: logKnown ? ['the kernel log has no SEV-ES line'] : []}
 }
 
@@ -169,24 +210,43 @@ function sevSnpLevel(f: HostFacts, log: Log, logKnown: boolean, vendor: string |
   const base = {id: 'sev-snp' as const, capacity: null}
   if (vendor !== 'amd') return {...base, state: sev.state, evidence: []}
   const cpu = memEncryptCpu(f)
-  if (cpu === null || (cpu && !cpu.sevSnp) || sev.state === 'unsupported') return {...base, state: 'unsupported', evidence: cpu ? ['CPUID 0x8000001F: SEV-SNP not offered'] : sev.evidence}
-  if (sev.state === 'firmware-disabled') return {...base, state: 'firmware-disabled', cause: sev.cause, evidence: sev.evidence}
+  if (cpu === null || (cpu && !cpu.sevSnp) || sev.state === 'unsupported')
+    return {...base, state: 'unsupported', evidence: cpu ? ['CPUID 0x8000001F: SEV-SNP not offered'] : sev.evidence}
+  if (sev.state === 'firmware-disabled')
+    return {...base, state: 'firmware-disabled', cause: sev.cause, evidence: sev.evidence}
   const kvm = log['kvm-sev-snp']
   const p = param(f, 'sev-snp')
   if ((kvm?.groups[0] === 'enabled' || log['sev-snp-supported']) && p.on !== false) {
     const capacity = kvm ? span(kvm) : Number(log['sev-snp-supported']!.groups[0])
-    if (capacity !== 0) return {...base, state: 'usable', capacity, evidence: [...logEvidence(kvm ?? log['sev-snp-supported']), ...logEvidence(log['snp-api'])]}
+    if (capacity !== 0)
+      return {
+        ...base,
+        state: 'usable',
+        capacity,
+        evidence: [...logEvidence(kvm ?? log['sev-snp-supported']), ...logEvidence(log['snp-api'])],
+      }
   }
-  if (log['snp-rmp-unreserved']) return {...base, state: 'firmware-disabled', cause: 'rmp-unreserved', evidence: logEvidence(log['snp-rmp-unreserved'])}
+  if (log['snp-rmp-unreserved'])
+    return {
+      ...base,
+      state: 'firmware-disabled',
+      cause: 'rmp-unreserved',
+      evidence: logEvidence(log['snp-rmp-unreserved']),
+    }
   const passthrough = /(?:^|\s)iommu=pt(?:\s|$)/.test(f.cmdline ?? '')
   if (log['snp-iommu-off'] || passthrough) {
-    const evidence = [...logEvidence(log['snp-iommu-off']), ...(passthrough ? ['kernel command line has iommu=pt'] : [])]
+    const evidence = [
+      ...logEvidence(log['snp-iommu-off']),
+      ...(passthrough ? ['kernel command line has iommu=pt'] : []),
+    ]
     return {...base, state: 'blocked', cause: 'iommu-passthrough', evidence}
   }
-  if (log['snp-rmp-failed']) return {...base, state: 'blocked', cause: 'rmp-failed', evidence: logEvidence(log['snp-rmp-failed'])}
+  if (log['snp-rmp-failed'])
+    return {...base, state: 'blocked', cause: 'rmp-failed', evidence: logEvidence(log['snp-rmp-failed'])}
   const split = noEsAsids(f, cpu, log)
   if (split.length > 0) return {...base, state: 'firmware-disabled', cause: 'no-es-asids', evidence: split}
-  if (p.on === false) return {...base, state: 'module-disabled', cause: 'param-off', evidence: [p.text!, ...logEvidence(kvm)]}
+  if (p.on === false)
+    return {...base, state: 'module-disabled', cause: 'param-off', evidence: [p.text!, ...logEvidence(kvm)]}
   if (sev.state !== 'usable') return {...base, state: sev.state, cause: sev.cause, evidence: sev.evidence}
   if (p.on === true) return {...base, state: 'usable', capacity: null, evidence: [p.text!]}
   return {...base, state: 'unknown', evidence: logKnown ? ['the kernel log has no SEV-SNP line'] : []}
@@ -194,23 +254,68 @@ function sevSnpLevel(f: HostFacts, log: Log, logKnown: boolean, vendor: string |
 
 function tdxLevel(f: HostFacts, log: Log, logKnown: boolean, vendor: string | undefined): Level {
   const base = {id: 'tdx' as const, capacity: null}
-  if (vendor !== 'intel') return {...base, state: vendor === 'amd' || f.arch !== 'x86' ? 'unsupported' : 'unknown', evidence: []}
+  if (vendor !== 'intel')
+    return {...base, state: vendor === 'amd' || f.arch !== 'x86' ? 'unsupported' : 'unknown', evidence: []}
   const bios = log['tdx-bios']
   const keyIds = bios ? Math.max(0, Number(bios.groups[1]) - Number(bios.groups[0])) : null
   const p = param(f, 'tdx')
   if (log['tdx-initialized']) {
-    if (p.on === false) return {...base, state: 'module-disabled', cause: 'tdx-param-off', capacity: keyIds, evidence: [p.text!, ...logEvidence(log['tdx-initialized'])]}
-    return {...base, state: 'usable', capacity: keyIds, evidence: [...logEvidence(bios), ...logEvidence(log['tdx-initialized']), ...(p.text ? [p.text] : [])]}
+    if (p.on === false)
+      return {
+        ...base,
+        state: 'module-disabled',
+        cause: 'tdx-param-off',
+        capacity: keyIds,
+        evidence: [p.text!, ...logEvidence(log['tdx-initialized'])],
+      }
+    return {
+      ...base,
+      state: 'usable',
+      capacity: keyIds,
+      evidence: [...logEvidence(bios), ...logEvidence(log['tdx-initialized']), ...(p.text ? [p.text] : [])],
+    }
   }
-  if (log['tdx-hibernation']) return {...base, state: 'blocked', cause: 'tdx-hibernation', capacity: keyIds, evidence: logEvidence(log['tdx-hibernation'])}
-  if (log['tdx-not-loaded']) return {...base, state: 'firmware-disabled', cause: 'tdx-module-not-loaded', capacity: keyIds, evidence: [...logEvidence(bios), ...logEvidence(log['tdx-not-loaded'])]}
-  if (log['tdx-init-failed']) return {...base, state: 'blocked', cause: 'tdx-init-failed', capacity: keyIds, evidence: logEvidence(log['tdx-init-failed'])}
-  if (log['tdx-bios-off']) return {...base, state: 'firmware-disabled', cause: 'tdx-bios-off', capacity: keyIds, evidence: [...logEvidence(bios), ...logEvidence(log['tdx-bios-off'])]}
+  if (log['tdx-hibernation'])
+    return {
+      ...base,
+      state: 'blocked',
+      cause: 'tdx-hibernation',
+      capacity: keyIds,
+      evidence: logEvidence(log['tdx-hibernation']),
+    }
+  if (log['tdx-not-loaded'])
+    return {
+      ...base,
+      state: 'firmware-disabled',
+      cause: 'tdx-module-not-loaded',
+      capacity: keyIds,
+      evidence: [...logEvidence(bios), ...logEvidence(log['tdx-not-loaded'])],
+    }
+  if (log['tdx-init-failed'])
+    return {
+      ...base,
+      state: 'blocked',
+      cause: 'tdx-init-failed',
+      capacity: keyIds,
+      evidence: logEvidence(log['tdx-init-failed']),
+    }
+  if (log['tdx-bios-off'])
+    return {
+      ...base,
+      state: 'firmware-disabled',
+      cause: 'tdx-bios-off',
+      capacity: keyIds,
+      evidence: [...logEvidence(bios), ...logEvidence(log['tdx-bios-off'])],
+    }
   if (bios || f.cpu?.flags.includes('tdx_host_platform')) {
     // Firmware enabled TDX, the kernel did not initialise it: kvm_intel.tdx is off (the default).
     const evidence = [...logEvidence(bios), ...(p.text ? [p.text] : ['kvm_intel.tdx is not set'])]
     return {...base, state: 'module-disabled', cause: 'tdx-param-off', capacity: keyIds, evidence}
   }
   if (!logKnown) return {...base, state: 'unknown', evidence: []}
-  return {...base, state: 'unsupported', evidence: ['the kernel log has no virt/tdx line', ...logEvidence(log['tme-off'])]}
+  return {
+    ...base,
+    state: 'unsupported',
+    evidence: ['the kernel log has no virt/tdx line', ...logEvidence(log['tme-off'])],
+  }
 }

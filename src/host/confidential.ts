@@ -73,7 +73,10 @@ export interface LogHit {
 }
 
 /** The first line matching each pattern (one pass over the log). */
-export function scanLog<Id extends string>(dmesg: string | null, patterns: Record<Id, RegExp>): Partial<Record<Id, LogHit>> {
+export function scanLog<Id extends string>(
+  dmesg: string | null,
+  patterns: Record<Id, RegExp>,
+): Partial<Record<Id, LogHit>> {
   const hits: Partial<Record<Id, LogHit>> = {}
   if (!dmesg) return hits
   const entries = Object.entries(patterns) as Array<[Id, RegExp]>
@@ -110,7 +113,8 @@ export async function gatherConfidential(host: Host): Promise<ConfidentialFacts>
   } else if (!host.covers(MSR_DEVICE)) {
     msr = undefined
   }
-  const miscCapacity = capacity === undefined ? (host.covers(MISC_CAPACITY) ? null : undefined) : parseMiscCapacity(capacity)
+  const miscCapacity =
+    capacity === undefined ? (host.covers(MISC_CAPACITY) ? null : undefined) : parseMiscCapacity(capacity)
   return {...(miscCapacity === undefined ? {} : {miscCapacity}), ...(msr ? {msr} : {})}
 }
 
@@ -118,7 +122,8 @@ export async function gatherConfidential(host: Host): Promise<ConfidentialFacts>
 function validMsrProbe(value: unknown): MsrProbe | undefined {
   if (typeof value !== 'object' || value === null) return undefined
   const {device, values} = value as Record<string, unknown>
-  if (typeof device !== 'string' || typeof values !== 'object' || values === null || Array.isArray(values)) return undefined
+  if (typeof device !== 'string' || typeof values !== 'object' || values === null || Array.isArray(values))
+    return undefined
   if (!Object.values(values).every((v) => typeof v === 'string')) return undefined
   return {device, values: values as MsrProbe['values']}
 }

@@ -117,7 +117,10 @@ export function virtualizationEnabled(f: HostFacts): string | undefined {
   const module = (['kvm_intel', 'kvm_amd'] as const).find((m) => isPresent(moduleState(f, m)))
   if (module) return `${module} is loaded`
   const flag = f.cpu?.flags.find((x): x is 'vmx' | 'svm' => x === 'vmx' || x === 'svm')
-  if (flag && (kernelClearsFlag(f.host.uname.release, flag) || matchKernelLog(f.host.dmesg, 'firmware-disabled').length === 0)) {
+  if (
+    flag &&
+    (kernelClearsFlag(f.host.uname.release, flag) || matchKernelLog(f.host.dmesg, 'firmware-disabled').length === 0)
+  ) {
     return `/proc/cpuinfo has the ${flag} flag`
   }
   return undefined
@@ -132,8 +135,10 @@ export function firmwareDisabled(f: HostFacts): string[] {
   const evidence: string[] = []
   if (f.cpu) {
     const flags = f.cpu.flags
-    if (f.host.cpuid?.vmx && !flags.includes('vmx')) evidence.push('CPUID reports VMX but /proc/cpuinfo has no vmx flag')
-    if (f.host.cpuid?.svm && !flags.includes('svm')) evidence.push('CPUID reports SVM but /proc/cpuinfo has no svm flag')
+    if (f.host.cpuid?.vmx && !flags.includes('vmx'))
+      evidence.push('CPUID reports VMX but /proc/cpuinfo has no vmx flag')
+    if (f.host.cpuid?.svm && !flags.includes('svm'))
+      evidence.push('CPUID reports SVM but /proc/cpuinfo has no svm flag')
   }
   for (const m of matchKernelLog(f.host.dmesg, 'firmware-disabled')) evidence.push(`kernel log: "${m.line}"`)
   return evidence
@@ -158,7 +163,11 @@ export function probeSteps(p: KvmProbe): ProbeStep[] {
   const done = (result: string | undefined) => result === undefined || result === 'ok'
   return [
     p.apiVersionError === undefined
-      ? {label: 'API version', result: p.apiVersion?.toString(), ok: p.apiVersion === undefined || p.apiVersion === KVM_API_VERSION}
+      ? {
+          label: 'API version',
+          result: p.apiVersion?.toString(),
+          ok: p.apiVersion === undefined || p.apiVersion === KVM_API_VERSION,
+        }
       : {label: 'API version', result: p.apiVersionError, ok: false},
     {label: 'KVM_CREATE_VM', result: p.createVm, ok: done(p.createVm)},
     {label: 'KVM_CREATE_VCPU', result: p.vcpu, ok: done(p.vcpu)},

@@ -192,30 +192,61 @@ export async function gatherFacts(host: Host, opts: GatherOptions = {}): Promise
       covers: (p) => host.live || (j.captured !== undefined && host.covers(p)),
       recorded: j.paths,
       vendorModules: VENDOR_MODULES,
-      pathsToStat: [DEFAULT_HUGETLBFS_MOUNT, ...(opts.paths ?? []), ...parseMounts(text ?? '').filter((m) => m.fstype === 'hugetlbfs').map((m) => m.target)],
+      pathsToStat: [
+        DEFAULT_HUGETLBFS_MOUNT,
+        ...(opts.paths ?? []),
+        ...parseMounts(text ?? '')
+          .filter((m) => m.fstype === 'hugetlbfs')
+          .map((m) => m.target),
+      ],
       withProcesses: opts.processes === true,
     }),
   )
-  const bootRead = hostJsonRead.then((j) => readBootConfig(host, systemRead, (p) => host.live || (j.captured !== undefined && host.covers(p))))
-  const [json, dependent, cpuinfo, modules, sysModules, params, meminfo, hugepages, mounts, thp, ksm, iommu, cmdline, firmware, osRelease, system] =
-    await Promise.all([
-      hostJsonRead,
-      releaseDependent,
-      host.read(CPUINFO),
-      host.read(PROC_MODULES),
-      host.list(SYS_MODULE),
-      Promise.all(WATCHED_PARAMS.map(async ([m, p]): Promise<[string, string | undefined]> => [`${m}.${p}`, await host.readValue(moduleParamPath(m, p))])),
-      host.read(MEMINFO),
-      readHugepagePools(host),
-      host.read(MOUNTS),
-      host.readValue(THP_ENABLED),
-      host.readValue(KSM_RUN),
-      host.list(IOMMU_GROUPS),
-      host.readValue(CMDLINE),
-      Promise.all(FIRMWARE_DIRS.map(async (dir): Promise<{dir: string; files?: string[]}> => ({dir, files: await host.list(dir)}))),
-      host.read(OS_RELEASE),
-      systemRead,
-    ])
+  const bootRead = hostJsonRead.then((j) =>
+    readBootConfig(host, systemRead, (p) => host.live || (j.captured !== undefined && host.covers(p))),
+  )
+  const [
+    json,
+    dependent,
+    cpuinfo,
+    modules,
+    sysModules,
+    params,
+    meminfo,
+    hugepages,
+    mounts,
+    thp,
+    ksm,
+    iommu,
+    cmdline,
+    firmware,
+    osRelease,
+    system,
+  ] = await Promise.all([
+    hostJsonRead,
+    releaseDependent,
+    host.read(CPUINFO),
+    host.read(PROC_MODULES),
+    host.list(SYS_MODULE),
+    Promise.all(
+      WATCHED_PARAMS.map(async ([m, p]): Promise<[string, string | undefined]> => [
+        `${m}.${p}`,
+        await host.readValue(moduleParamPath(m, p)),
+      ]),
+    ),
+    host.read(MEMINFO),
+    readHugepagePools(host),
+    host.read(MOUNTS),
+    host.readValue(THP_ENABLED),
+    host.readValue(KSM_RUN),
+    host.list(IOMMU_GROUPS),
+    host.readValue(CMDLINE),
+    Promise.all(
+      FIRMWARE_DIRS.map(async (dir): Promise<{dir: string; files?: string[]}> => ({dir, files: await host.list(dir)})),
+    ),
+    host.read(OS_RELEASE),
+    systemRead,
+  ])
   const [kvmMisc, virtioDevices] = await Promise.all([host.exists(KVM_MISC), readVirtioDevices(host)])
   const cpu = cpuinfo === undefined ? null : parseCpuinfo(cpuinfo)
   // A fact is unknown when its file is absent and the capture did not cover the path.
@@ -266,7 +297,9 @@ export async function gatherFacts(host: Host, opts: GatherOptions = {}): Promise
     // Uncovered facts are dropped, so no check can read them by mistake.
     host: {...json, devices: named, ...(host.covers(KMSG) ? {} : {dmesg: null})},
     cpu,
-    kernelConfig: dependent.config ? {source: dependent.config[0], options: parseKernelConfig(dependent.config[1]!)} : null,
+    kernelConfig: dependent.config
+      ? {source: dependent.config[0], options: parseKernelConfig(dependent.config[1]!)}
+      : null,
     loadedModules: modules === undefined ? null : parseProcModules(modules),
     builtinModules: dependent.builtin === undefined ? null : parseModulesBuiltin(dependent.builtin),
     sysModules: sysModules ?? null,
@@ -294,7 +327,9 @@ async function readVirtioDevices(host: Host): Promise<VirtioDevice[] | null> {
   if (names === undefined) return null
   const drivers = (await host.list(VIRTIO_DRIVERS)) ?? []
   const boundTo = new Map<string, string>()
-  for (const [driver, entries] of await Promise.all(drivers.map(async (d) => [d, (await host.list(`${VIRTIO_DRIVERS}/${d}`)) ?? []] as const))) {
+  for (const [driver, entries] of await Promise.all(
+    drivers.map(async (d) => [d, (await host.list(`${VIRTIO_DRIVERS}/${d}`)) ?? []] as const),
+  )) {
     for (const entry of entries) if (/^virtio\d+$/.test(entry)) boundTo.set(entry, driver)
   }
   const devices = names.filter((n) => /^virtio\d+$/.test(n))
@@ -322,11 +357,17 @@ export function isUnknown(f: HostFacts, fact: Fact): boolean {
 }
 
 /** Adds the group name to each device node from /etc/group, so remedies can name it. */
-function nameDeviceGroups(devices: HostJson['devices'], groups: NonNullable<SystemFacts['groups']>): HostJson['devices'] {
+function nameDeviceGroups(
+  devices: HostJson['devices'],
+  groups: NonNullable<SystemFacts['groups']>,
+): HostJson['devices'] {
   const names = new Map<number, string>()
   for (const {name, gid} of groups) if (!names.has(gid)) names.set(gid, name)
   return Object.fromEntries(
-    Object.entries(devices).map(([path, node]) => [path, node && node.group === undefined && names.has(node.gid) ? {...node, group: names.get(node.gid)} : node]),
+    Object.entries(devices).map(([path, node]) => [
+      path,
+      node && node.group === undefined && names.has(node.gid) ? {...node, group: names.get(node.gid)} : node,
+    ]),
   )
 }
 

@@ -6,8 +6,18 @@
 // copies in a capture), each read in microseconds, and a hundred of them through the thread pool
 // cost `kvmctl check` more in promise and thread hand-offs than the reads themselves.
 import {
-  accessSync, closeSync, constants as fsc, existsSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync,
-  readSync, realpathSync, statSync,
+  accessSync,
+  closeSync,
+  constants as fsc,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  realpathSync,
+  statSync,
 } from 'node:fs'
 import {basename, dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
 import {gunzipSync} from 'node:zlib'
@@ -78,7 +88,9 @@ export class Host {
     if (dir === undefined || dir === '') return new Host(undefined, undefined)
     const abs = resolve(dir)
     if (!isDirectory(abs)) {
-      throw new HostRootError(`--root ${printable(dir)}: no such directory; pass a folder written by \`kvmctl capture DIR\``)
+      throw new HostRootError(
+        `--root ${printable(dir)}: no such directory; pass a folder written by \`kvmctl capture DIR\``,
+      )
     }
     return new Host(abs, readHostJson(abs, dir))
   }
@@ -96,7 +108,8 @@ export class Host {
     if (this.root === undefined) return p
     const full = join(this.root, p)
     // lstat and readlink look at a final symlink itself, so only its folder must stay inside.
-    const resolved = options.followLast === false ? join(resolveExisting(dirname(full)), basename(full)) : resolveExisting(full)
+    const resolved =
+      options.followLast === false ? join(resolveExisting(dirname(full)), basename(full)) : resolveExisting(full)
     if (!inside(this.root, full) || !inside(this.realRoot!, resolved)) {
       throw new RootEscapeError(
         `--root ${printable(this.root)}: ${printable(p)} leads outside the root (".." or a symlink out of it); a replay reads and writes only inside its folder: capture again with \`kvmctl capture DIR\``,
@@ -238,7 +251,8 @@ function readCapped(where: () => string, gz: boolean, cap: ReadCap): ReadResult 
   }
   try {
     const st = fstatSync(fd)
-    if (!st.isFile()) return {ok: false, absent: false, reason: st.isDirectory() ? 'a folder, not a file' : 'not a regular file'}
+    if (!st.isFile())
+      return {ok: false, absent: false, reason: st.isDirectory() ? 'a folder, not a file' : 'not a regular file'}
     // procfs reports size 0 and sysfs 4096 whatever the content: read up to cap + 1 to know.
     const limit = gz ? cap.bytes : cap.bytes + 1
     const tooLarge = {ok: false, absent: false, reason: `larger than ${cap.bytes} bytes`} as const
@@ -292,14 +306,20 @@ export function pathCovered(captured: readonly string[] | undefined, p: string):
 function readHostJson(abs: string, given: string): HostJson {
   const name = `--root ${printable(given)}: host.json`
   const read = readCapped(() => join(abs, 'host.json'), false, READ_CAPS.hostJson)
-  if (!read.ok && read.absent) throw new HostRootError(`--root ${printable(given)}: no host.json in it; write the folder with \`kvmctl capture DIR\``)
-  if (!read.ok) throw new HostRootError(`${name} is unreadable (${read.reason}); capture again with \`kvmctl capture DIR\``)
+  if (!read.ok && read.absent)
+    throw new HostRootError(
+      `--root ${printable(given)}: no host.json in it; write the folder with \`kvmctl capture DIR\``,
+    )
+  if (!read.ok)
+    throw new HostRootError(`${name} is unreadable (${read.reason}); capture again with \`kvmctl capture DIR\``)
   let data: unknown
   try {
     data = JSON.parse(read.text)
   } catch (error) {
     const at = /position (\d+)/.exec((error as Error).message)?.[1]
-    throw new HostRootError(`${name} is not valid JSON${at ? ` (at character ${at})` : ''}; capture again with \`kvmctl capture DIR\``)
+    throw new HostRootError(
+      `${name} is not valid JSON${at ? ` (at character ${at})` : ''}; capture again with \`kvmctl capture DIR\``,
+    )
   }
   const problem = validateHostJson(data)
   if (problem) throw new HostRootError(`${name} ${problem}; see fixtures/README.md for its fields`)
@@ -326,12 +346,14 @@ const isShortText = (v: unknown, max = 256) => typeof v === 'string' && v.length
 export function validateHostJson(data: unknown): string | undefined {
   if (!isObj(data)) return 'is not an object'
   const d = data
-  if (d.schema !== undefined && d.schema !== 1) return `has "schema" ${describeValue(d.schema)}: this kvmctl reads schema 1`
+  if (d.schema !== undefined && d.schema !== 1)
+    return `has "schema" ${describeValue(d.schema)}: this kvmctl reads schema 1`
   if (!isObj(d.uname) || typeof d.uname.release !== 'string' || typeof d.uname.machine !== 'string')
     return 'needs "uname": {release, machine} as strings'
   if (!RELEASE.test(d.uname.release))
     return `has a bad "uname.release" ${describeValue(d.uname.release)}: want a kernel release as \`uname -r\` prints it, such as "6.1.0-13-amd64" (one path segment, no "/" or "..")`
-  if (!MACHINE.test(d.uname.machine)) return `has a bad "uname.machine" ${describeValue(d.uname.machine)}: want \`uname -m\` output such as "x86_64"`
+  if (!MACHINE.test(d.uname.machine))
+    return `has a bad "uname.machine" ${describeValue(d.uname.machine)}: want \`uname -m\` output such as "x86_64"`
   const u = d.user
   if (!isObj(u) || !isId(u.uid) || !isId(u.gid) || !Array.isArray(u.groups) || !u.groups.every(isId))
     return 'needs "user": {uid, gid, groups: number[]} (whole numbers, -1 for not captured)'
@@ -341,7 +363,14 @@ export function validateHostJson(data: unknown): string | undefined {
     const bad = `has a bad devices[${describeValue(name)}]: want {mode: "0660", uid, gid, group?} or null`
     if (!isShortText(name)) return bad
     if (node === null) continue
-    if (!isObj(node) || typeof node.mode !== 'string' || !/^[0-7]{1,4}$/.test(node.mode) || !isId(node.uid) || !isId(node.gid)) return bad
+    if (
+      !isObj(node) ||
+      typeof node.mode !== 'string' ||
+      !/^[0-7]{1,4}$/.test(node.mode) ||
+      !isId(node.uid) ||
+      !isId(node.gid)
+    )
+      return bad
     if (node.group !== undefined && !isShortText(node.group, 64)) return bad
   }
   const k = d.kvm
@@ -349,24 +378,37 @@ export function validateHostJson(data: unknown): string | undefined {
   for (const step of ['open', 'createVm', 'vcpu'] as const) {
     const v = k[step]
     if (step !== 'open' && v === undefined) continue
-    if (typeof v !== 'string' || !STEP.test(v)) return `has a bad "kvm.${step}" ${describeValue(v)}: want "ok" or an errno name such as "EACCES"`
+    if (typeof v !== 'string' || !STEP.test(v))
+      return `has a bad "kvm.${step}" ${describeValue(v)}: want "ok" or an errno name such as "EACCES"`
   }
   if (k.apiVersion !== undefined && !(Number.isSafeInteger(k.apiVersion) && k.apiVersion >= 0))
     return `has a bad "kvm.apiVersion" ${describeValue(k.apiVersion)}: want a whole number such as 12`
   if (k.apiVersionError !== undefined && !(typeof k.apiVersionError === 'string' && STEP.test(k.apiVersionError)))
     return `has a bad "kvm.apiVersionError" ${describeValue(k.apiVersionError)}: want an errno name`
   const c = d.cpuid
-  if (c !== null && (!isObj(c) || !isShortText(c.vendor, 12) || typeof c.vmx !== 'boolean' || typeof c.svm !== 'boolean' || typeof c.hypervisor !== 'boolean'))
+  if (
+    c !== null &&
+    (!isObj(c) ||
+      !isShortText(c.vendor, 12) ||
+      typeof c.vmx !== 'boolean' ||
+      typeof c.svm !== 'boolean' ||
+      typeof c.hypervisor !== 'boolean')
+  )
     return 'needs "cpuid": {vendor (12 characters at most), vmx, svm, hypervisor (true or false)} or null'
   if (d.dmesg !== null && typeof d.dmesg !== 'string') return 'needs "dmesg" as a string or null'
-  if (d.container !== undefined && d.container !== null && !isShortText(d.container, 64)) return 'has a bad "container": want a runtime name or null'
+  if (d.container !== undefined && d.container !== null && !isShortText(d.container, 64))
+    return 'has a bad "container": want a runtime name or null'
   if (d.source !== undefined && typeof d.source !== 'string') return 'has a bad "source": want a note as a string'
   if (d.paths !== undefined) {
     if (!isObj(d.paths)) return 'has a bad "paths": want {"/dev/hugepages": {mode: "1770", uid, gid} or null, ...}'
     for (const [path, attrs] of Object.entries(d.paths)) {
       const attrsOk =
         attrs === null ||
-        (isObj(attrs) && typeof attrs.mode === 'string' && /^[0-7]{3,4}$/.test(attrs.mode) && isId(attrs.uid) && isId(attrs.gid))
+        (isObj(attrs) &&
+          typeof attrs.mode === 'string' &&
+          /^[0-7]{3,4}$/.test(attrs.mode) &&
+          isId(attrs.uid) &&
+          isId(attrs.gid))
       if (!isShortText(path, 4096) || !path.startsWith('/') || !attrsOk)
         return `has a bad paths[${describeValue(path)}]: want {mode: "1770", uid, gid} or null for an absolute host path`
     }
@@ -374,7 +416,8 @@ export function validateHostJson(data: unknown): string | undefined {
   if (d.captured !== undefined) {
     if (!Array.isArray(d.captured)) return 'has a bad "captured": want an array of absolute host paths'
     const bad = d.captured.find((p) => !isShortText(p, 4096) || !(p as string).startsWith('/'))
-    if (bad !== undefined) return `has a bad "captured" entry ${describeValue(bad)}: want an absolute host path such as "/proc/cpuinfo" or "/sys/module/"`
+    if (bad !== undefined)
+      return `has a bad "captured" entry ${describeValue(bad)}: want an absolute host path such as "/proc/cpuinfo" or "/sys/module/"`
   }
   return undefined
 }
@@ -446,4 +489,3 @@ export function withoutOverlongLines(dmesg: string): string {
     .filter((line) => line.length <= 2048)
     .join('\n')
 }
-

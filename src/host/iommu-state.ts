@@ -82,7 +82,9 @@ export function analyseGroup(f: HostFacts, device: PciDevice): GroupAnalysis {
 export function sharedGroups(f: HostFacts): Array<{group: string; devices: string[]}> {
   const byAddress = new Map((f.iommu?.pci ?? []).map((d) => [d.address, d]))
   return Object.entries(f.iommu?.groups ?? {}).flatMap(([group, addresses]) => {
-    const endpoints = addresses.map((a) => byAddress.get(a)).filter((d): d is PciDevice => d !== undefined && !isBridge(d))
+    const endpoints = addresses
+      .map((a) => byAddress.get(a))
+      .filter((d): d is PciDevice => d !== undefined && !isBridge(d))
     const slots = new Set(endpoints.map((d) => d.address.slice(0, -2)))
     return slots.size > 1 ? [{group, devices: endpoints.map((d) => d.address)}] : []
   })

@@ -4,7 +4,15 @@
 // passthrough. What they mean together, and the group analysis of `kvmctl check --passthrough`, is
 // derived in iommu-state.ts.
 import type {Host} from './host.js'
-import {ACPI_TABLES, CLASS_IOMMU, IOMMU_ACPI_TABLES, IOMMU_GROUPS, PCI_DEVICES, PCI_DRIVERS, PROC_LIMITS} from './paths.js'
+import {
+  ACPI_TABLES,
+  CLASS_IOMMU,
+  IOMMU_ACPI_TABLES,
+  IOMMU_GROUPS,
+  PCI_DEVICES,
+  PCI_DRIVERS,
+  PROC_LIMITS,
+} from './paths.js'
 
 export interface PciDevice {
   /** Domain:bus:slot.function, e.g. "0000:01:00.0". */
@@ -49,19 +57,27 @@ export async function gatherIommu(host: Host): Promise<IommuFacts> {
   ])
   const numbered = (visible(groupNames) ?? []).filter((g) => /^\d+$/.test(g))
   const [members, uevents] = await Promise.all([
-    Promise.all(numbered.map(async (g) => [g, visible(await host.list(`${IOMMU_GROUPS}/${g}/devices`)) ?? []] as const)),
-    Promise.all((visible(pciNames) ?? []).map(async (a) => [a, await host.read(`${PCI_DEVICES}/${a}/uevent`)] as const)),
+    Promise.all(
+      numbered.map(async (g) => [g, visible(await host.list(`${IOMMU_GROUPS}/${g}/devices`)) ?? []] as const),
+    ),
+    Promise.all(
+      (visible(pciNames) ?? []).map(async (a) => [a, await host.read(`${PCI_DEVICES}/${a}/uevent`)] as const),
+    ),
   ])
   const covered = (value: unknown, dir: string) => value !== undefined || host.covers(`${dir}/`)
   const facts: IommuFacts = {}
-  if (covered(tables, ACPI_TABLES)) facts.acpiTables = (tables ?? []).filter((t) => (IOMMU_ACPI_TABLES as readonly string[]).includes(t))
+  if (covered(tables, ACPI_TABLES))
+    facts.acpiTables = (tables ?? []).filter((t) => (IOMMU_ACPI_TABLES as readonly string[]).includes(t))
   if (covered(units, CLASS_IOMMU)) facts.units = visible(units) ?? []
-  if (covered(groupNames, IOMMU_GROUPS)) facts.groups = Object.fromEntries(members.map(([g, devices]) => [g, [...devices].sort()]))
+  if (covered(groupNames, IOMMU_GROUPS))
+    facts.groups = Object.fromEntries(members.map(([g, devices]) => [g, [...devices].sort()]))
   if (covered(pciNames, PCI_DEVICES)) {
     const all = host.covers(`${PCI_DRIVERS}/`)
     facts.pci = uevents
       .flatMap(([address, text]) => (text === undefined ? [] : [parseUevent(address, text)]))
-      .map((d) => (all || (d.driver && host.covers(`${PCI_DRIVERS}/${d.driver}/${d.address}`)) ? d : {...d, driver: undefined}))
+      .map((d) =>
+        all || (d.driver && host.covers(`${PCI_DRIVERS}/${d.driver}/${d.address}`)) ? d : {...d, driver: undefined},
+      )
       .sort((a, b) => a.address.localeCompare(b.address))
     facts.pciComplete = host.covers(`${PCI_DEVICES}/`)
   }

@@ -34,8 +34,18 @@ export const LOG_PATTERNS: readonly LogPattern[] = [
   // Before 5.6 (both vendors): the module refused to load.
   {id: 'kvm-disabled-by-bios', kind: 'firmware-disabled', re: /kvm: disabled by bios/i},
   // 5.6+: feature-control MSR locked with VMX off; the vmx flag is then cleared from /proc/cpuinfo.
-  {id: 'vmx-outside-txt', kind: 'firmware-disabled', vendor: 'intel', re: /VMX \((?:outside|inside) TXT\) disabled by BIOS/},
-  {id: 'vmx-feat-ctl', kind: 'firmware-disabled', vendor: 'intel', re: /VMX not enabled \(by BIOS\) in MSR_IA32_FEAT_CTL/},
+  {
+    id: 'vmx-outside-txt',
+    kind: 'firmware-disabled',
+    vendor: 'intel',
+    re: /VMX \((?:outside|inside) TXT\) disabled by BIOS/,
+  },
+  {
+    id: 'vmx-feat-ctl',
+    kind: 'firmware-disabled',
+    vendor: 'intel',
+    re: /VMX not enabled \(by BIOS\) in MSR_IA32_FEAT_CTL/,
+  },
   // 6.7+ for AMD: VM_CR.SVMDIS set; the svm flag is cleared.
   {id: 'svm-vm-cr', kind: 'firmware-disabled', vendor: 'amd', re: /SVM disabled \(by BIOS\) in MSR_VM_CR/},
   {id: 'arm64-hyp-unavailable', kind: 'firmware-disabled', vendor: 'arm64', re: /HYP mode not available/},
@@ -46,7 +56,12 @@ export const LOG_PATTERNS: readonly LogPattern[] = [
   {id: 'kvm-line', kind: 'kvm', re: /\b(?:kvm|kvm_intel|kvm_amd|kvm-pvm)(?: \[\d+\])?: /},
   {id: 'hugetlb-registered', kind: 'hugetlb', re: /HugeTLB: registered/},
   {id: 'iommu-enabled', kind: 'iommu', re: /(?:DMAR|AMD-Vi|IOMMU).*\benabled\b/i},
-  {id: 'arm64-el', kind: 'hyp', vendor: 'arm64', re: /CPU: All CPU\(s\) started at EL[12]|(?:Hyp|VHE|nVHE|protected) mode initialized successfully/},
+  {
+    id: 'arm64-el',
+    kind: 'hyp',
+    vendor: 'arm64',
+    re: /CPU: All CPU\(s\) started at EL[12]|(?:Hyp|VHE|nVHE|protected) mode initialized successfully/,
+  },
   {id: 'secure-boot', kind: 'secure-boot', re: /Secure boot (?:enabled|disabled|could not be determined)/i},
   ...platformLogPatterns().map((re) => ({id: 'platform', kind: 'platform' as const, re})),
 ]
@@ -91,4 +106,3 @@ export function filterKernelLog(dmesg: string | null): string | null {
     .filter((line) => LOG_PATTERNS.some((p) => execLine(p.re, line) !== null))
     .join('\n')
 }
-

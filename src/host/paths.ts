@@ -34,11 +34,23 @@ export const KSM_SERVICE_PATHS = ['/usr/lib/systemd/system/ksm.service', '/lib/s
 export const PID1_COMM = '/proc/1/comm'
 export const FSTAB = '/etc/fstab'
 /** sysctl.d directories in systemd-sysctl's priority order (an earlier one hides a later one's name). */
-export const SYSCTL_DIRS = ['/etc/sysctl.d', '/run/sysctl.d', '/usr/local/lib/sysctl.d', '/usr/lib/sysctl.d', '/lib/sysctl.d'] as const
+export const SYSCTL_DIRS = [
+  '/etc/sysctl.d',
+  '/run/sysctl.d',
+  '/usr/local/lib/sysctl.d',
+  '/usr/lib/sysctl.d',
+  '/lib/sysctl.d',
+] as const
 /** procps' `sysctl --system` applies it after every sysctl.d file. */
 export const SYSCTL_CONF = '/etc/sysctl.conf'
 /** modprobe.d directories in modprobe's priority order. */
-export const MODPROBE_DIRS = ['/etc/modprobe.d', '/run/modprobe.d', '/usr/local/lib/modprobe.d', '/usr/lib/modprobe.d', '/lib/modprobe.d'] as const
+export const MODPROBE_DIRS = [
+  '/etc/modprobe.d',
+  '/run/modprobe.d',
+  '/usr/local/lib/modprobe.d',
+  '/usr/lib/modprobe.d',
+  '/lib/modprobe.d',
+] as const
 export const NUMA_NODES = '/sys/devices/system/node'
 /** Stands in a `captured` list for the processes with /dev/kvm open (their /proc/PID/fd links). */
 export const KVM_PROCESSES = '/proc/*/fd'
@@ -134,7 +146,23 @@ export const HUGEPAGE_COUNTERS = ['nr_hugepages', 'free_hugepages', 'resv_hugepa
  */
 export function CHECK_PATHS(release: string): string[] {
   return [
-    CPUINFO, PROC_MODULES, `${SYS_MODULE}/`, MEMINFO, `${HUGEPAGES_DIR}/`, MOUNTS, THP_ENABLED, KSM_RUN, `${IOMMU_GROUPS}/`, CMDLINE, OS_RELEASE, KMSG,
-    '/dev/kvm', '/dev/vhost-net', '/dev/net/tun', ...FIRMWARE_DIRS.map((d) => `${d}/`), ...kernelConfigPaths(release), modulesBuiltinPath(release),
+    CPUINFO,
+    PROC_MODULES,
+    `${SYS_MODULE}/`,
+    MEMINFO,
+    `${HUGEPAGES_DIR}/`,
+    MOUNTS,
+    THP_ENABLED,
+    KSM_RUN,
+    `${IOMMU_GROUPS}/`,
+    CMDLINE,
+    OS_RELEASE,
+    KMSG,
+    '/dev/kvm',
+    '/dev/vhost-net',
+    '/dev/net/tun',
+    ...FIRMWARE_DIRS.map((d) => `${d}/`),
+    ...kernelConfigPaths(release),
+    modulesBuiltinPath(release),
   ]
 }

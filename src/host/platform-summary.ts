@@ -24,7 +24,9 @@ export function platformSummary(f: HostFacts): PlatformSummary {
   const levels = confidentialLevels(f)
   const io = iommuState(f)
   return {
-    confidential: Object.fromEntries(levels.map((l) => [l.id, {state: l.state, capacity: l.capacity}])) as PlatformSummary['confidential'],
+    confidential: Object.fromEntries(
+      levels.map((l) => [l.id, {state: l.state, capacity: l.capacity}]),
+    ) as PlatformSummary['confidential'],
     iommu: {enabled: io.enabled, groups: io.groups, interruptRemapping: io.interruptRemapping, vfio: io.vfio},
   }
 }
@@ -36,7 +38,13 @@ export function platformCaptureFiles(f: HostFacts): Map<string, string> {
   const out = new Map<string, string>()
   const {confidential, iommu} = f
   const capacity = confidential?.miscCapacity
-  if (capacity) out.set(MISC_CAPACITY, Object.entries(capacity).map(([k, v]) => `${k} ${v}\n`).join(''))
+  if (capacity)
+    out.set(
+      MISC_CAPACITY,
+      Object.entries(capacity)
+        .map(([k, v]) => `${k} ${v}\n`)
+        .join(''),
+    )
   if (iommu?.acpiTables) {
     for (const table of iommu.acpiTables) out.set(`${ACPI_TABLES}/${table}`, '')
     if (iommu.acpiTables.length === 0) out.set(`${ACPI_TABLES}/${KEEP}`, '')
@@ -64,4 +72,3 @@ export function platformCaptureFiles(f: HostFacts): Map<string, string> {
 function uevent(d: PciDevice): string {
   return `${d.driver ? `DRIVER=${d.driver}\n` : ''}PCI_CLASS=${d.classCode}00\nPCI_ID=${d.id.toUpperCase()}\nPCI_SLOT_NAME=${d.address}\n`
 }
-

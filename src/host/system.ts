@@ -121,7 +121,11 @@ export async function readSystemFacts(
     readModprobeFiles(host),
     Promise.all(opts.vendorModules.map(async (m) => [m, await readModuleUsers(host, m)] as const)),
     opts.withProcesses ? readKvmProcesses(host) : Promise.resolve(null),
-    Promise.all([...new Set(opts.pathsToStat)].map(async (p) => [p, recordedAttrs(opts.recorded, p) ?? (await statPath(host, p))] as const)),
+    Promise.all(
+      [...new Set(opts.pathsToStat)].map(
+        async (p) => [p, recordedAttrs(opts.recorded, p) ?? (await statPath(host, p))] as const,
+      ),
+    ),
     readServiceFacts(host, opts.covers),
   ])
   return {
@@ -178,7 +182,9 @@ export async function readNodePools(host: Host, nodes: number[]): Promise<NodePo
           const m = /^hugepages-(\d+)kB$/.exec(entry)
           if (!m) return undefined
           const [total, free, surplus] = await Promise.all(
-            (['nr_hugepages', 'free_hugepages', 'surplus_hugepages'] as const).map(async (c) => count(await host.readValue(`${dir}/${entry}/${c}`))),
+            (['nr_hugepages', 'free_hugepages', 'surplus_hugepages'] as const).map(async (c) =>
+              count(await host.readValue(`${dir}/${entry}/${c}`)),
+            ),
           )
           return {node, sizeKb: Number(m[1]), total, free, surplus}
         }),
@@ -225,7 +231,8 @@ export function parseSysctl(text: string): Record<string, string> {
 async function readSysctlFiles(host: Host): Promise<SysctlFile[]> {
   const listed = await Promise.all(SYSCTL_DIRS.map(async (dir) => [dir, (await host.list(dir)) ?? []] as const))
   const byName = new Map<string, string>()
-  for (const [dir, names] of listed) for (const name of names) if (name.endsWith('.conf') && !byName.has(name)) byName.set(name, `${dir}/${name}`)
+  for (const [dir, names] of listed)
+    for (const name of names) if (name.endsWith('.conf') && !byName.has(name)) byName.set(name, `${dir}/${name}`)
   const ordered = [...[...byName.keys()].sort().map((n) => byName.get(n)!), SYSCTL_CONF]
   const files = await Promise.all(
     ordered.map(async (path) => ({path, text: await host.read(path), real: await realPath(host, path)})),
@@ -253,8 +260,11 @@ async function realPath(host: Host, path: string): Promise<string> {
 async function readModprobeFiles(host: Host): Promise<ConfigFile[]> {
   const listed = await Promise.all(MODPROBE_DIRS.map(async (dir) => [dir, (await host.list(dir)) ?? []] as const))
   const byName = new Map<string, string>()
-  for (const [dir, names] of listed) for (const name of names) if (name.endsWith('.conf') && !byName.has(name)) byName.set(name, `${dir}/${name}`)
-  const files = await Promise.all([...byName.keys()].sort().map(async (n) => ({path: byName.get(n)!, text: await host.read(byName.get(n)!)})))
+  for (const [dir, names] of listed)
+    for (const name of names) if (name.endsWith('.conf') && !byName.has(name)) byName.set(name, `${dir}/${name}`)
+  const files = await Promise.all(
+    [...byName.keys()].sort().map(async (n) => ({path: byName.get(n)!, text: await host.read(byName.get(n)!)})),
+  )
   return files.filter((f): f is ConfigFile => f.text !== undefined)
 }
 
@@ -310,7 +320,13 @@ function recordedAttrs(recorded: HostJson['paths'], p: string): PathAttrs | null
   if (!recorded || !Object.hasOwn(recorded, p)) return undefined
   const r = recorded[p]
   if (r === null) return null
-  if (typeof r !== 'object' || !/^[0-7]{3,4}$/.test(String(r.mode)) || !Number.isInteger(r.uid) || !Number.isInteger(r.gid)) return undefined
+  if (
+    typeof r !== 'object' ||
+    !/^[0-7]{3,4}$/.test(String(r.mode)) ||
+    !Number.isInteger(r.uid) ||
+    !Number.isInteger(r.gid)
+  )
+    return undefined
   return {mode: parseInt(r.mode, 8), uid: r.uid, gid: r.gid, isDir: true}
 }
 

@@ -31,10 +31,19 @@ export function tempNameFor(path: string, tag: string): string {
   return `.${basename(path)}.${tag}.tmp`
 }
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   const dir = dirname(path)
   const temp = join(dir, options.tempName ?? tempNameFor(path, `${process.pid}.${randomBytes(4).toString('hex')}`))
-  const mode = options.mode ?? (await stat(path).then((st) => st.mode & 0o7777, () => 0o644))
+  const mode =
+    options.mode ??
+    (await stat(path).then(
+      (st) => st.mode & 0o7777,
+      () => 0o644,
+    ))
   // A fixed name may be left from a crash: replace it, but never follow a link planted there.
   if (options.tempName) await unlink(temp).catch(() => undefined)
   const file = await open(temp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, mode)

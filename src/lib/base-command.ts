@@ -26,10 +26,22 @@ export abstract class BaseCommand extends Command {
   /** Parses argv for the command class, checks it as the fast entry does, and runs the body. */
   protected async runBody<F, R>(body: CommandBody<F, R>): Promise<R> {
     const {flags, args, raw} = await this.parse()
-    const given = Object.fromEntries(raw.flatMap((t) => (t.type === 'flag' && this.table().flags[t.flag]?.type === 'option' ? [[t.flag, t.input]] : [])))
+    const given = Object.fromEntries(
+      raw.flatMap((t) =>
+        t.type === 'flag' && this.table().flags[t.flag]?.type === 'option' ? [[t.flag, t.input]] : [],
+      ),
+    )
     checkGivenValues(this.table(), given, process.env)
-    const io = {json: this.jsonEnabled(), bin: this.config.bin, version: this.config.version, log: (text: string) => this.log(text)}
-    const {result, failed} = await body({flags: {...flags, json: io.json} as F, args: args as Record<string, string | undefined>}, io)
+    const io = {
+      json: this.jsonEnabled(),
+      bin: this.config.bin,
+      version: this.config.version,
+      log: (text: string) => this.log(text),
+    }
+    const {result, failed} = await body(
+      {flags: {...flags, json: io.json} as F, args: args as Record<string, string | undefined>},
+      io,
+    )
     this.failed = failed
     return result
   }
@@ -50,7 +62,9 @@ export abstract class BaseCommand extends Command {
       const text = err.message.replace(/\u001b\[[0-9;]*m/g, '')
       const flag = /Missing required flag (\S+)/.exec(text)?.[1]
       if (flag) return this.exitWith({message: missingFlagMessage(this.table(), flag), exitCode: 2})
-      const arg = this.table().args.find((a) => a.required && new RegExp(`^Missing \\d+ required args?:\\n\\s*${a.name}\\b`, 'm').test(text))
+      const arg = this.table().args.find(
+        (a) => a.required && new RegExp(`^Missing \\d+ required args?:\\n\\s*${a.name}\\b`, 'm').test(text),
+      )
       if (arg) return this.exitWith({message: missingArgMessage(this.table(), arg.name), exitCode: 2})
       return this.exitWith({message: text.split('\n')[0], exitCode: 2})
     }
@@ -67,7 +81,12 @@ export abstract class BaseCommand extends Command {
   }
 
   private table(): CommandTable {
-    return flagTableOf(this.id ?? '', this.ctor as unknown as Parameters<typeof flagTableOf>[1], this.config.bin, isDefaultParse)
+    return flagTableOf(
+      this.id ?? '',
+      this.ctor as unknown as Parameters<typeof flagTableOf>[1],
+      this.config.bin,
+      isDefaultParse,
+    )
   }
 
   private exitWith(failure: Failure): never {

@@ -11,10 +11,13 @@ const UNIT_MS: Record<string, number> = {'': 1, ms: 1, s: 1000, m: 60_000, h: 3_
 export function parseDuration(value: string, flag: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(value)
   if (!m) {
-    throw new UsageError(`${flag} ${shortValue(value)} is not a duration; use a number and a unit: 500ms, 30s, 90m, 2h, 1d`)
+    throw new UsageError(
+      `${flag} ${shortValue(value)} is not a duration; use a number and a unit: 500ms, 30s, 90m, 2h, 1d`,
+    )
   }
   const ms = Number(m[1]) * UNIT_MS[(m[2] ?? '').toLowerCase()]
   if (!(ms > 0)) throw new UsageError(`${flag} ${value.trim()} must be more than zero; use e.g. 2000ms or 2s`)
-  if (ms > MAX_MS) throw new UsageError(`${flag} ${shortValue(value)} is too long; use at most ${MAX_DAYS}d, e.g. 2h or 30d`)
+  if (ms > MAX_MS)
+    throw new UsageError(`${flag} ${shortValue(value)} is too long; use at most ${MAX_DAYS}d, e.g. 2h or 30d`)
   return ms
 }

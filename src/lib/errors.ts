@@ -37,7 +37,11 @@ export function expectedFailure(error: unknown): Failure | undefined {
  */
 export function unexpectedFailure(error: unknown): {message: string; exitCode: 1} | undefined {
   if (process.env.KVMCTL_DEBUG || error === undefined) return undefined
-  return {message: 'internal error, a bug in kvmctl: please report it with the command you ran; KVMCTL_DEBUG=1 shows the details', exitCode: 1}
+  return {
+    message:
+      'internal error, a bug in kvmctl: please report it with the command you ran; KVMCTL_DEBUG=1 shows the details',
+    exitCode: 1,
+  }
 }
 
 /** Writes a failure as every command does: an `{error}` object on stdout with --json, else one line on stderr. */

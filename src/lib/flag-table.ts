@@ -63,21 +63,46 @@ interface CommandLike {
 // Flag properties parseArgv reproduces; any other (aliases, dependsOn, exclusive, a greedy
 // multiple, allowStdin, deprecated, ...) is oclif's to handle, so the command is left to oclif.
 // A multiple option is plain only when non-greedy: one value per `--flag VALUE`, as oclif then reads it.
-const PLAIN_KEYS = new Set(['type', 'name', 'char', 'description', 'summary', 'helpValue', 'helpGroup', 'hidden', 'options', 'default', 'env', 'required', 'allowNo', 'parse', 'input', 'multiple', 'multipleNonGreedy'])
+const PLAIN_KEYS = new Set([
+  'type',
+  'name',
+  'char',
+  'description',
+  'summary',
+  'helpValue',
+  'helpGroup',
+  'hidden',
+  'options',
+  'default',
+  'env',
+  'required',
+  'allowNo',
+  'parse',
+  'input',
+  'multiple',
+  'multipleNonGreedy',
+])
 
 /**
  * The table of one command class. isDefaultParse tells oclif's own identity parser (a custom
  * parse function changes values in ways the fast path cannot reproduce).
  */
-export function flagTableOf(id: string, command: CommandLike, bin: string, isDefaultParse: (flag: FlagLike) => boolean): CommandTable {
+export function flagTableOf(
+  id: string,
+  command: CommandLike,
+  bin: string,
+  isDefaultParse: (flag: FlagLike) => boolean,
+): CommandTable {
   const flags: Record<string, FlagSpec> = {}
   let fast = command.strict !== false
   const all = {...command.flags, ...(command.enableJsonFlag ? {json: {type: 'boolean'} as FlagLike} : {})}
   for (const [name, flag] of Object.entries(all)) {
     const plain =
       Object.keys(flag).every((k) => PLAIN_KEYS.has(k)) &&
-      (!flag.multiple || (flag.multipleNonGreedy === true && flag.type === 'option' && flag.default === undefined && !flag.env)) &&
-      typeof flag.default !== 'function' && (flag.parse === undefined || isDefaultParse(flag))
+      (!flag.multiple ||
+        (flag.multipleNonGreedy === true && flag.type === 'option' && flag.default === undefined && !flag.env)) &&
+      typeof flag.default !== 'function' &&
+      (flag.parse === undefined || isDefaultParse(flag))
     if (!plain) fast = false
     const spec: FlagSpec = {type: flag.type === 'boolean' ? 'boolean' : 'option'}
     if (flag.char) spec.char = flag.char
@@ -90,7 +115,9 @@ export function flagTableOf(id: string, command: CommandLike, bin: string, isDef
     flags[name] = spec
   }
   const args = Object.entries(command.args ?? {}).map(([name, arg]) => ({name, required: Boolean(arg.required)}))
-  const examples = (command.examples ?? []).map((e) => (typeof e === 'string' ? e : e.command).replaceAll('<%= config.bin %>', bin))
+  const examples = (command.examples ?? []).map((e) =>
+    (typeof e === 'string' ? e : e.command).replaceAll('<%= config.bin %>', bin),
+  )
   return {id, flags, args, examples, fast}
 }
 
@@ -107,7 +134,11 @@ export interface ParsedInput {
  * reject, `--`, bundled short flags, extra args): oclif then handles it and words the error.
  * Values: the flag, else a non-empty env variable, else the default, as oclif resolves them.
  */
-export function parseArgv(table: CommandTable, argv: readonly string[], env: NodeJS.ProcessEnv): ParsedInput | undefined {
+export function parseArgv(
+  table: CommandTable,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): ParsedInput | undefined {
   if (!table.fast) return undefined
   const flags: Record<string, string | boolean | string[]> = {}
   const given: Record<string, string> = {}
@@ -124,7 +155,12 @@ export function parseArgv(table: CommandTable, argv: readonly string[], env: Nod
     const [, long, inline, short] = match
     let name = long ?? byChar.get(short)
     let negated = false
-    if (name !== undefined && !Object.hasOwn(table.flags, name) && name.startsWith('no-') && table.flags[name.slice(3)]?.allowNo) {
+    if (
+      name !== undefined &&
+      !Object.hasOwn(table.flags, name) &&
+      name.startsWith('no-') &&
+      table.flags[name.slice(3)]?.allowNo
+    ) {
       name = name.slice(3)
       negated = true
     }
@@ -175,12 +211,16 @@ export function parseArgv(table: CommandTable, argv: readonly string[], env: Nod
 export function checkGivenValues(table: CommandTable, given: Record<string, string>, env: NodeJS.ProcessEnv): void {
   for (const [name, value] of Object.entries(given)) {
     if (value.trim() === '') {
-      throw new UsageError(`--${name} is empty (an unset shell variable?); give it a value, e.g. ${exampleFor(table, name)}`)
+      throw new UsageError(
+        `--${name} is empty (an unset shell variable?); give it a value, e.g. ${exampleFor(table, name)}`,
+      )
     }
   }
   for (const [name, spec] of Object.entries(table.flags)) {
     if (spec.env && !Object.hasOwn(given, name) && env[spec.env] !== undefined && env[spec.env]!.trim() === '') {
-      throw new UsageError(`${spec.env} is set but empty; unset it, or give it a value as --${name} would take, e.g. ${exampleFor(table, name)}`)
+      throw new UsageError(
+        `${spec.env} is set but empty; unset it, or give it a value as --${name} would take, e.g. ${exampleFor(table, name)}`,
+      )
     }
   }
 }

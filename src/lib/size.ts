@@ -15,12 +15,15 @@ const UNITS: Record<string, number> = {
 export function parseSize(value: string, flag: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(value)
   if (!m) {
-    throw new UsageError(`${flag} ${shortValue(value)} is not a size; use a number of MiB (1024) or a size with a unit (512M, 1G, 1GiB)`)
+    throw new UsageError(
+      `${flag} ${shortValue(value)} is not a size; use a number of MiB (1024) or a size with a unit (512M, 1G, 1GiB)`,
+    )
   }
   const bytes = Math.round(Number(m[1]) * UNITS[m[2].toLowerCase()])
   if (!(bytes > 0)) throw new UsageError(`${flag} ${value.trim()} must be more than zero; use e.g. 1024 or 1G`)
   // Past 2^53 bytes (8 PiB) a number stops being exact, and 400 digits is Infinity.
-  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${flag} ${shortValue(value)} is too large; use e.g. 1024 or 64G`)
+  if (!Number.isSafeInteger(bytes))
+    throw new UsageError(`${flag} ${shortValue(value)} is too large; use e.g. 1024 or 64G`)
   return bytes
 }
 

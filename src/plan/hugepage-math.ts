@@ -48,7 +48,11 @@ export function memoryFloor(memTotalBytes: number): number {
 
 /** Text that names a page size the way the kernel's sysfs and cmdline do: 2M, 1G. */
 export function pageSizeLabel(bytes: number): string {
-  return bytes >= GIB && bytes % GIB === 0 ? `${bytes / GIB}G` : bytes >= MIB && bytes % MIB === 0 ? `${bytes / MIB}M` : `${bytes / 1024}K`
+  return bytes >= GIB && bytes % GIB === 0
+    ? `${bytes / GIB}G`
+    : bytes >= MIB && bytes % MIB === 0
+      ? `${bytes / MIB}M`
+      : `${bytes / 1024}K`
 }
 
 /** The sysfs directory name for a page size: hugepages-2048kB. */
@@ -62,10 +66,14 @@ export function parsePageSize(value: string, offeredBytes: number[]): number {
   try {
     bytes = parseSize(value, '--page-size')
   } catch {
-    throw new UsageError(`--page-size ${JSON.stringify(value)} is not a page size; use one this host offers: ${offeredBytes.map(pageSizeLabel).join(', ')}`)
+    throw new UsageError(
+      `--page-size ${JSON.stringify(value)} is not a page size; use one this host offers: ${offeredBytes.map(pageSizeLabel).join(', ')}`,
+    )
   }
   if (!offeredBytes.includes(bytes)) {
-    throw new UsageError(`--page-size ${value} is not offered by this host; use one of: ${offeredBytes.map(pageSizeLabel).join(', ') || '(none: the kernel has no hugetlb support)'}`)
+    throw new UsageError(
+      `--page-size ${value} is not offered by this host; use one of: ${offeredBytes.map(pageSizeLabel).join(', ') || '(none: the kernel has no hugetlb support)'}`,
+    )
   }
   return bytes
 }
@@ -74,7 +82,9 @@ export function parsePageSize(value: string, offeredBytes: number[]): number {
 export function parseCount(value: string | number, flag: string, min: number): number {
   const text = String(value).trim()
   if (!/^\d+$/.test(text) || Number(text) < min) {
-    throw new UsageError(`${flag} ${JSON.stringify(String(value))} must be a whole number of at least ${min}; e.g. ${flag} ${Math.max(min, 1)}`)
+    throw new UsageError(
+      `${flag} ${JSON.stringify(String(value))} must be a whole number of at least ${min}; e.g. ${flag} ${Math.max(min, 1)}`,
+    )
   }
   return Number(text)
 }
@@ -91,7 +101,9 @@ export function parseHeadroom(value: string): number {
 export function checkMemoryFits(opts: {poolBytesAfter: number; memTotalBytes: number; requestText: string}): void {
   const {poolBytesAfter, memTotalBytes, requestText} = opts
   if (poolBytesAfter >= memTotalBytes) {
-    throw new UsageError(`${requestText} needs ${formatBytes(poolBytesAfter)} of hugepages, more than this host has (${formatBytes(memTotalBytes)}); use a smaller --vm-mem or fewer --vms`)
+    throw new UsageError(
+      `${requestText} needs ${formatBytes(poolBytesAfter)} of hugepages, more than this host has (${formatBytes(memTotalBytes)}); use a smaller --vm-mem or fewer --vms`,
+    )
   }
   const floor = memoryFloor(memTotalBytes)
   const left = memTotalBytes - poolBytesAfter

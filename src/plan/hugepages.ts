@@ -132,7 +132,9 @@ export interface HugepagesIntent {
 /** The sysfs file of a pool: the whole size, or one NUMA node's share. */
 export function poolPath(sizeBytes: number, node: number | null): string {
   const dir = pageSizeDir(sizeBytes)
-  return node === null ? `${HUGEPAGES_DIR}/${dir}/nr_hugepages` : `${NUMA_NODES}/node${node}/hugepages/${dir}/nr_hugepages`
+  return node === null
+    ? `${HUGEPAGES_DIR}/${dir}/nr_hugepages`
+    : `${NUMA_NODES}/node${node}/hugepages/${dir}/nr_hugepages`
 }
 
 /** The pool of this size, or undefined. */
@@ -151,7 +153,10 @@ export function planHugepagesIntent(f: HostFacts, req: HugepagesRequest): Hugepa
   if (isUnknown(f, 'hugepages')) notCaptured.addUnder(`${HUGEPAGES_DIR}/`)
   if (isUnknown(f, 'meminfo')) notCaptured.add(MEMINFO)
   notCaptured.throwIfAny()
-  if (f.hugepages.length === 0) throw new UsageError(`this kernel offers no hugepages (${HUGEPAGES_DIR} is missing); build it with CONFIG_HUGETLBFS`)
+  if (f.hugepages.length === 0)
+    throw new UsageError(
+      `this kernel offers no hugepages (${HUGEPAGES_DIR} is missing); build it with CONFIG_HUGETLBFS`,
+    )
   const sizes = f.hugepages.map((p) => p.sizeKb * 1024)
   const vmMemBytes = parseSize(req.vmMem, '--vm-mem')
   const vms = parseCount(req.vms ?? '1', '--vms', 1)
@@ -161,9 +166,12 @@ export function planHugepagesIntent(f: HostFacts, req: HugepagesRequest): Hugepa
   const sizeKb = pageSizeBytes / 1024
   const nodes = f.nodePools.filter((p) => p.sizeKb === sizeKb).map((p) => ({node: p.node, count: p.total}))
   const shares = nodeShares(f, req, vms)
-  const split = shares?.map((sh) => ({...sh, pages: plannedPages({vmMemBytes, vms: sh.vms, pageSizeBytes, headroomPct})})) ?? null
+  const split =
+    shares?.map((sh) => ({...sh, pages: plannedPages({vmMemBytes, vms: sh.vms, pageSizeBytes, headroomPct})})) ?? null
   const node = split?.length === 1 ? split[0].node : null
-  const pages = split ? split.reduce((sum, sh) => sum + sh.pages, 0) : plannedPages({vmMemBytes, vms, pageSizeBytes, headroomPct})
+  const pages = split
+    ? split.reduce((sum, sh) => sum + sh.pages, 0)
+    : plannedPages({vmMemBytes, vms, pageSizeBytes, headroomPct})
   const label = pageSizeLabel(pageSizeBytes)
   const requestText = `--vm-mem ${req.vmMem}${vms > 1 ? ` × --vms ${vms}` : ''}`
 
@@ -172,7 +180,9 @@ export function planHugepagesIntent(f: HostFacts, req: HugepagesRequest): Hugepa
   const before = split ? split.reduce((sum, sh) => sum + nodeBefore(sh.node), 0) : globalBefore
   const globalAfter = split ? globalBefore - before + pages : pages
   // Every other pool stays as it is and counts against the host's memory too.
-  const otherPoolsBytes = f.hugepages.filter((p) => p.sizeKb !== sizeKb).reduce((sum, p) => sum + p.sizeKb * 1024 * p.total, 0)
+  const otherPoolsBytes = f.hugepages
+    .filter((p) => p.sizeKb !== sizeKb)
+    .reduce((sum, p) => sum + p.sizeKb * 1024 * p.total, 0)
   const memTotalBytes = (f.meminfo.MemTotal ?? 0) * 1024
   checkMemoryFits({poolBytesAfter: otherPoolsBytes + globalAfter * pageSizeBytes, memTotalBytes, requestText})
 
@@ -197,7 +207,9 @@ export function planHugepagesIntent(f: HostFacts, req: HugepagesRequest): Hugepa
         `group ${groupName} does not exist (no line in /etc/group); create it with \`groupadd --system ${groupName}\`, add --create-group to let kvmctl do it, or pick another with --group`,
       )
     }
-    warnings.push(`group ${groupName} does not exist: kvmctl creates it (\`groupadd --system ${groupName}\`, undone by \`kvmctl tune undo\`); then let VM users in with \`usermod -aG ${groupName} USER\``)
+    warnings.push(
+      `group ${groupName} does not exist: kvmctl creates it (\`groupadd --system ${groupName}\`, undone by \`kvmctl tune undo\`); then let VM users in with \`usermod -aG ${groupName} USER\``,
+    )
   }
 
   const gidText = gid === null ? `<gid of ${groupName}>` : String(gid)
@@ -208,14 +220,18 @@ export function planHugepagesIntent(f: HostFacts, req: HugepagesRequest): Hugepa
   let mountAction: HugepagesIntent['mount']['action'] = 'mount'
   if (mounted) {
     if (mounted.fstype !== 'hugetlbfs') {
-      throw new UsageError(`--mount ${target} already has a ${printable(mounted.fstype, 20)} filesystem mounted; pick another directory with --mount`)
+      throw new UsageError(
+        `--mount ${target} already has a ${printable(mounted.fstype, 20)} filesystem mounted; pick another directory with --mount`,
+      )
     }
     mountAction = attrs && attrs.mode === MOUNT_MODE && attrs.gid === gid ? 'none' : 'set-attrs'
     const mountedSize = /(?:^|,)pagesize=([^,]+)/.exec(mounted.options)?.[1]
     // The mount's pagesize comes from /proc/mounts, not from the user: one that does not parse is ignored.
     const mountedBytes = mountedSize === undefined ? undefined : tryParseSize(mountedSize)
     if (mountedSize && mountedBytes !== undefined && mountedBytes !== pageSizeBytes) {
-      warnings.push(`${target} is mounted with pagesize=${printable(mountedSize, 20)}, not ${label}; VMs using it get ${printable(mountedSize, 20)} pages`)
+      warnings.push(
+        `${target} is mounted with pagesize=${printable(mountedSize, 20)}, not ${label}; VMs using it get ${printable(mountedSize, 20)} pages`,
+      )
     }
   }
   const createDir = !mounted && attrs === null
@@ -243,7 +259,9 @@ export function planHugepagesIntent(f: HostFacts, req: HugepagesRequest): Hugepa
     if (pageSizeBytes === defaultSize) {
       sysctl = {path: SYSCTL_FILE, key: SYSCTL_KEY, value: String(globalAfter)}
       for (const later of laterSysctlSetters(f, SYSCTL_FILE, SYSCTL_KEY)) {
-        warnings.push(`${later.path} sets ${SYSCTL_KEY} = ${later.value} and is applied after ${SYSCTL_FILE} at boot, so its value wins; remove that line`)
+        warnings.push(
+          `${later.path} sets ${SYSCTL_KEY} = ${later.value} and is applied after ${SYSCTL_FILE} at boot, so its value wins; remove that line`,
+        )
       }
       if (perNode) cmdline = hugepageEdits(label, bootValue, false)
     } else if (!split || perNode) {
@@ -263,9 +281,18 @@ export function planHugepagesIntent(f: HostFacts, req: HugepagesRequest): Hugepa
   const runtime: RuntimeChange[] = !runtimeWanted
     ? []
     : split
-      ? split.map((sh) => ({path: poolPath(pageSizeBytes, sh.node), pageSize: label, node: sh.node, before: nodeBefore(sh.node), after: sh.pages}))
+      ? split.map((sh) => ({
+          path: poolPath(pageSizeBytes, sh.node),
+          pageSize: label,
+          node: sh.node,
+          before: nodeBefore(sh.node),
+          after: sh.pages,
+        }))
       : [{path: poolPath(pageSizeBytes, null), pageSize: label, node: null, before, after: pages}]
-  if (!runtimeWanted) warnings.push(`no ${label} pages are reserved now (${before} in ${poolPath(pageSizeBytes, null)}); add --runtime to try, or reboot after persisting`)
+  if (!runtimeWanted)
+    warnings.push(
+      `no ${label} pages are reserved now (${before} in ${poolPath(pageSizeBytes, null)}); add --runtime to try, or reboot after persisting`,
+    )
   return {
     pageSize: label,
     pageSizeBytes,
@@ -287,7 +314,8 @@ export function planHugepagesIntent(f: HostFacts, req: HugepagesRequest): Hugepa
     kernelCmdline,
     warnings,
     argv: hugepagesArgv(req),
-    runtimeChanges: runtime.filter((r) => r.before !== r.after).length + (mountAction === 'none' ? 0 : 1) + (gid === null ? 1 : 0),
+    runtimeChanges:
+      runtime.filter((r) => r.before !== r.after).length + (mountAction === 'none' ? 0 : 1) + (gid === null ? 1 : 0),
   }
 }
 
@@ -312,27 +340,42 @@ export function kernelAtLeast(release: string | null | undefined, major: number,
  * The NUMA nodes asked for and the VMs on each: `--node N` (repeatable: --vms VMs on each) or
  * `--nodes 0:4,1:2`; null when neither was given. Throws a one-line UsageError on a bad value.
  */
-export function nodeShares(f: HostFacts, req: HugepagesRequest, vms: number): Array<{node: number; vms: number}> | null {
+export function nodeShares(
+  f: HostFacts,
+  req: HugepagesRequest,
+  vms: number,
+): Array<{node: number; vms: number}> | null {
   const list = typeof req.node === 'string' ? [req.node] : (req.node ?? [])
   if (list.length === 0 && req.nodes === undefined) return null
-  if (list.length > 0 && req.nodes !== undefined) throw new UsageError('give --node (repeatable) or --nodes NODE:VMS,..., not both; e.g. --nodes 0:4,1:2')
+  if (list.length > 0 && req.nodes !== undefined)
+    throw new UsageError('give --node (repeatable) or --nodes NODE:VMS,..., not both; e.g. --nodes 0:4,1:2')
   let shares: Array<{node: number; vms: number}>
   if (req.nodes !== undefined) {
     if (!/^\d{1,4}:\d{1,6}(,\d{1,4}:\d{1,6})*$/.test(req.nodes.trim())) {
-      throw new UsageError(`--nodes ${JSON.stringify(printable(req.nodes, 40))} is not a split; give NODE:VMS pairs, e.g. --nodes 0:4,1:2 (4 VMs on node 0, 2 on node 1)`)
+      throw new UsageError(
+        `--nodes ${JSON.stringify(printable(req.nodes, 40))} is not a split; give NODE:VMS pairs, e.g. --nodes 0:4,1:2 (4 VMs on node 0, 2 on node 1)`,
+      )
     }
     if (vms !== 1) throw new UsageError('--nodes gives the VMs per node; leave out --vms, e.g. --nodes 0:4,1:2')
-    shares = req.nodes.trim().split(',').map((pair) => ({node: Number(pair.split(':')[0]), vms: Number(pair.split(':')[1])}))
+    shares = req.nodes
+      .trim()
+      .split(',')
+      .map((pair) => ({node: Number(pair.split(':')[0]), vms: Number(pair.split(':')[1])}))
     const empty = shares.find((sh) => sh.vms === 0)
     if (empty) {
-      throw new UsageError(`--nodes: node ${empty.node} is given 0 VMs; leave it out or give it at least 1, e.g. --nodes 0:4,1:2`)
+      throw new UsageError(
+        `--nodes: node ${empty.node} is given 0 VMs; leave it out or give it at least 1, e.g. --nodes 0:4,1:2`,
+      )
     }
   } else {
     shares = list.map((n) => ({node: parseCount(n, '--node', 0), vms}))
   }
   const seen = new Set<number>()
   for (const {node} of shares) {
-    if (seen.has(node)) throw new UsageError(`${req.nodes !== undefined ? '--nodes' : '--node'}: node ${node} is given twice; name each node once, e.g. --nodes 0:4,1:2`)
+    if (seen.has(node))
+      throw new UsageError(
+        `${req.nodes !== undefined ? '--nodes' : '--node'}: node ${node} is given twice; name each node once, e.g. --nodes 0:4,1:2`,
+      )
     seen.add(node)
   }
   if (f.numaNodes === null) throw new NotCapturedError([`${NUMA_NODES}/`])
@@ -340,7 +383,9 @@ export function nodeShares(f: HostFacts, req: HugepagesRequest, vms: number): Ar
     if (!f.numaNodes.includes(node)) {
       // The value as given: a huge --node reads back rounded as a number.
       const named = req.nodes !== undefined ? `--nodes: node ${node}` : `--node ${printable(list[i].trim(), 40)}`
-      throw new UsageError(`${named} does not exist on this host; use one of: ${f.numaNodes.join(', ') || '(no NUMA nodes in sysfs)'}`)
+      throw new UsageError(
+        `${named} does not exist on this host; use one of: ${f.numaNodes.join(', ') || '(no NUMA nodes in sysfs)'}`,
+      )
     }
   }
   return shares
@@ -350,7 +395,13 @@ export function nodeShares(f: HostFacts, req: HugepagesRequest, vms: number): Ar
  * vm.nr_hugepages sets only the default size's pool, so kvmctl cannot persist another size:
  * the exact step that does, for the user to take (persisting through /sys at boot is not done).
  */
-export function nonDefaultSizeNotPersisted(label: string, defaultLabel: string, pages: number, sizeBytes: number, kernelCmdline: string): string {
+export function nonDefaultSizeNotPersisted(
+  label: string,
+  defaultLabel: string,
+  pages: number,
+  sizeBytes: number,
+  kernelCmdline: string,
+): string {
   return (
     `${label} pages are not persisted: vm.nr_hugepages sets only the default size (${defaultLabel}); to keep ${pages} pages of ${label} after a reboot, ` +
     `add \`${kernelCmdline}\` to the kernel command line (or write ${pages} to ${poolPath(sizeBytes, null)} at every boot)`

@@ -37,7 +37,9 @@ export function sevSnpEvidence(f: HostFacts): string | undefined {
 export function planIommuIntent(f: HostFacts, req: IommuRequest): IommuIntent {
   const mode = req.passthroughMode
   if (mode !== undefined && !(PASSTHROUGH_MODES as readonly string[]).includes(mode)) {
-    throw new UsageError(`--passthrough-mode ${JSON.stringify(mode)} is not a mode; use pt (iommu=pt) or dma (translated, the default)`)
+    throw new UsageError(
+      `--passthrough-mode ${JSON.stringify(mode)} is not a mode; use pt (iommu=pt) or dma (translated, the default)`,
+    )
   }
   const vendor = cpuVendor(f)
   const edits: ParamEdit[] = []
@@ -64,9 +66,11 @@ export function planIommuIntent(f: HostFacts, req: IommuRequest): IommuIntent {
       vendor === 'amd'
         ? 'the AMD IOMMU is on by default when the firmware describes it (IVRS): nothing to add'
         : `no IOMMU parameter is known for CPU vendor ${f.cpu?.vendor ?? 'unknown'}`
-    if (state.enabled === false) warnings.push('no IOMMU is active: enable it in the firmware setup (AMD-Vi / IOMMU), then reboot')
+    if (state.enabled === false)
+      warnings.push('no IOMMU is active: enable it in the firmware setup (AMD-Vi / IOMMU), then reboot')
     return {edits, summary, refusal: null, nothingToAdd, warnings}
   }
-  if (state.enabled === false && vendor === 'intel') warnings.push('if no DMAR unit appears after the reboot, enable VT-d in the firmware setup')
+  if (state.enabled === false && vendor === 'intel')
+    warnings.push('if no DMAR unit appears after the reboot, enable VT-d in the firmware setup')
   return {edits, summary, refusal: null, nothingToAdd: null, warnings}
 }

@@ -45,7 +45,8 @@ export type NestedOutcome =
  * MODULE.nested=1|0, or on arm64 kvm-arm.mode=nested (added, or removed to turn it off).
  */
 export function nestedEdits(module: string, want: string): ParamEdit[] {
-  if (module === 'arm64') return want === '1' ? [{op: 'set', key: 'kvm-arm.mode', value: 'nested'}] : [{op: 'remove', key: 'kvm-arm.mode'}]
+  if (module === 'arm64')
+    return want === '1' ? [{op: 'set', key: 'kvm-arm.mode', value: 'nested'}] : [{op: 'remove', key: 'kvm-arm.mode'}]
   return [{op: 'set', key: `${module}.nested`, value: want}]
 }
 
@@ -93,7 +94,13 @@ export const GUEST_ADVICE =
   'Guests see VMX/SVM only with the host CPU model: run them with `-cpu host` (QEMU) or `<cpu mode="host-passthrough"/>` (libvirt); `kvmctl selftest` shows whether guests see vmx/svm.'
 
 export function nestedArgv(req: NestedRequest): string[] {
-  return ['kvmctl', 'tune', 'nested', ...(req.disable ? ['--disable'] : []), ...(req.persistOnly ? ['--persist-only'] : [])]
+  return [
+    'kvmctl',
+    'tune',
+    'nested',
+    ...(req.disable ? ['--disable'] : []),
+    ...(req.persistOnly ? ['--persist-only'] : []),
+  ]
 }
 
 export function inUse(u: KvmUsers): boolean {
@@ -102,7 +109,8 @@ export function inUse(u: KvmUsers): boolean {
 
 export function describeUsers(u: KvmUsers): string {
   const parts: string[] = []
-  if (u.processes?.length) parts.push(`processes with /dev/kvm open: ${u.processes.map((p) => `${p.pid} (${p.name})`).join(', ')}`)
+  if (u.processes?.length)
+    parts.push(`processes with /dev/kvm open: ${u.processes.map((p) => `${p.pid} (${p.name})`).join(', ')}`)
   if ((u.refcnt ?? 0) > 0) parts.push(`module refcnt ${u.refcnt}`)
   if (u.holders.length > 0) parts.push(`held by ${u.holders.join(', ')}`)
   return parts.join('; ')
@@ -171,13 +179,18 @@ export function planNestedIntent(f: HostFacts, req: NestedRequest): NestedIntent
   plan.loaded = present !== undefined
   plan.builtin = state === 'builtin'
   const param = nestedParam(f, module)
-  if (plan.loaded && param === undefined && isUnknown(f, `param:${module}.nested`)) throw new NotCapturedError([moduleParamPath(module, 'nested')])
+  if (plan.loaded && param === undefined && isUnknown(f, `param:${module}.nested`))
+    throw new NotCapturedError([moduleParamPath(module, 'nested')])
   plan.current = plan.loaded ? (param ?? null) : null
   plan.currentEnabled = paramEnabled(plan.current ?? undefined) ?? null
   const moduleUsers = f.moduleUsers[module]
   plan.users = {refcnt: moduleUsers?.refcnt ?? null, holders: moduleUsers?.holders ?? [], processes: f.kvmProcesses}
-  if (state === 'present') plan.warnings.push(`${module} is loaded or built in: the capture cannot tell which (no /proc/modules in it)`)
-  if (isUnknown(f, 'kvmProcesses')) plan.warnings.push(`not in this capture: processes with /dev/kvm open (${KVM_PROCESSES}); the plan assumes no VM uses ${module}`)
+  if (state === 'present')
+    plan.warnings.push(`${module} is loaded or built in: the capture cannot tell which (no /proc/modules in it)`)
+  if (isUnknown(f, 'kvmProcesses'))
+    plan.warnings.push(
+      `not in this capture: processes with /dev/kvm open (${KVM_PROCESSES}); the plan assumes no VM uses ${module}`,
+    )
   // modprobe.d options apply at every load; the last one read wins.
   const persisted = modprobeOptions(f.modprobe, module).nested
   const file = modprobeFile(module)
@@ -196,7 +209,8 @@ export function planNestedIntent(f: HostFacts, req: NestedRequest): NestedIntent
     plan.explanation = `${module} is built into the kernel, so it cannot be reloaded; add \`${plan.kernelCmdline}\` to the kernel command line and reboot`
     return plan
   }
-  if (isUnknown(f, 'modprobe')) plan.warnings.push(`not in this capture: ${MODPROBE_DIRS[0]}/; the diff assumes ${file} holds no other options`)
+  if (isUnknown(f, 'modprobe'))
+    plan.warnings.push(`not in this capture: ${MODPROBE_DIRS[0]}/; the diff assumes ${file} holds no other options`)
   plan.persist = {path: file, module, param: 'nested', value: want}
   if (req.persistOnly) {
     plan.outcome = 'persist-only'

@@ -10,7 +10,10 @@ export class NotCapturedError extends UsageError {
   ) {
     const missing = paths.filter((p) => !Object.hasOwn(unreadable, p))
     const bad = paths.filter((p) => Object.hasOwn(unreadable, p)).map((p) => `${p} (${unreadable[p]})`)
-    const parts = [missing.length ? `not in this capture: ${missing.join(', ')}` : '', bad.length ? `unreadable in this capture: ${bad.join(', ')}` : '']
+    const parts = [
+      missing.length ? `not in this capture: ${missing.join(', ')}` : '',
+      bad.length ? `unreadable in this capture: ${bad.join(', ')}` : '',
+    ]
     super(`${parts.filter(Boolean).join('; ')}; a plan needs them (capture the host again with \`kvmctl capture DIR\`)`)
   }
 

@@ -151,7 +151,10 @@ export function nestedRemedy(f: HostFacts, module: 'kvm_intel' | 'kvm_amd'): Rem
   }
   return {
     kvmctl: ['tune', 'nested'],
-    steps: [`echo "options ${module} nested=1" | sudo tee ${modprobeFile(module)}`, `with every VM stopped: sudo modprobe -r ${module} && sudo modprobe ${module}`],
+    steps: [
+      `echo "options ${module} nested=1" | sudo tee ${modprobeFile(module)}`,
+      `with every VM stopped: sudo modprobe -r ${module} && sudo modprobe ${module}`,
+    ],
   }
 }
 
@@ -177,7 +180,10 @@ export function loadModuleRemedy(f: HostFacts, name: string): Remedy {
   const option = MODULE_CONFIG[name] ?? name.toUpperCase()
   if (moduleState(f, name) === 'missing') return manual(...kernelChangeSteps(f, [option]))
   if (configValue(f.kernelConfig, 'MODULES') === 'unset') return manual(...kernelChangeSteps(f, [option]))
-  return manual(`sudo modprobe ${name}`, `load it at every boot: echo ${name} | sudo tee /etc/modules-load.d/${name}.conf`)
+  return manual(
+    `sudo modprobe ${name}`,
+    `load it at every boot: echo ${name} | sudo tee /etc/modules-load.d/${name}.conf`,
+  )
 }
 
 /**

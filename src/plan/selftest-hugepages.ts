@@ -37,9 +37,16 @@ export function planSelftestPool(f: HostFacts, memBytes: number): SelftestPoolPl
   }
   const defaultKb = defaultPageSize(f) / 1024
   const mountOf = (p: HugepagePool) =>
-    f.mounts.find((m) => m.fstype === 'hugetlbfs' && (/(?:^|,)pagesize=([^,]+)/.exec(m.options)?.[1] ?? pageSizeLabel(defaultKb * 1024)) === pageSizeLabel(p.sizeKb * 1024))
+    f.mounts.find(
+      (m) =>
+        m.fstype === 'hugetlbfs' &&
+        (/(?:^|,)pagesize=([^,]+)/.exec(m.options)?.[1] ?? pageSizeLabel(defaultKb * 1024)) ===
+          pageSizeLabel(p.sizeKb * 1024),
+    )
   // The default size first: MAP_HUGETLB needs no mount.
-  const pools = [...f.hugepages].sort((a, b) => Number(b.sizeKb === defaultKb) - Number(a.sizeKb === defaultKb) || a.sizeKb - b.sizeKb)
+  const pools = [...f.hugepages].sort(
+    (a, b) => Number(b.sizeKb === defaultKb) - Number(a.sizeKb === defaultKb) || a.sizeKb - b.sizeKb,
+  )
   for (const p of pools) {
     const sizeBytes = p.sizeKb * 1024
     if (memBytes % sizeBytes !== 0) continue
@@ -56,7 +63,10 @@ export function planSelftestPool(f: HostFacts, memBytes: number): SelftestPoolPl
   const busy = target.total - target.free
   const detail = `${need} hugepages of ${formatBytes(sizeBytes)} needed, ${target.free} free of ${target.total} reserved${target.sizeKb !== defaultKb && !mountOf(target) ? ' and no hugetlbfs mount with that page size' : ''}`
   // Reserve room for the pages others hold plus the guest's.
-  const req: HugepagesRequest = {vmMem: memFlag((busy + need) * sizeBytes), ...(target.sizeKb === defaultKb ? {} : {pageSize: pageSizeLabel(sizeBytes)})}
+  const req: HugepagesRequest = {
+    vmMem: memFlag((busy + need) * sizeBytes),
+    ...(target.sizeKb === defaultKb ? {} : {pageSize: pageSizeLabel(sizeBytes)}),
+  }
   let wouldChange = true
   try {
     wouldChange = planHugepagesIntent(f, req).runtimeChanges > 0

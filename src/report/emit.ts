@@ -43,7 +43,9 @@ export async function emitReport(
   const format = resolveReportFormat(flags)
   if (flags.json && !flags.output) return
   const now = new Date()
-  const expiresAt = flags['expires-in'] ? new Date(now.getTime() + parseDuration(flags['expires-in'], '--expires-in')) : undefined
+  const expiresAt = flags['expires-in']
+    ? new Date(now.getTime() + parseDuration(flags['expires-in'], '--expires-in'))
+    : undefined
   const options = {now, hostname: hostname(), expiresAt}
   if (!flags.output) {
     io.log(formatReport(report, format, {...options, renderText: () => io.renderText(true)}).replace(/\n$/, ''))
@@ -61,6 +63,9 @@ function outputError(file: string, error: NodeJS.ErrnoException): Error {
   if (error.code === 'ENOENT' || error.code === 'ENOTDIR') {
     return new UsageError(`--output ${file}: folder ${dirname(file)} does not exist; create it or choose another path`)
   }
-  if (error.code === 'EISDIR') return new UsageError(`--output ${file} is a folder; give a file path such as ${file}/kvmctl`)
-  return new OperationError(`--output ${file}: cannot write it (${error.code ?? error.message}); check the folder's permissions`)
+  if (error.code === 'EISDIR')
+    return new UsageError(`--output ${file} is a folder; give a file path such as ${file}/kvmctl`)
+  return new OperationError(
+    `--output ${file}: cannot write it (${error.code ?? error.message}); check the folder's permissions`,
+  )
 }

@@ -15,7 +15,8 @@ export function reportFlags(formats: readonly ReportFormat[] = REPORT_FORMATS) {
     }),
     output: Flags.string({
       char: 'o',
-      description: 'write the report to FILE instead of stdout, atomically (a temp file in the same folder, then rename)',
+      description:
+        'write the report to FILE instead of stdout, atomically (a temp file in the same folder, then rename)',
       helpValue: 'FILE',
     }),
   }
@@ -23,7 +24,8 @@ export function reportFlags(formats: readonly ReportFormat[] = REPORT_FORMATS) {
   return {
     ...flags,
     'expires-in': Flags.string({
-      description: 'with --format nfd: NFD drops the labels this long after the run (e.g. 90m, 2h), so a node whose kvmctl stops loses them',
+      description:
+        'with --format nfd: NFD drops the labels this long after the run (e.g. 90m, 2h), so a node whose kvmctl stops loses them',
       helpValue: 'DURATION',
     }),
   }

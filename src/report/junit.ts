@@ -13,7 +13,8 @@ export interface JUnitOptions {
 
 // Characters XML 1.0 does not allow anywhere, not even escaped.
 // eslint-disable-next-line no-control-regex
-const INVALID_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+const INVALID_XML =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
 
 function esc(text: string): string {
   return text
@@ -97,7 +98,11 @@ export function toJUnit(report: Report, options: JUnitOptions = {}): string {
   const name = isCheck ? 'kvmctl check' : 'kvmctl selftest'
   const cases = isCheck ? report.checks.map(checkCase) : report.stages.map(stageCase)
   const properties: Record<string, string> = isCheck
-    ? {'kvm-usable': String(report.verdict.kvmUsable), backend: report.verdict.backend ?? 'none', summary: report.verdict.summary}
+    ? {
+        'kvm-usable': String(report.verdict.kvmUsable),
+        backend: report.verdict.backend ?? 'none',
+        summary: report.verdict.summary,
+      }
     : selftestProperties(report)
   const count = (s: Check['status']) => cases.filter((c) => c.status === s).length
   const totals = {

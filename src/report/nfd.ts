@@ -48,7 +48,10 @@ export function nfdLabels(report: CheckReport): Array<[string, string]> {
   ]
   if (typeof report.host.nested === 'boolean') labels.push(['nested', String(report.host.nested)])
   for (const [size, pool] of Object.entries(report.host.hugepages ?? {})) {
-    labels.push([`hugepages-${toLabelPart(size)}-free`, String(pool.free)], [`hugepages-${toLabelPart(size)}-reserved`, String(pool.total)])
+    labels.push(
+      [`hugepages-${toLabelPart(size)}-free`, String(pool.free)],
+      [`hugepages-${toLabelPart(size)}-reserved`, String(pool.total)],
+    )
   }
   labels.push(...platformLabels(report.host))
   // One label per check, so a NodeFeatureRule can select on any single outcome.
@@ -71,6 +74,7 @@ export function toNfd(report: CheckReport, options: NfdOptions = {}): string {
   if (options.expiresAt) lines.push(`# +expiry-time=${rfc3339(options.expiresAt)}`)
   for (const [name, value] of nfdLabels(report)) lines.push(`${name}=${value}`)
   const text = lines.join('\n') + '\n'
-  if (Buffer.byteLength(text) > NFD_MAX_BYTES) throw new Error(`NFD feature file would be ${Buffer.byteLength(text)} bytes; NFD ignores files over 64 KiB`)
+  if (Buffer.byteLength(text) > NFD_MAX_BYTES)
+    throw new Error(`NFD feature file would be ${Buffer.byteLength(text)} bytes; NFD ignores files over 64 KiB`)
   return text
 }

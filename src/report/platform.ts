@@ -34,7 +34,10 @@ export function platformSamples(host: CheckHost): MetricFamily[] {
     out.push({
       name: 'kvmctl_confidential_guests_usable',
       help: 'Whether KVM on this host runs confidential guests of each type (sev, sev_es, sev_snp, tdx): 1 usable, 0 not.',
-      samples: levels.map(([id, l]) => ({labels: {type: type(id), state: l.state}, value: l.state === 'usable' ? 1 : 0})),
+      samples: levels.map(([id, l]) => ({
+        labels: {type: type(id), state: l.state},
+        value: l.state === 'usable' ? 1 : 0,
+      })),
     })
     const sized = levels.filter(([, l]) => l.capacity !== null)
     if (sized.length > 0) {
@@ -47,11 +50,21 @@ export function platformSamples(host: CheckHost): MetricFamily[] {
   }
   const io = host.iommu
   const gauge = (name: string, help: string, value: boolean | number | null | undefined) =>
-    value === null || value === undefined ? [] : [{name, help, samples: [{value: typeof value === 'boolean' ? Number(value) : value}]}]
+    value === null || value === undefined
+      ? []
+      : [{name, help, samples: [{value: typeof value === 'boolean' ? Number(value) : value}]}]
   out.push(
-    ...gauge('kvmctl_iommu_enabled', 'Whether the IOMMU is on (the kernel made IOMMU groups), so PCI devices can be passed through.', io?.enabled),
+    ...gauge(
+      'kvmctl_iommu_enabled',
+      'Whether the IOMMU is on (the kernel made IOMMU groups), so PCI devices can be passed through.',
+      io?.enabled,
+    ),
     ...gauge('kvmctl_iommu_groups', 'Number of IOMMU groups.', io?.groups),
-    ...gauge('kvmctl_iommu_interrupt_remapping', 'Whether the IOMMU remaps interrupts (VFIO needs it to assign devices safely).', io?.interruptRemapping),
+    ...gauge(
+      'kvmctl_iommu_interrupt_remapping',
+      'Whether the IOMMU remaps interrupts (VFIO needs it to assign devices safely).',
+      io?.interruptRemapping,
+    ),
   )
   return out
 }

@@ -63,12 +63,16 @@ const seconds = (ns: number) => ns / 1e9
 
 function checkMetrics(report: CheckReport): string[] {
   const out = [
-    family('kvmctl_kvm_usable', 'Whether kvmctl check found that this host can run KVM virtual machines (1) or not (0).', [
-      {value: report.verdict.kvmUsable ? 1 : 0},
-    ]),
-    family('kvmctl_kvm_backend_info', 'The KVM implementation kvmctl check found (intel, amd, pvm, ...; none when there is none). Always 1.', [
-      {labels: {backend: backendLabel(report.verdict.backend)}, value: 1},
-    ]),
+    family(
+      'kvmctl_kvm_usable',
+      'Whether kvmctl check found that this host can run KVM virtual machines (1) or not (0).',
+      [{value: report.verdict.kvmUsable ? 1 : 0}],
+    ),
+    family(
+      'kvmctl_kvm_backend_info',
+      'The KVM implementation kvmctl check found (intel, amd, pvm, ...; none when there is none). Always 1.',
+      [{labels: {backend: backendLabel(report.verdict.backend)}, value: 1}],
+    ),
     family(
       'kvmctl_check_status',
       'Outcome of each kvmctl check: 1 for the status it has, 0 for the other statuses.',
@@ -85,8 +89,16 @@ function checkMetrics(report: CheckReport): string[] {
   if (Object.keys(pools).length > 0) {
     const entries = Object.entries(pools)
     out.push(
-      family('kvmctl_hugepages_reserved', 'Huge pages reserved in the pool of each page size (HugePages_Total).', entries.map(([size, p]) => ({labels: {size}, value: p.total}))),
-      family('kvmctl_hugepages_free', 'Huge pages free in the pool of each page size.', entries.map(([size, p]) => ({labels: {size}, value: p.free}))),
+      family(
+        'kvmctl_hugepages_reserved',
+        'Huge pages reserved in the pool of each page size (HugePages_Total).',
+        entries.map(([size, p]) => ({labels: {size}, value: p.total})),
+      ),
+      family(
+        'kvmctl_hugepages_free',
+        'Huge pages free in the pool of each page size.',
+        entries.map(([size, p]) => ({labels: {size}, value: p.free})),
+      ),
     )
   }
   return out
@@ -94,7 +106,11 @@ function checkMetrics(report: CheckReport): string[] {
 
 function selftestMetrics(report: SelftestReport): string[] {
   const out = [
-    family('kvmctl_selftest_ok', 'Whether the kvmctl selftest probe guest passed every stage (1) or a stage failed (0).', [{value: report.ok ? 1 : 0}]),
+    family(
+      'kvmctl_selftest_ok',
+      'Whether the kvmctl selftest probe guest passed every stage (1) or a stage failed (0).',
+      [{value: report.ok ? 1 : 0}],
+    ),
     family(
       'kvmctl_selftest_stage_status',
       'Outcome of each kvmctl selftest stage: 1 for the status it has, 0 for the other statuses.',
@@ -114,16 +130,24 @@ function selftestMetrics(report: SelftestReport): string[] {
   const {costs} = report
   if (costs) {
     out.push(
-      family('kvmctl_selftest_pio_exit_seconds', 'Mean round trip of one port-I/O exit from the probe guest to the VMM and back.', [
-        {value: seconds(costs.pioExitNs)},
-      ]),
-      family('kvmctl_selftest_loop_iteration_seconds', 'One iteration of the probe guest fixed loop in supervisor (cpl0) and user (cpl3) mode.', [
-        {labels: {mode: 'cpl0'}, value: seconds(costs.cpl0NsPerIteration)},
-        {labels: {mode: 'cpl3'}, value: seconds(costs.cpl3NsPerIteration)},
-      ]),
-      family('kvmctl_selftest_execution_info', 'How supervisor guest code runs on this host: hardware-assisted, or emulated (e.g. PVM). Always 1.', [
-        {labels: {execution: costs.execution}, value: 1},
-      ]),
+      family(
+        'kvmctl_selftest_pio_exit_seconds',
+        'Mean round trip of one port-I/O exit from the probe guest to the VMM and back.',
+        [{value: seconds(costs.pioExitNs)}],
+      ),
+      family(
+        'kvmctl_selftest_loop_iteration_seconds',
+        'One iteration of the probe guest fixed loop in supervisor (cpl0) and user (cpl3) mode.',
+        [
+          {labels: {mode: 'cpl0'}, value: seconds(costs.cpl0NsPerIteration)},
+          {labels: {mode: 'cpl3'}, value: seconds(costs.cpl3NsPerIteration)},
+        ],
+      ),
+      family(
+        'kvmctl_selftest_execution_info',
+        'How supervisor guest code runs on this host: hardware-assisted, or emulated (e.g. PVM). Always 1.',
+        [{labels: {execution: costs.execution}, value: 1}],
+      ),
     )
   }
   return out
@@ -134,7 +158,11 @@ export function toPrometheus(report: Report, options: PrometheusOptions = {}): s
   const families = isCheck ? checkMetrics(report) : selftestMetrics(report)
   if (options.now) {
     const name = isCheck ? 'kvmctl_check_last_run_timestamp_seconds' : 'kvmctl_selftest_last_run_timestamp_seconds'
-    families.push(family(name, 'When kvmctl wrote this report, in seconds since the Unix epoch.', [{value: Math.floor(options.now.getTime() / 1000)}]))
+    families.push(
+      family(name, 'When kvmctl wrote this report, in seconds since the Unix epoch.', [
+        {value: Math.floor(options.now.getTime() / 1000)},
+      ]),
+    )
   }
   return families.join('')
 }

@@ -42,7 +42,10 @@ export interface AccessPlan extends SettingPlan {
 }
 
 function parseTable(text: string | undefined): string[][] {
-  return (text ?? '').split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.split(':'))
+  return (text ?? '')
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => l.split(':'))
 }
 
 export async function planAccess(ctx: TuneContext, req: AccessRequest): Promise<AccessPlan> {
@@ -55,7 +58,9 @@ export async function planAccess(ctx: TuneContext, req: AccessRequest): Promise<
   if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(user)) throw new UsageError(`--user ${JSON.stringify(user)} is not a user name`)
   const passwd = parseTable(await host.read('/etc/passwd')).find((f) => f[0] === user)
   if (!passwd) {
-    throw new UsageError(`user ${user} does not exist (no line in /etc/passwd); create it first or pick another with --user`)
+    throw new UsageError(
+      `user ${user} does not exist (no line in /etc/passwd); create it first or pick another with --user`,
+    )
   }
   const groups = parseTable(await host.read('/etc/group'))
   const gidName = (gid: number) => groups.find((f) => Number(f[2]) === gid)?.[0] ?? null

@@ -173,7 +173,9 @@ export async function applyCmdline(ctx: TuneContext, tx: Transaction, plan: Cmdl
   if (problems.length > 0) {
     throw new OperationError(`the boot configuration does not hold the change: ${problems.join('; ')}`)
   }
-  messages.push(`verified: the next boot gets ${edits.map((e) => (e.op === 'set' ? paramText(e) : `no ${e.key}`)).join(', ')}`)
+  messages.push(
+    `verified: the next boot gets ${edits.map((e) => (e.op === 'set' ? paramText(e) : `no ${e.key}`)).join(', ')}`,
+  )
   return {after: after.cmdline, messages}
 }
 

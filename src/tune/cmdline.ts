@@ -18,7 +18,6 @@ import {UsageError} from '../lib/errors.js'
 export type {ParamEdit} from '../host/cmdline.js'
 export {blsOptions, cmdlineFromProc, grubCmdline, keyOf, paramsOf, tokenize, valuesOf} from '../host/cmdline.js'
 
-
 /** The text a set edit puts on the command line. */
 export function paramText(edit: ParamEdit): string {
   const text = edit.op === 'set' && edit.value !== undefined ? `${edit.key}=${edit.value}` : edit.key
@@ -42,9 +41,13 @@ function editPair(line: string, edit: ParamEdit & {op: 'set'; size: string}, app
   const tokens = tokenize(line)
   const at = sizeIndex(tokens, edit.size)
   const wanted = `${edit.key}=${edit.value}`
-  if (at < 0) return append ? editLine(line, {op: 'set', key: `hugepagesz=${edit.size} ${edit.key}`, value: edit.value}, {append}) : line
+  if (at < 0)
+    return append
+      ? editLine(line, {op: 'set', key: `hugepagesz=${edit.size} ${edit.key}`, value: edit.value}, {append})
+      : line
   const next = tokens[at + 1]
-  if (next && keyOf(next.text) === edit.key) return next.text === wanted ? line : line.slice(0, next.start) + wanted + line.slice(next.end)
+  if (next && keyOf(next.text) === edit.key)
+    return next.text === wanted ? line : line.slice(0, next.start) + wanted + line.slice(next.end)
   return line.slice(0, tokens[at].end) + ` ${wanted}` + line.slice(tokens[at].end)
 }
 
@@ -58,10 +61,16 @@ const VALUE_RE = /^[A-Za-z0-9_.,:+/=-]+$/
 
 /** Throws a one-line usage error for a parameter kvmctl cannot write safely. */
 export function validateEdit(edit: ParamEdit): ParamEdit {
-  if (!KEY_RE.test(edit.key)) throw new UsageError(`kernel parameter name ${JSON.stringify(edit.key)} is not valid; use letters, digits, '_', '-' and '.' only`)
-  if (edit.op === 'set' && edit.size !== undefined && !/^\d+[KMG]$/.test(edit.size)) throw new UsageError(`hugepage size ${JSON.stringify(edit.size)} is not valid; use 2M or 1G`)
+  if (!KEY_RE.test(edit.key))
+    throw new UsageError(
+      `kernel parameter name ${JSON.stringify(edit.key)} is not valid; use letters, digits, '_', '-' and '.' only`,
+    )
+  if (edit.op === 'set' && edit.size !== undefined && !/^\d+[KMG]$/.test(edit.size))
+    throw new UsageError(`hugepage size ${JSON.stringify(edit.size)} is not valid; use 2M or 1G`)
   if (edit.op === 'set' && edit.value !== undefined && !VALUE_RE.test(edit.value)) {
-    throw new UsageError(`kernel parameter value ${JSON.stringify(edit.value)} for ${edit.key} needs quoting; kvmctl writes only letters, digits and _ . , : + / = -`)
+    throw new UsageError(
+      `kernel parameter value ${JSON.stringify(edit.value)} for ${edit.key} needs quoting; kvmctl writes only letters, digits and _ . , : + / = -`,
+    )
   }
   return edit
 }
@@ -160,7 +169,8 @@ export function editBlsEntry(text: string, edit: ParamEdit): string {
     if (valuesOf(value, edit.key).length === 0 && !(isLast && !present && edit.op === 'set')) continue
     out = out.slice(0, start) + editLine(value, edit) + out.slice(start + value.length)
   }
-  if (lines.length === 0 && edit.op === 'set') out = `${out}${out === '' || out.endsWith('\n') ? '' : '\n'}options ${paramText(edit)}\n`
+  if (lines.length === 0 && edit.op === 'set')
+    out = `${out}${out === '' || out.endsWith('\n') ? '' : '\n'}options ${paramText(edit)}\n`
   return out
 }
 
@@ -168,4 +178,3 @@ export function editBlsEntry(text: string, edit: ParamEdit): string {
 export function editKernelCmdlineFile(text: string, edit: ParamEdit): string {
   return editLine(text, edit)
 }
-

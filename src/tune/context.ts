@@ -17,6 +17,8 @@ export function liveContext(host: Host): TuneContext {
 /** Applying changes the kernel and /etc: root only. --dry-run is for everyone. */
 export function requireRoot(ctx: TuneContext, what: string): void {
   if (ctx.uid !== 0) {
-    throw new OperationError(`${what} needs root (running as uid ${ctx.uid}); run it with sudo, or add --dry-run to only see the plan`)
+    throw new OperationError(
+      `${what} needs root (running as uid ${ctx.uid}); run it with sudo, or add --dry-run to only see the plan`,
+    )
   }
 }

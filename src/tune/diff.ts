@@ -44,7 +44,9 @@ function middleOps(a: Line[], b: Line[], lo: number, ahi: number, bhi: number): 
   const lcs = new Int32Array((n + 1) * w)
   for (let i = n - 1; i >= 0; i--) {
     for (let j = m - 1; j >= 0; j--) {
-      lcs[i * w + j] = sameLine(a[lo + i], b[lo + j]) ? lcs[(i + 1) * w + j + 1] + 1 : Math.max(lcs[(i + 1) * w + j], lcs[i * w + j + 1])
+      lcs[i * w + j] = sameLine(a[lo + i], b[lo + j])
+        ? lcs[(i + 1) * w + j + 1] + 1
+        : Math.max(lcs[(i + 1) * w + j], lcs[i * w + j + 1])
     }
   }
   let i = 0
@@ -76,13 +78,15 @@ export function unifiedDiff(path: string, before: string | undefined, after: str
   let head = 0
   while (head < a.length && head < b.length && sameLine(a[head], b[head])) head++
   let tail = 0
-  while (tail < a.length - head && tail < b.length - head && sameLine(a[a.length - 1 - tail], b[b.length - 1 - tail])) tail++
+  while (tail < a.length - head && tail < b.length - head && sameLine(a[a.length - 1 - tail], b[b.length - 1 - tail]))
+    tail++
   // Only the changed middle and `context` lines either side become ops; line numbers are counted.
   const start = Math.max(0, head - context)
   const ops: Op[] = []
   for (let i = start; i < head; i++) ops.push({kind: ' ', line: a[i]})
   ops.push(...middleOps(a, b, head, a.length - tail, b.length - tail))
-  for (let i = a.length - tail; i < Math.min(a.length, a.length - tail + context); i++) ops.push({kind: ' ', line: a[i]})
+  for (let i = a.length - tail; i < Math.min(a.length, a.length - tail + context); i++)
+    ops.push({kind: ' ', line: a[i]})
   const header = [before === undefined ? '--- /dev/null' : `--- a${path}`, `+++ b${path}`]
   return [...header, ...hunks(ops, start + 1, start + 1, context)].join('\n') + '\n'
 }

@@ -20,7 +20,14 @@ function appendLine(text: string, line: string): string {
 
 function sameEntry(a: FstabEntry, b: FstabEntry): boolean {
   const opts = (e: FstabEntry) => [...e.options].sort().join(',')
-  return a.spec === b.spec && a.file === b.file && a.vfstype === b.vfstype && opts(a) === opts(b) && a.freq === b.freq && a.passno === b.passno
+  return (
+    a.spec === b.spec &&
+    a.file === b.file &&
+    a.vfstype === b.vfstype &&
+    opts(a) === opts(b) &&
+    a.freq === b.freq &&
+    a.passno === b.passno
+  )
 }
 
 /**
@@ -31,7 +38,13 @@ function sameEntry(a: FstabEntry, b: FstabEntry): boolean {
 export function editFstab(text: string | undefined, entry: FstabEntry): string {
   const wanted = formatFstabEntry(entry)
   // Compare as the parser sees a line: byte strings with the escapes decoded.
-  const bytes: FstabEntry = {...entry, spec: asBytes(entry.spec), file: asBytes(entry.file), vfstype: asBytes(entry.vfstype), options: entry.options.map(asBytes)}
+  const bytes: FstabEntry = {
+    ...entry,
+    spec: asBytes(entry.spec),
+    file: asBytes(entry.file),
+    vfstype: asBytes(entry.vfstype),
+    options: entry.options.map(asBytes),
+  }
   let seen = false
   let out = ''
   for (const line of linesOf(text ?? '')) {
@@ -49,11 +62,15 @@ export function editFstab(text: string | undefined, entry: FstabEntry): string {
 
 // ---- sysctl.d ----
 
-const SYSCTL_HEADER = '# Hugepage pool for virtual machines. Written by `kvmctl tune hugepages`; revert with `kvmctl tune undo`.\n'
+const SYSCTL_HEADER =
+  '# Hugepage pool for virtual machines. Written by `kvmctl tune hugepages`; revert with `kvmctl tune undo`.\n'
 
 /** Matches a sysctl.d assignment of `key` (dots or slashes; a leading '-' ignores errors). */
 function sysctlKeyPattern(key: string): RegExp {
-  const k = key.split('.').map((p) => p.replace(/[^\w]/g, '\\$&')).join('[./]')
+  const k = key
+    .split('.')
+    .map((p) => p.replace(/[^\w]/g, '\\$&'))
+    .join('[./]')
   return new RegExp(`^\\s*-?\\s*${k}\\s*=\\s*(.*?)\\s*$`)
 }
 

@@ -24,7 +24,13 @@ export function planFileChange(old: FileSnapshot, edit: ByteEditor): FileChange 
   const after = edit(before)
   const action = before === undefined ? 'create' : after === before ? 'none' : 'modify'
   const diff = Buffer.from(unifiedDiff(old.path, before, after), 'latin1').toString('utf8')
-  return {path: old.path, action, diff, content: Buffer.from(after, 'latin1'), meta: old.meta ?? {mode: 0o644, uid: 0, gid: 0}}
+  return {
+    path: old.path,
+    action,
+    diff,
+    content: Buffer.from(after, 'latin1'),
+    meta: old.meta ?? {mode: 0o644, uid: 0, gid: 0},
+  }
 }
 
 export async function planFile(ctx: TuneContext, path: string, edit: ByteEditor): Promise<FileChange> {

@@ -59,7 +59,9 @@ export function errorLine(error: unknown): string {
 
 /** One line for a file kvmctl cannot treat as a file, naming it and the fix. */
 function notAFile(path: string, what: string): OperationError {
-  return new OperationError(`${path} is ${what}, not a regular file; kvmctl edits it as a file: move it aside (or fix the link) and run again`)
+  return new OperationError(
+    `${path} is ${what}, not a regular file; kvmctl edits it as a file: move it aside (or fix the link) and run again`,
+  )
 }
 
 function fileError(path: string, error: NodeJS.ErrnoException): Error {
@@ -100,7 +102,9 @@ export async function snapshotFile(host: Host, path: string): Promise<FileSnapsh
     if (e.code === 'ENOENT' && link !== undefined) {
       // A link out of a replay root is the host's usage error (exit 2), as for every read.
       if (host.root) host.path(path)
-      throw new OperationError(`${path} is a symbolic link to ${link}, which does not exist${host.root ? ' inside --root' : ''}; fix the link and run again`)
+      throw new OperationError(
+        `${path} is a symbolic link to ${link}, which does not exist${host.root ? ' inside --root' : ''}; fix the link and run again`,
+      )
     }
     if (e.code === 'ENOENT') return {path, real: realHost, link, content: undefined, meta: undefined}
     throw fileError(path, e)
@@ -125,7 +129,13 @@ export interface WriteOptions {
 }
 
 /** Writes host file `path` (at its resolved target) atomically with the given mode and owner. */
-export async function atomicWrite(host: Host, path: string, content: Uint8Array, meta: FileMeta, options: WriteOptions = {}): Promise<void> {
+export async function atomicWrite(
+  host: Host,
+  path: string,
+  content: Uint8Array,
+  meta: FileMeta,
+  options: WriteOptions = {},
+): Promise<void> {
   const real = fsPath(host, path)
   const st = await lstat(real).catch(() => undefined)
   if (st?.isDirectory()) throw notAFile(path, 'a directory')

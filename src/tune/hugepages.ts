@@ -68,7 +68,12 @@ export async function planHugepages(ctx: TuneContext, req: HugepagesRequest): Pr
   const cmdline = persist.cmdline ? await planCmdline(ctx, persist.cmdline) : null
   if (cmdline?.refusal) intent.warnings.push(`not persisted: ${cmdline.refusal}`)
   const cmdlineChanges = cmdline && !cmdline.refusal ? cmdline.changes : 0
-  return {...intent, files, cmdline, changes: runtimeChanges + cmdlineChanges + files.filter((f) => f.action !== 'none').length}
+  return {
+    ...intent,
+    files,
+    cmdline,
+    changes: runtimeChanges + cmdlineChanges + files.filter((f) => f.action !== 'none').length,
+  }
 }
 
 const TMPFILES_HEADER =
@@ -106,15 +111,31 @@ export interface HugepagesResult {
  * Applies a plan under the write-ahead journal. On a shortfall or a failed verification (without
  * allowPartial) or any failed step, everything done so far is rolled back and the result says why.
  */
-export async function applyHugepages(ctx: TuneContext, req: HugepagesRequest, planned: HugepagesPlan): Promise<{plan: HugepagesPlan; result: HugepagesResult}> {
+export async function applyHugepages(
+  ctx: TuneContext,
+  req: HugepagesRequest,
+  planned: HugepagesPlan,
+): Promise<{plan: HugepagesPlan; result: HugepagesResult}> {
   requireRoot(ctx, 'kvmctl tune hugepages')
   const tools = [...(planned.mount.action === 'mount' ? (['mount'] as const) : []), ...cmdlineTools(planned.cmdline)]
   refuseLiveToolsUnderRoot(ctx.host, tools, 'kvmctl tune hugepages')
   await refuseInterrupted(ctx)
-  const result: HugepagesResult = {status: 'applied', pool: null, pools: [], hugePagesTotal: 0, mount: null, files: [], journalId: null, messages: [], rollbackProblems: []}
+  const result: HugepagesResult = {
+    status: 'applied',
+    pool: null,
+    pools: [],
+    hugePagesTotal: 0,
+    mount: null,
+    files: [],
+    journalId: null,
+    messages: [],
+    rollbackProblems: [],
+  }
   if (planned.changes === 0) {
     result.status = 'unchanged'
-    result.messages.push(`nothing to change: ${planned.pages} pages of ${planned.pageSize} are reserved, ${planned.mount.target} is mounted and the files are up to date`)
+    result.messages.push(
+      `nothing to change: ${planned.pages} pages of ${planned.pageSize} are reserved, ${planned.mount.target} is mounted and the files are up to date`,
+    )
     const problems = await verify(ctx, planned, result)
     if (problems.length > 0) result.status = 'failed'
     return {plan: planned, result}
@@ -149,7 +170,11 @@ export async function applyHugepages(ctx: TuneContext, req: HugepagesRequest, pl
     if (plan.split && plan.runtime.length > 0) await ctx.pool.compact()
     const pools: PoolOutcome[] = []
     for (const change of plan.runtime) {
-      pools.push(await tx.change({kind: 'pool', path: change.path, before: change.before, after: change.after}, () => fillPool(ctx, change)))
+      pools.push(
+        await tx.change({kind: 'pool', path: change.path, before: change.before, after: change.after}, () =>
+          fillPool(ctx, change),
+        ),
+      )
     }
     result.pools = pools
     result.pool = pools[0] ?? null
@@ -167,7 +192,9 @@ export async function applyHugepages(ctx: TuneContext, req: HugepagesRequest, pl
       for (const [i, change] of plan.runtime.entries()) {
         if (change.before === change.after) continue
         const {got, compactions} = pools[i]
-        result.messages.push(`${change.path}: ${change.before} -> ${got} pages of ${plan.pageSize}${compactions ? ` (after ${compactions} compaction round(s))` : ''}`)
+        result.messages.push(
+          `${change.path}: ${change.before} -> ${got} pages of ${plan.pageSize}${compactions ? ` (after ${compactions} compaction round(s))` : ''}`,
+        )
       }
     }
 
@@ -185,7 +212,8 @@ export async function applyHugepages(ctx: TuneContext, req: HugepagesRequest, pl
   }
   // A verification that fails is a failure like any other: roll back, unless asked to keep it.
   const problems = await verify(ctx, plan, result)
-  if (problems.length > 0 && !req.allowPartial) return await fail('rolled-back', `verification failed: ${problems.join('; ')}`)
+  if (problems.length > 0 && !req.allowPartial)
+    return await fail('rolled-back', `verification failed: ${problems.join('; ')}`)
   if (problems.length > 0) result.messages.push('kept as --allow-partial asked; `kvmctl tune undo` reverts it')
   await tx.finish()
   return {plan, result}
@@ -205,7 +233,14 @@ async function fillPool(ctx: TuneContext, change: RuntimeChange): Promise<PoolOu
     got = now
     if (!progressed) break
   }
-  return {path: change.path, node: change.node, asked: change.after, got, compactions, nodes: await nodeCounts(ctx, change.path)}
+  return {
+    path: change.path,
+    node: change.node,
+    asked: change.after,
+    got,
+    compactions,
+    nodes: await nodeCounts(ctx, change.path),
+  }
 }
 
 /** Per-node counts of the pool behind this sysfs path, read back after a write. */
@@ -216,7 +251,9 @@ async function nodeCounts(ctx: TuneContext, path: string): Promise<Array<{node: 
 }
 
 function shortfallMessage(plan: HugepagesPlan, short: PoolOutcome[]): string {
-  const where = short.map((p) => `${p.node === null ? `${plan.pageSize} pool` : `node ${p.node}`} asked ${p.asked}, got ${p.got}`).join('; ')
+  const where = short
+    .map((p) => `${p.node === null ? `${plan.pageSize} pool` : `node ${p.node}`} asked ${p.asked}, got ${p.got}`)
+    .join('; ')
   const perNode = short[0].nodes.map((n) => `node ${n.node}: ${n.count}`).join(', ')
   const rounds = Math.max(...short.map((p) => p.compactions))
   const remedies =
@@ -228,11 +265,18 @@ function shortfallMessage(plan: HugepagesPlan, short: PoolOutcome[]): string {
 
 async function replanSysctl(ctx: TuneContext, plan: HugepagesPlan, count: number): Promise<FileChange[]> {
   return Promise.all(
-    plan.files.map(async (f) => (f.path === SYSCTL_FILE ? planFile(ctx, SYSCTL_FILE, (old) => editSysctl(old, SYSCTL_KEY, String(count))) : f)),
+    plan.files.map(async (f) =>
+      f.path === SYSCTL_FILE ? planFile(ctx, SYSCTL_FILE, (old) => editSysctl(old, SYSCTL_KEY, String(count))) : f,
+    ),
   )
 }
 
-async function applyMount(ctx: TuneContext, tx: Transaction, plan: HugepagesPlan, result: HugepagesResult): Promise<void> {
+async function applyMount(
+  ctx: TuneContext,
+  tx: Transaction,
+  plan: HugepagesPlan,
+  result: HugepagesResult,
+): Promise<void> {
   const {host} = ctx
   const {target, options, action, createDir} = plan.mount
   if (action === 'none') return
@@ -249,7 +293,8 @@ async function applyMount(ctx: TuneContext, tx: Transaction, plan: HugepagesPlan
   if (createDir) await tx.makeDirs(target)
   const args = ['-t', 'hugetlbfs', '-o', options.join(','), 'hugetlbfs', fsPath(host, target)]
   const r = await tx.change({kind: 'mount', target}, () => runTool(host, 'mount', args))
-  if (r.exitCode !== 0) throw new OperationError(`${commandLine('mount', args)} failed (exit ${r.exitCode}): ${r.output}`)
+  if (r.exitCode !== 0)
+    throw new OperationError(`${commandLine('mount', args)} failed (exit ${r.exitCode}): ${r.output}`)
   result.messages.push(`mounted hugetlbfs on ${target} (${options.join(',')})`)
 }
 
@@ -263,7 +308,14 @@ async function verify(ctx: TuneContext, plan: HugepagesPlan, result: HugepagesRe
   if (result.pools.length === 0) {
     for (const change of plan.runtime) {
       const got = await ctx.pool.read(change.path)
-      result.pools.push({path: change.path, node: change.node, asked: change.after, got, compactions: 0, nodes: plan.nodes})
+      result.pools.push({
+        path: change.path,
+        node: change.node,
+        asked: change.after,
+        got,
+        compactions: 0,
+        nodes: plan.nodes,
+      })
     }
     result.pool = result.pools[0] ?? null
   }
@@ -279,12 +331,20 @@ async function verify(ctx: TuneContext, plan: HugepagesPlan, result: HugepagesRe
   result.files = []
   for (const f of plan.files) {
     const now = await snapshotFile(host, f.path)
-    result.files.push({path: f.path, written: f.action !== 'none', verified: now.content !== undefined && now.content.equals(f.content!)})
+    result.files.push({
+      path: f.path,
+      written: f.action !== 'none',
+      verified: now.content !== undefined && now.content.equals(f.content!),
+    })
   }
   const problems: string[] = []
-  if (result.status !== 'partial') for (const p of result.pools) if (p.got !== p.asked) problems.push(`${p.path} reads ${p.got}, not ${p.asked}`)
+  if (result.status !== 'partial')
+    for (const p of result.pools) if (p.got !== p.asked) problems.push(`${p.path} reads ${p.got}, not ${p.asked}`)
   if (!result.mount.mounted) problems.push(`${plan.mount.target} is not mounted`)
-  else if (result.mount.mode !== '1770' || result.mount.gid !== plan.group.gid) problems.push(`${plan.mount.target} has mode ${result.mount.mode} gid ${result.mount.gid}, not 1770 gid ${plan.group.gid}`)
+  else if (result.mount.mode !== '1770' || result.mount.gid !== plan.group.gid)
+    problems.push(
+      `${plan.mount.target} has mode ${result.mount.mode} gid ${result.mount.gid}, not 1770 gid ${plan.group.gid}`,
+    )
   for (const f of result.files) if (!f.verified) problems.push(`${f.path} does not hold the planned content`)
   if (problems.length > 0) {
     result.status = 'failed'
@@ -294,10 +354,24 @@ async function verify(ctx: TuneContext, plan: HugepagesPlan, result: HugepagesRe
       result.pools.length > 0
         ? result.pools.map((p) => `${p.got} pages of ${plan.pageSize} in ${p.path}`).join(', ')
         : `${plan.pages} pages of ${plan.pageSize} at the next boot`
-    result.messages.push(`verified: ${pool}, ${plan.pageSize} pool total ${result.hugePagesTotal}, ${plan.mount.target} mounted mode 1770 gid ${plan.group.gid}${plan.files.length ? ', files match the plan' : ''}`)
+    result.messages.push(
+      `verified: ${pool}, ${plan.pageSize} pool total ${result.hugePagesTotal}, ${plan.mount.target} mounted mode 1770 gid ${plan.group.gid}${plan.files.length ? ', files match the plan' : ''}`,
+    )
   }
-  if (plan.pageSizeBytes !== plan.defaultPageSizeBytes && plan.files.length > 0 && (!plan.cmdline || plan.cmdline.refusal)) {
-    result.messages.push(nonDefaultSizeNotPersisted(plan.pageSize, pageSizeLabel(plan.defaultPageSizeBytes), plan.pages, plan.pageSizeBytes, plan.kernelCmdline))
+  if (
+    plan.pageSizeBytes !== plan.defaultPageSizeBytes &&
+    plan.files.length > 0 &&
+    (!plan.cmdline || plan.cmdline.refusal)
+  ) {
+    result.messages.push(
+      nonDefaultSizeNotPersisted(
+        plan.pageSize,
+        pageSizeLabel(plan.defaultPageSizeBytes),
+        plan.pages,
+        plan.pageSizeBytes,
+        plan.kernelCmdline,
+      ),
+    )
   }
   return problems
 }

@@ -12,7 +12,8 @@ export async function planIommu(ctx: TuneContext, req: IommuRequest): Promise<Se
   const intent = planIommuIntent(await gatherFacts(ctx.host), req)
   const base = {tuner: 'iommu' as const, runtime: [], files: [], commands: [], warnings: intent.warnings}
   if (intent.refusal) return {...base, summary: intent.summary, cmdline: null, refusal: intent.refusal, changes: 0}
-  if (intent.nothingToAdd) return {...base, summary: `${intent.summary}; ${intent.nothingToAdd}`, cmdline: null, refusal: null, changes: 0}
+  if (intent.nothingToAdd)
+    return {...base, summary: `${intent.summary}; ${intent.nothingToAdd}`, cmdline: null, refusal: null, changes: 0}
   const cmdline = await planCmdline(ctx, intent.edits)
   const plan: Omit<SettingPlan, 'changes'> = {...base, summary: intent.summary, cmdline, refusal: cmdline.refusal}
   return {...plan, changes: countChanges(plan)}

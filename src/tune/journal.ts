@@ -14,7 +14,17 @@ import {syncDir} from '../lib/atomic-write.js'
 import {crashPoint} from '../lib/crash-point.js'
 import {OperationError} from '../lib/errors.js'
 import type {TuneContext} from './context.js'
-import {atomicWrite, type FileMeta, type FileSnapshot, fsPath, makeDir, missingDirs, removeFile, sha256, snapshotFile} from './files.js'
+import {
+  atomicWrite,
+  type FileMeta,
+  type FileSnapshot,
+  fsPath,
+  makeDir,
+  missingDirs,
+  removeFile,
+  sha256,
+  snapshotFile,
+} from './files.js'
 import {ownerAlive, processStart} from './lock.js'
 
 export const STATE_DIR = '/var/lib/kvmctl'
@@ -31,7 +41,18 @@ export type Change =
    * what `path` pointed to when it was a link; `before`/`written` the sha256 of the old and new
    * bytes; `backup` the old bytes' copy; `temp` the temporary name the write uses.
    */
-  | {kind: 'file'; path: string; real: string; link?: string; existed: boolean; backup?: string; meta?: FileMeta; before?: string; written: string; temp: string}
+  | {
+      kind: 'file'
+      path: string
+      real: string
+      link?: string
+      existed: boolean
+      backup?: string
+      meta?: FileMeta
+      before?: string
+      written: string
+      temp: string
+    }
   | {kind: 'mkdir'; path: string}
   | {kind: 'mount'; target: string}
   /** Mode and owner a path had before kvmctl changed them. */
@@ -48,7 +69,16 @@ export type Change =
    * A file a boot loader tool (update-grub, grub2-mkconfig, grubby) rewrites: its old bytes are
    * backed up before the tool runs; `written` (the bytes the tool left) is known only at the outcome.
    */
-  | {kind: 'rewrite'; path: string; tool: string; existed: boolean; backup?: string; meta?: FileMeta; before?: string; written?: string}
+  | {
+      kind: 'rewrite'
+      path: string
+      tool: string
+      existed: boolean
+      backup?: string
+      meta?: FileMeta
+      before?: string
+      written?: string
+    }
 
 /** intent: journaled, maybe done; done: finished; reverted: undone (or found never done). */
 export type StepState = 'intent' | 'done' | 'reverted'
@@ -87,11 +117,22 @@ const NAME_RE = /^[a-z_][a-z0-9_.-]*\$?$/i
 
 /** A file that existed has its backup and its mode and owner recorded: the first bad field, or undefined. */
 const savedBytes = (s: Record<string, unknown>) =>
-  s.existed && !isAbs(s.backup) ? 'backup' : s.existed && !(isObj(s.meta) && isInt(s.meta.mode) && isInt(s.meta.uid) && isInt(s.meta.gid)) ? 'meta' : undefined
+  s.existed && !isAbs(s.backup)
+    ? 'backup'
+    : s.existed && !(isObj(s.meta) && isInt(s.meta.mode) && isInt(s.meta.uid) && isInt(s.meta.gid))
+      ? 'meta'
+      : undefined
 
 /** Field checks per change kind: each returns the name of the first bad field, or undefined. */
 const CHANGE_FIELDS: Record<Change['kind'], (s: Record<string, unknown>) => string | undefined> = {
-  pool: (s) => (!isAbs(s.path) ? 'path' : !isInt(s.before) ? 'before' : s.after !== undefined && !isInt(s.after) ? 'after' : undefined),
+  pool: (s) =>
+    !isAbs(s.path)
+      ? 'path'
+      : !isInt(s.before)
+        ? 'before'
+        : s.after !== undefined && !isInt(s.after)
+          ? 'after'
+          : undefined,
   file: (s) =>
     !isAbs(s.path)
       ? 'path'
@@ -109,12 +150,25 @@ const CHANGE_FIELDS: Record<Change['kind'], (s: Record<string, unknown>) => stri
                   : undefined)),
   mkdir: (s) => (!isAbs(s.path) ? 'path' : undefined),
   mount: (s) => (!isAbs(s.target) ? 'target' : undefined),
-  attrs: (s) => (!isAbs(s.path) ? 'path' : !isInt(s.mode) ? 'mode' : !isInt(s.uid) ? 'uid' : !isInt(s.gid) ? 'gid' : undefined),
-  group: (s) => (!(isStr(s.name) && NAME_RE.test(s.name)) ? 'name' : s.gid !== undefined && !isInt(s.gid) ? 'gid' : undefined),
+  attrs: (s) =>
+    !isAbs(s.path) ? 'path' : !isInt(s.mode) ? 'mode' : !isInt(s.uid) ? 'uid' : !isInt(s.gid) ? 'gid' : undefined,
+  group: (s) =>
+    !(isStr(s.name) && NAME_RE.test(s.name)) ? 'name' : s.gid !== undefined && !isInt(s.gid) ? 'gid' : undefined,
   module: (s) =>
-    !(isStr(s.module) && /^[\w-]+$/.test(s.module)) ? 'module' : !isStr(s.param) ? 'param' : s.before !== null && !isStr(s.before) ? 'before' : undefined,
+    !(isStr(s.module) && /^[\w-]+$/.test(s.module))
+      ? 'module'
+      : !isStr(s.param)
+        ? 'param'
+        : s.before !== null && !isStr(s.before)
+          ? 'before'
+          : undefined,
   value: (s) => (!isAbs(s.path) ? 'path' : !isStr(s.before) ? 'before' : !isStr(s.after) ? 'after' : undefined),
-  member: (s) => (!(isStr(s.user) && NAME_RE.test(s.user)) ? 'user' : !(isStr(s.group) && NAME_RE.test(s.group)) ? 'group' : undefined),
+  member: (s) =>
+    !(isStr(s.user) && NAME_RE.test(s.user))
+      ? 'user'
+      : !(isStr(s.group) && NAME_RE.test(s.group))
+        ? 'group'
+        : undefined,
   rewrite: (s) =>
     !isAbs(s.path)
       ? 'path'
@@ -128,10 +182,20 @@ const CHANGE_FIELDS: Record<Change['kind'], (s: Record<string, unknown>) => stri
 /** Checks a parsed journal and brings an older (schema 1) one to the current shape. */
 export function validateJournal(data: unknown): JournalFile {
   if (!isObj(data) || !Array.isArray(data.runs)) throw corrupt('it is not an object with a "runs" list')
-  if (data.schema !== 1 && data.schema !== 2) throw corrupt(`schema ${JSON.stringify(data.schema)} is not one this kvmctl knows (1 or 2); use the kvmctl that wrote it`)
+  if (data.schema !== 1 && data.schema !== 2)
+    throw corrupt(
+      `schema ${JSON.stringify(data.schema)} is not one this kvmctl knows (1 or 2); use the kvmctl that wrote it`,
+    )
   const runs: JournalRun[] = []
   for (const [r, run] of data.runs.entries()) {
-    if (!isObj(run) || !isStr(run.id) || !/^[\w.-]+$/.test(run.id) || !isStr(run.command) || !isStr(run.startedAt) || !Array.isArray(run.steps)) {
+    if (
+      !isObj(run) ||
+      !isStr(run.id) ||
+      !/^[\w.-]+$/.test(run.id) ||
+      !isStr(run.command) ||
+      !isStr(run.startedAt) ||
+      !Array.isArray(run.steps)
+    ) {
       throw corrupt(`run ${r + 1} lacks its id, command, startedAt or steps`)
     }
     const steps: Step[] = []
@@ -152,9 +216,13 @@ export function validateJournal(data: unknown): JournalFile {
       const upgraded = step.kind === 'file' ? {real: step.path, temp: '.none.tmp', ...step} : step
       steps.push({...(upgraded as Change), state} as Step)
     }
-    const owner = isObj(run.owner) && isInt(run.owner.pid) ? {pid: run.owner.pid, start: isStr(run.owner.start) ? run.owner.start : null} : {pid: 0, start: null}
+    const owner =
+      isObj(run.owner) && isInt(run.owner.pid)
+        ? {pid: run.owner.pid, start: isStr(run.owner.start) ? run.owner.start : null}
+        : {pid: 0, start: null}
     const state = data.schema === 1 ? (run.complete === true ? 'complete' : 'running') : run.state
-    if (state !== 'running' && state !== 'complete' && state !== 'rolling-back') throw corrupt(`run ${run.id} has a bad "state"`)
+    if (state !== 'running' && state !== 'complete' && state !== 'rolling-back')
+      throw corrupt(`run ${run.id} has a bad "state"`)
     runs.push({id: run.id, command: run.command, startedAt: run.startedAt, owner, state, steps})
   }
   return {schema: 2, runs}
@@ -184,7 +252,13 @@ export async function writeJournal(ctx: TuneContext, journal: JournalFile, label
   }
   for (const dir of await missingDirs(host, STATE_DIR)) await makeDir(host, dir, 0o700)
   const text = Buffer.from(JSON.stringify(journal, null, 2) + '\n')
-  await atomicWrite(host, JOURNAL_PATH, text, {mode: 0o600, uid: 0, gid: 0}, {tempName: JOURNAL_TEMP, crashLabel: `journal ${label}`})
+  await atomicWrite(
+    host,
+    JOURNAL_PATH,
+    text,
+    {mode: 0o600, uid: 0, gid: 0},
+    {tempName: JOURNAL_TEMP, crashLabel: `journal ${label}`},
+  )
   crashPoint(`journal: ${label}`)
 }
 
@@ -201,9 +275,13 @@ export async function refuseInterrupted(ctx: TuneContext): Promise<void> {
   const stuck = interruptedRun(await readJournal(ctx))
   if (!stuck) return
   if (stuck.owner.pid !== process.pid && (await ownerAlive(stuck.owner))) {
-    throw new OperationError(`another tune run is in progress: ${describeRun(stuck)}; wait for it to finish, then run again`)
+    throw new OperationError(
+      `another tune run is in progress: ${describeRun(stuck)}; wait for it to finish, then run again`,
+    )
   }
-  throw new OperationError(`an interrupted tune run is in the journal: ${describeRun(stuck)}; revert it with \`kvmctl tune undo\`, then run again`)
+  throw new OperationError(
+    `an interrupted tune run is in the journal: ${describeRun(stuck)}; revert it with \`kvmctl tune undo\`, then run again`,
+  )
 }
 
 export function describeRun(run: JournalRun): string {
@@ -300,7 +378,9 @@ export class Transaction {
       written: sha256(content),
       temp,
     }
-    await this.change(change, () => atomicWrite(host, old.real, content, meta, {tempName: temp, crashLabel: `write ${path}`}))
+    await this.change(change, () =>
+      atomicWrite(host, old.real, content, meta, {tempName: temp, crashLabel: `write ${path}`}),
+    )
   }
 
   /**
@@ -384,6 +464,8 @@ export function describeChange(step: Change): string {
     case 'member':
       return `remove ${step.user} from group ${step.group}`
     case 'rewrite':
-      return step.existed ? `restore ${step.path} (rewritten by ${step.tool})` : `remove ${step.path} (written by ${step.tool})`
+      return step.existed
+        ? `restore ${step.path} (rewritten by ${step.tool})`
+        : `remove ${step.path} (written by ${step.tool})`
   }
 }

@@ -47,11 +47,19 @@ export interface TuneLock {
 
 function flockNonBlocking(handle: FileHandle): Promise<'locked' | 'busy'> {
   return new Promise((resolve, reject) => {
-    const child = spawn('flock', ['--nonblock', '--conflict-exit-code', String(BUSY), '3'], {stdio: ['ignore', 'ignore', 'pipe', handle.fd]})
+    const child = spawn('flock', ['--nonblock', '--conflict-exit-code', String(BUSY), '3'], {
+      stdio: ['ignore', 'ignore', 'pipe', handle.fd],
+    })
     let err = ''
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
     child.on('error', (e: NodeJS.ErrnoException) =>
-      reject(new OperationError(e.code === 'ENOENT' ? 'flock(1) is missing; install util-linux, which kvmctl tune needs to lock the host' : `flock: ${e.message}`)),
+      reject(
+        new OperationError(
+          e.code === 'ENOENT'
+            ? 'flock(1) is missing; install util-linux, which kvmctl tune needs to lock the host'
+            : `flock: ${e.message}`,
+        ),
+      ),
     )
     child.on('exit', (code) => {
       if (code === 0) resolve('locked')
@@ -90,7 +98,8 @@ export async function acquireTuneLock(host: Host, command = 'kvmctl tune'): Prom
       const code = (error as NodeJS.ErrnoException).code
       // ENOENT: a finishing run removed the empty lock dir between our mkdir and open.
       if (code === 'ENOENT') continue
-      if (code === 'ELOOP') throw new OperationError(`${LOCK_PATH} is a symbolic link; remove it (no kvmctl run makes one)`)
+      if (code === 'ELOOP')
+        throw new OperationError(`${LOCK_PATH} is a symbolic link; remove it (no kvmctl run makes one)`)
       throw error
     }
     let state: 'locked' | 'busy'
@@ -102,7 +111,9 @@ export async function acquireTuneLock(host: Host, command = 'kvmctl tune'): Prom
     }
     if (state === 'busy') {
       await handle.close()
-      throw new OperationError(`another kvmctl tune run holds ${LOCK_PATH} (${await describeHolder(file)}); wait for it to finish, then run again`)
+      throw new OperationError(
+        `another kvmctl tune run holds ${LOCK_PATH} (${await describeHolder(file)}); wait for it to finish, then run again`,
+      )
     }
     // Locked; but if the holder before us unlinked the file meanwhile, our lock is on a dead inode.
     const [mine, now] = await Promise.all([handle.stat(), lstat(file).catch(() => undefined)])

@@ -3,7 +3,14 @@
 // and explains the cases where no reload can help (built-in module, PVM host, no KVM at all).
 import {gatherFacts} from '../host/facts.js'
 import {paramEnabled} from '../host/derived.js'
-import {nestedEdits, NOT_POSSIBLE, planNestedIntent, type NestedIntent, type NestedRequest, type VendorModule} from '../plan/nested.js'
+import {
+  nestedEdits,
+  NOT_POSSIBLE,
+  planNestedIntent,
+  type NestedIntent,
+  type NestedRequest,
+  type VendorModule,
+} from '../plan/nested.js'
 import {type CmdlinePlan, planCmdline, runCmdlinePlan} from './bootloader.js'
 import {requireRoot, type TuneContext} from './context.js'
 import {editModprobeOptions} from './editors.js'
@@ -42,8 +49,18 @@ export async function planNested(ctx: TuneContext, req: NestedRequest): Promise<
   const facts = await gatherFacts(ctx.host, {processes: true})
   const {persist, runtimeChanges, ...intent} = planNestedIntent(facts, req)
   const files: FileChange[] = []
-  if (persist) files.push(await planFile(ctx, persist.path, (old) => editModprobeOptions(old, persist.module, persist.param, persist.value)))
-  const plan: NestedPlan = {...intent, files, cmdline: null, changes: runtimeChanges + files.filter((f) => f.action !== 'none').length}
+  if (persist)
+    files.push(
+      await planFile(ctx, persist.path, (old) =>
+        editModprobeOptions(old, persist.module, persist.param, persist.value),
+      ),
+    )
+  const plan: NestedPlan = {
+    ...intent,
+    files,
+    cmdline: null,
+    changes: runtimeChanges + files.filter((f) => f.action !== 'none').length,
+  }
   if (plan.outcome === 'builtin' && plan.module) {
     // Not reloadable: the parameter goes on the kernel command line for the next boot.
     const cmdline = await planCmdline(ctx, nestedEdits(plan.module, plan.wantEnabled ? '1' : '0'))
@@ -66,7 +83,14 @@ export function nestedNotPossible(plan: NestedPlan): boolean {
 }
 
 export async function applyNested(ctx: TuneContext, plan: NestedPlan): Promise<NestedResult> {
-  const result: NestedResult = {status: 'unchanged', nestedAfter: plan.current, files: [], journalId: null, messages: [], rollbackProblems: []}
+  const result: NestedResult = {
+    status: 'unchanged',
+    nestedAfter: plan.current,
+    files: [],
+    journalId: null,
+    messages: [],
+    rollbackProblems: [],
+  }
   if (plan.outcome === 'builtin' && plan.cmdline && !plan.cmdline.refusal) {
     const run = await runCmdlinePlan(ctx, plan.cmdline, `tune nested${plan.wantEnabled ? '' : ' --disable'}`)
     result.status = run.status === 'rolled-back' ? 'rolled-back' : run.status === 'applied' ? 'applied' : 'unchanged'
@@ -105,7 +129,9 @@ export async function applyNested(ctx: TuneContext, plan: NestedPlan): Promise<N
     const why = await cannotReload(ctx, module)
     if (why) {
       result.status = 'refused'
-      result.messages.push(`not unloading ${module}: ${why}. Nothing was changed; reinstall the modules of the running kernel (or reboot into the new one), or add --persist-only`)
+      result.messages.push(
+        `not unloading ${module}: ${why}. Nothing was changed; reinstall the modules of the running kernel (or reboot into the new one), or add --persist-only`,
+      )
       return result
     }
   }
@@ -119,24 +145,36 @@ export async function applyNested(ctx: TuneContext, plan: NestedPlan): Promise<N
     result.messages.push(...report.kept)
     if (report.problems.length === 0) result.journalId = null
     result.nestedAfter = (await ctx.host.readValue(`/sys/module/${module}/parameters/nested`)) ?? null
-    result.messages.push(report.problems.length === 0 && report.kept.length === 0 ? `rolled back: ${module} is as it was` : 'rollback was incomplete; see rollbackProblems')
+    result.messages.push(
+      report.problems.length === 0 && report.kept.length === 0
+        ? `rolled back: ${module} is as it was`
+        : 'rollback was incomplete; see rollbackProblems',
+    )
     return result
   }
   try {
     if (plan.outcome === 'reload') {
-      const failure = await tx.change({kind: 'module', module, param: 'nested', before: plan.loaded ? plan.current : null}, async () => {
-        if (plan.loaded) {
-          const r = await runTool(ctx.host, 'modprobe', ['-r', module])
-          if (r.exitCode !== 0) return `${r.command} failed (exit ${r.exitCode}): ${r.output || 'no output'}`
-        }
-        const r = await runTool(ctx.host, 'modprobe', [module, `nested=${want}`])
-        return r.exitCode === 0 ? undefined : `${r.command} failed (exit ${r.exitCode}): ${r.output || 'no output'}`
-      })
+      const failure = await tx.change(
+        {kind: 'module', module, param: 'nested', before: plan.loaded ? plan.current : null},
+        async () => {
+          if (plan.loaded) {
+            const r = await runTool(ctx.host, 'modprobe', ['-r', module])
+            if (r.exitCode !== 0) return `${r.command} failed (exit ${r.exitCode}): ${r.output || 'no output'}`
+          }
+          const r = await runTool(ctx.host, 'modprobe', [module, `nested=${want}`])
+          return r.exitCode === 0 ? undefined : `${r.command} failed (exit ${r.exitCode}): ${r.output || 'no output'}`
+        },
+      )
       if (failure) return await fail(failure)
       const after = (await ctx.host.readValue(`/sys/module/${module}/parameters/nested`)) ?? null
       result.nestedAfter = after
-      if (enabled(after) !== plan.wantEnabled) return await fail(`/sys/module/${module}/parameters/nested reads ${after ?? '(missing)'} after the load, not ${want}`)
-      result.messages.push(`${plan.loaded ? 'reloaded' : 'loaded'} ${module}: /sys/module/${module}/parameters/nested reads ${after}`)
+      if (enabled(after) !== plan.wantEnabled)
+        return await fail(
+          `/sys/module/${module}/parameters/nested reads ${after ?? '(missing)'} after the load, not ${want}`,
+        )
+      result.messages.push(
+        `${plan.loaded ? 'reloaded' : 'loaded'} ${module}: /sys/module/${module}/parameters/nested reads ${after}`,
+      )
     }
     for (const f of plan.files) {
       if (f.action === 'none') continue

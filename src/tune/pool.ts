@@ -46,7 +46,8 @@ export class SysfsPool implements PoolBackend {
   async read(path: string): Promise<number> {
     const text = await this.host.readValue(path)
     const n = parseCounter(text)
-    if (n === undefined) throw new OperationError(`${path}: expected a page count, read "${printable(text ?? '(nothing)', 20)}"`)
+    if (n === undefined)
+      throw new OperationError(`${path}: expected a page count, read "${printable(text ?? '(nothing)', 20)}"`)
     return n
   }
 

@@ -14,7 +14,17 @@ function colourDiff(diff: string, c: ChalkInstance): string[] {
   return diff
     .replace(/\n$/, '')
     .split('\n')
-    .map((l) => (l.startsWith('+++') || l.startsWith('---') ? c.bold(l) : l.startsWith('@@') ? c.cyan(l) : l.startsWith('+') ? c.green(l) : l.startsWith('-') ? c.red(l) : l))
+    .map((l) =>
+      l.startsWith('+++') || l.startsWith('---')
+        ? c.bold(l)
+        : l.startsWith('@@')
+          ? c.cyan(l)
+          : l.startsWith('+')
+            ? c.green(l)
+            : l.startsWith('-')
+              ? c.red(l)
+              : l,
+    )
 }
 
 export function renderFiles(files: FileChange[], c: ChalkInstance): string[] {
@@ -37,7 +47,8 @@ export function renderHugepagesPlan(plan: HugepagesPlan, c: ChalkInstance): stri
     const arrow = r.before === r.after ? c.dim(`${r.after} (unchanged)`) : `${r.before} -> ${c.bold(String(r.after))}`
     out.push(`  ${r.path}  ${arrow}${r.node === null ? '' : `  (node ${r.node})`}`)
   }
-  if (plan.nodes.length > 0) out.push(`  now per node: ${plan.nodes.map((n) => `node ${n.node} ${n.count}`).join(', ')}`)
+  if (plan.nodes.length > 0)
+    out.push(`  now per node: ${plan.nodes.map((n) => `node ${n.node} ${n.count}`).join(', ')}`)
   if (plan.group.create) out.push(`  create group ${plan.group.name} (groupadd --system ${plan.group.name})`)
   const m = plan.mount
   const mount =
@@ -53,13 +64,21 @@ export function renderHugepagesPlan(plan: HugepagesPlan, c: ChalkInstance): stri
   return out
 }
 
-const HUGEPAGES_STATUS: Record<HugepagesResult['status'], Status> = {applied: 'pass', unchanged: 'pass', partial: 'warn', 'rolled-back': 'fail', failed: 'fail'}
+const HUGEPAGES_STATUS: Record<HugepagesResult['status'], Status> = {
+  applied: 'pass',
+  unchanged: 'pass',
+  partial: 'warn',
+  'rolled-back': 'fail',
+  failed: 'fail',
+}
 
 export function renderHugepagesResult(result: HugepagesResult, c: ChalkInstance): string[] {
   const out = [c.bold('Applied')]
   for (const msg of result.messages) out.push(`  ${msg}`)
   for (const p of result.rollbackProblems) out.push(`  ${statusLabel('fail', c)} ${p}`)
-  out.push(`${statusLabel(HUGEPAGES_STATUS[result.status], c)} ${result.status}${result.journalId ? ` (journal ${result.journalId}; revert with \`kvmctl tune undo\`)` : ''}`)
+  out.push(
+    `${statusLabel(HUGEPAGES_STATUS[result.status], c)} ${result.status}${result.journalId ? ` (journal ${result.journalId}; revert with \`kvmctl tune undo\`)` : ''}`,
+  )
   return out
 }
 
@@ -74,7 +93,14 @@ export function renderNestedPlan(plan: NestedPlan, c: ChalkInstance): string[] {
   return out
 }
 
-const NESTED_STATUS: Record<NestedResult['status'], Status> = {applied: 'pass', unchanged: 'pass', refused: 'fail', 'not-possible': 'fail', failed: 'fail', 'rolled-back': 'fail'}
+const NESTED_STATUS: Record<NestedResult['status'], Status> = {
+  applied: 'pass',
+  unchanged: 'pass',
+  refused: 'fail',
+  'not-possible': 'fail',
+  failed: 'fail',
+  'rolled-back': 'fail',
+}
 
 export function renderNestedResult(plan: NestedPlan, result: NestedResult, c: ChalkInstance): string[] {
   const out = [c.bold('Result')]
@@ -87,10 +113,15 @@ export function renderNestedResult(plan: NestedPlan, result: NestedResult, c: Ch
 
 export function renderUndo(result: UndoResult, c: ChalkInstance): string[] {
   if (result.status === 'nothing') return ['nothing to undo: the tune journal is empty']
-  const out = [`${result.status === 'planned' ? 'Would undo' : 'Undo'} ${c.bold(result.run!.command)} from ${result.run!.startedAt}${result.run!.complete ? '' : ' (interrupted run)'}`]
+  const out = [
+    `${result.status === 'planned' ? 'Would undo' : 'Undo'} ${c.bold(result.run!.command)} from ${result.run!.startedAt}${result.run!.complete ? '' : ' (interrupted run)'}`,
+  ]
   for (const s of result.steps) out.push(`  ${s}`)
   for (const k of result.kept) out.push(`  ${statusLabel('warn', c)} ${k}`)
   for (const p of result.problems) out.push(`  ${statusLabel('fail', c)} ${p}`)
-  if (result.status !== 'planned') out.push(`${statusLabel(result.status === 'restored' ? 'pass' : 'fail', c)} ${result.status}; ${result.remaining} earlier run(s) left in the journal`)
+  if (result.status !== 'planned')
+    out.push(
+      `${statusLabel(result.status === 'restored' ? 'pass' : 'fail', c)} ${result.status}; ${result.remaining} earlier run(s) left in the journal`,
+    )
   return out
 }

@@ -11,7 +11,18 @@ import type {Host} from '../host/host.js'
 import {GROUP_FILE, MOUNTS} from '../host/paths.js'
 import {parseGroups, type Group} from '../host/system.js'
 import type {TuneContext} from './context.js'
-import {atomicWrite, errorLine, fsPath, pathKind, removeDir, removeFile, removeTemp, restoreLink, sha256, snapshotFile} from './files.js'
+import {
+  atomicWrite,
+  errorLine,
+  fsPath,
+  pathKind,
+  removeDir,
+  removeFile,
+  removeTemp,
+  restoreLink,
+  sha256,
+  snapshotFile,
+} from './files.js'
 import {type Change, describeChange, dropRun, type JournalRun, type Step, type Transaction} from './journal.js'
 import {writeKernelValue} from './pool.js'
 import {runTool} from './tools.js'
@@ -51,14 +62,28 @@ async function mountedType(host: Host, target: string): Promise<string | undefin
 async function moduleUsers(host: Host, module: string): Promise<string | undefined> {
   const refcnt = Number.parseInt((await host.readValue(`/sys/module/${module}/refcnt`)) ?? '0', 10) || 0
   const holders = (await host.list(`/sys/module/${module}/holders`)) ?? []
-  const why = [...(refcnt > 0 ? [`refcnt ${refcnt}`] : []), ...(holders.length > 0 ? [`held by ${holders.join(', ')}`] : [])]
+  const why = [
+    ...(refcnt > 0 ? [`refcnt ${refcnt}`] : []),
+    ...(holders.length > 0 ? [`held by ${holders.join(', ')}`] : []),
+  ]
   return why.length > 0 ? why.join(', ') : undefined
 }
 
 const GSHADOW_FILE = '/etc/gshadow'
 
 /** Paths whose group ownership means a group is in use (devices VMs open, hugepage mounts). */
-const GROUP_USERS = ['/dev/kvm', '/dev/vhost-net', '/dev/vhost-vsock', '/dev/net/tun', '/dev/sev', '/dev/sev-guest', '/dev/tdx_guest', '/dev/hugepages', '/dev/hugepages1G', '/dev/vfio/vfio']
+const GROUP_USERS = [
+  '/dev/kvm',
+  '/dev/vhost-net',
+  '/dev/vhost-vsock',
+  '/dev/net/tun',
+  '/dev/sev',
+  '/dev/sev-guest',
+  '/dev/tdx_guest',
+  '/dev/hugepages',
+  '/dev/hugepages1G',
+  '/dev/vfio/vfio',
+]
 
 /** Why group `name` (gid) is in use: members, users with it as primary group, files it owns. */
 export async function groupDependents(ctx: TuneContext, name: string, gid: number): Promise<string[]> {
@@ -70,7 +95,10 @@ export async function groupDependents(ctx: TuneContext, name: string, gid: numbe
   const shadow = ((await host.read(GSHADOW_FILE)) ?? '').split('\n').find((l) => l.split(':')[0] === name)
   const shadowMembers = shadow?.split(':')[3]?.trim()
   if (shadowMembers) why.push(`it has members (${shadowMembers}) in ${GSHADOW_FILE}`)
-  const primary = ((await host.read('/etc/passwd')) ?? '').split('\n').filter((l) => l.split(':')[3] === String(gid)).map((l) => l.split(':')[0])
+  const primary = ((await host.read('/etc/passwd')) ?? '')
+    .split('\n')
+    .filter((l) => l.split(':')[3] === String(gid))
+    .map((l) => l.split(':')[0])
   if (primary.length > 0) why.push(`it is the primary group of ${primary.join(', ')}`)
   const vfio = ((await host.list('/dev/vfio')) ?? []).map((n) => `/dev/vfio/${n}`)
   for (const p of new Set([...GROUP_USERS, ...vfio])) {
@@ -98,7 +126,9 @@ async function revertChange(ctx: TuneContext, step: Step, opts: {force: boolean}
     case 'pool': {
       await ctx.pool.write(step.path, step.before)
       const got = await ctx.pool.read(step.path)
-      return got === step.before ? {kind: 'reverted'} : {kind: 'problem', note: `${step.path}: asked ${step.before} back, the kernel holds ${got}`}
+      return got === step.before
+        ? {kind: 'reverted'}
+        : {kind: 'problem', note: `${step.path}: asked ${step.before} back, the kernel holds ${got}`}
     }
     case 'file':
       return revertFile(ctx, step, opts)
@@ -110,12 +140,18 @@ async function revertChange(ctx: TuneContext, step: Step, opts: {force: boolean}
     }
     case 'mount': {
       // Killed between journaling the mount and mounting: nothing to unmount.
-      if ((await mountedType(host, step.target)) !== 'hugetlbfs') return {kind: 'reverted', note: `${step.target} was not mounted`}
+      if ((await mountedType(host, step.target)) !== 'hugetlbfs')
+        return {kind: 'reverted', note: `${step.target} was not mounted`}
       const files = await readdir(fsPath(host, step.target)).catch(() => [])
-      if (files.length > 0) return {kind: 'kept', note: `kept hugetlbfs on ${step.target} mounted: it holds ${files.length} file(s) (VM memory in use)`}
+      if (files.length > 0)
+        return {
+          kind: 'kept',
+          note: `kept hugetlbfs on ${step.target} mounted: it holds ${files.length} file(s) (VM memory in use)`,
+        }
       const r = await runTool(host, 'umount', [fsPath(host, step.target)])
       if (r.exitCode === 0) return {kind: 'reverted'}
-      if (/busy/i.test(r.output)) return {kind: 'kept', note: `kept hugetlbfs on ${step.target} mounted: it is in use (${r.output})`}
+      if (/busy/i.test(r.output))
+        return {kind: 'kept', note: `kept hugetlbfs on ${step.target} mounted: it is in use (${r.output})`}
       return {kind: 'problem', note: `${r.command} failed (exit ${r.exitCode}): ${r.output}`}
     }
     case 'attrs':
@@ -126,11 +162,17 @@ async function revertChange(ctx: TuneContext, step: Step, opts: {force: boolean}
       // The step is journaled only when the group did not exist: if it exists now, this run made it.
       const gid = await groupGid(host, step.name)
       if (gid === undefined) return {kind: 'reverted', note: `group ${step.name} does not exist`}
-      if (step.gid !== undefined && gid !== step.gid) return {kind: 'kept', note: `kept group ${step.name}: it has gid ${gid} now, not the ${step.gid} kvmctl created`}
+      if (step.gid !== undefined && gid !== step.gid)
+        return {
+          kind: 'kept',
+          note: `kept group ${step.name}: it has gid ${gid} now, not the ${step.gid} kvmctl created`,
+        }
       const uses = await groupDependents(ctx, step.name, gid)
       if (uses.length > 0) return {kind: 'kept', note: `kept group ${step.name} (gid ${gid}): ${uses.join('; ')}`}
       const r = await runTool(host, 'groupdel', [...(host.root ? ['--prefix', host.root] : []), step.name])
-      return r.exitCode === 0 ? {kind: 'reverted'} : {kind: 'problem', note: `${r.command} failed (exit ${r.exitCode}): ${r.output}`}
+      return r.exitCode === 0
+        ? {kind: 'reverted'}
+        : {kind: 'problem', note: `${r.command} failed (exit ${r.exitCode}): ${r.output}`}
     }
     case 'module':
       return revertModule(ctx, step)
@@ -138,18 +180,31 @@ async function revertChange(ctx: TuneContext, step: Step, opts: {force: boolean}
       return revertValue(ctx, step, opts)
     case 'member': {
       // Journaled only when the user was not a member: if the user is listed now, this run added it.
-      if (!(await groupNow(host, step.group))?.members.includes(step.user)) return {kind: 'reverted', note: `${step.user} is not in group ${step.group}`}
-      const r = await runTool(host, 'usermod', [...(host.root ? ['--prefix', host.root] : []), '-r', '-G', step.group, step.user])
+      if (!(await groupNow(host, step.group))?.members.includes(step.user))
+        return {kind: 'reverted', note: `${step.user} is not in group ${step.group}`}
+      const r = await runTool(host, 'usermod', [
+        ...(host.root ? ['--prefix', host.root] : []),
+        '-r',
+        '-G',
+        step.group,
+        step.user,
+      ])
       if (r.exitCode !== 0) return {kind: 'problem', note: `${r.command} failed (exit ${r.exitCode}): ${r.output}`}
       const still = (await groupNow(host, step.group))?.members.includes(step.user) ?? false
-      return still ? {kind: 'problem', note: `/etc/group still lists ${step.user} in ${step.group} after ${r.command}`} : {kind: 'reverted'}
+      return still
+        ? {kind: 'problem', note: `/etc/group still lists ${step.user} in ${step.group} after ${r.command}`}
+        : {kind: 'reverted'}
     }
     case 'rewrite':
       return revertRewrite(ctx, step, opts)
   }
 }
 
-async function revertValue(ctx: TuneContext, step: Extract<Step, {kind: 'value'}>, opts: {force: boolean}): Promise<Outcome> {
+async function revertValue(
+  ctx: TuneContext,
+  step: Extract<Step, {kind: 'value'}>,
+  opts: {force: boolean},
+): Promise<Outcome> {
   const {host} = ctx
   const read = async () => {
     const text = await host.read(step.path)
@@ -160,24 +215,52 @@ async function revertValue(ctx: TuneContext, step: Extract<Step, {kind: 'value'}
   if (now === step.before) return {kind: 'reverted'}
   if (now === undefined) return {kind: 'problem', note: `${step.path} is gone; cannot write ${step.before} back`}
   if (now !== step.after && !opts.force) {
-    return {kind: 'problem', note: `${step.path} reads ${now}, neither what kvmctl wrote (${step.after}) nor what it was (${step.before}); left as is (--force writes ${step.before})`}
+    return {
+      kind: 'problem',
+      note: `${step.path} reads ${now}, neither what kvmctl wrote (${step.after}) nor what it was (${step.before}); left as is (--force writes ${step.before})`,
+    }
   }
   await writeKernelValue(host, step.path, step.before)
   const back = await read()
-  return back === step.before ? {kind: 'reverted'} : {kind: 'problem', note: `${step.path}: wrote ${step.before} back, it reads ${back}`}
+  return back === step.before
+    ? {kind: 'reverted'}
+    : {kind: 'problem', note: `${step.path}: wrote ${step.before} back, it reads ${back}`}
 }
 
 /** A file a boot loader tool rewrote: its backup goes back while the file holds what the tool left. */
-async function revertRewrite(ctx: TuneContext, step: Extract<Step, {kind: 'rewrite'}>, opts: {force: boolean}): Promise<Outcome> {
+async function revertRewrite(
+  ctx: TuneContext,
+  step: Extract<Step, {kind: 'rewrite'}>,
+  opts: {force: boolean},
+): Promise<Outcome> {
   const now = await snapshotFile(ctx.host, step.path)
   const nowHash = now.content === undefined ? undefined : sha256(now.content)
   // Intent only: the tool may have run (or half run); anything but the old bytes is its doing.
   const written = step.written ?? (nowHash === (step.existed ? step.before : undefined) ? undefined : nowHash)
   const real = now.real
-  return revertFile(ctx, {kind: 'file', path: step.path, real, existed: step.existed, backup: step.backup, meta: step.meta, before: step.before, written: written ?? '', temp: '.none.tmp', state: step.state}, opts)
+  return revertFile(
+    ctx,
+    {
+      kind: 'file',
+      path: step.path,
+      real,
+      existed: step.existed,
+      backup: step.backup,
+      meta: step.meta,
+      before: step.before,
+      written: written ?? '',
+      temp: '.none.tmp',
+      state: step.state,
+    },
+    opts,
+  )
 }
 
-async function revertFile(ctx: TuneContext, step: Extract<Step, {kind: 'file'}>, opts: {force: boolean}): Promise<Outcome> {
+async function revertFile(
+  ctx: TuneContext,
+  step: Extract<Step, {kind: 'file'}>,
+  opts: {force: boolean},
+): Promise<Outcome> {
   const {host} = ctx
   // A write killed before its rename leaves its journaled temporary file.
   await removeTemp(host, step.real, step.temp)
@@ -185,7 +268,11 @@ async function revertFile(ctx: TuneContext, step: Extract<Step, {kind: 'file'}>,
     const kind = await pathKind(host, step.path)
     const now = kind === 'link' ? await readlink(fsPath(host, step.path, false)) : undefined
     if (now !== step.link) {
-      if (!opts.force && kind !== 'absent') return {kind: 'problem', note: `${step.path} is no longer the link to ${step.link} it was; left as is (--force puts the link back)`}
+      if (!opts.force && kind !== 'absent')
+        return {
+          kind: 'problem',
+          note: `${step.path} is no longer the link to ${step.link} it was; left as is (--force puts the link back)`,
+        }
       await restoreLink(host, step.path, step.link)
     }
   }
@@ -195,22 +282,31 @@ async function revertFile(ctx: TuneContext, step: Extract<Step, {kind: 'file'}>,
     // Never written (killed before the rename), or already restored: nothing to do.
     if (step.existed ? nowHash === step.before : nowHash === undefined) return {kind: 'reverted'}
     if (!opts.force) {
-      return {kind: 'problem', note: `${step.path} changed since kvmctl wrote it; left as is${step.backup ? ` (the old bytes are in ${step.backup}; --force restores them)` : ' (--force removes it)'}`}
+      return {
+        kind: 'problem',
+        note: `${step.path} changed since kvmctl wrote it; left as is${step.backup ? ` (the old bytes are in ${step.backup}; --force restores them)` : ' (--force removes it)'}`,
+      }
     }
   }
   if (!step.existed) {
     await removeFile(host, step.real)
-    return (await snapshotFile(host, step.real)).content === undefined ? {kind: 'reverted'} : {kind: 'problem', note: `${step.path} is still there after removing it`}
+    return (await snapshotFile(host, step.real)).content === undefined
+      ? {kind: 'reverted'}
+      : {kind: 'problem', note: `${step.path} is still there after removing it`}
   }
   const old = await snapshotFile(host, step.backup!)
-  if (old.content === undefined) return {kind: 'problem', note: `${step.path}: backup ${step.backup} is missing; not restored`}
-  if (step.before !== undefined && sha256(old.content) !== step.before) return {kind: 'problem', note: `${step.path}: backup ${step.backup} does not hold the saved bytes; not restored`}
+  if (old.content === undefined)
+    return {kind: 'problem', note: `${step.path}: backup ${step.backup} is missing; not restored`}
+  if (step.before !== undefined && sha256(old.content) !== step.before)
+    return {kind: 'problem', note: `${step.path}: backup ${step.backup} does not hold the saved bytes; not restored`}
   await atomicWrite(host, step.real, old.content, step.meta!)
   // Say restored only when a re-read gives the saved bytes, mode and owner back.
   const back = await snapshotFile(host, step.real)
   const same = back.content !== undefined && back.content.equals(old.content) && back.meta?.mode === step.meta!.mode
   const owned = process.getuid?.() !== 0 || (back.meta?.uid === step.meta!.uid && back.meta?.gid === step.meta!.gid)
-  return same && owned ? {kind: 'reverted'} : {kind: 'problem', note: `${step.path}: re-read after restoring does not match the saved bytes, mode and owner`}
+  return same && owned
+    ? {kind: 'reverted'}
+    : {kind: 'problem', note: `${step.path}: re-read after restoring does not match the saved bytes, mode and owner`}
 }
 
 async function revertModule(ctx: TuneContext, step: Extract<Step, {kind: 'module'}>): Promise<Outcome> {
@@ -220,17 +316,21 @@ async function revertModule(ctx: TuneContext, step: Extract<Step, {kind: 'module
   if (step.before === null ? !loaded : loaded && value === step.before) return {kind: 'reverted'}
   if (loaded) {
     const users = await moduleUsers(host, step.module)
-    if (users) return {kind: 'kept', note: `kept ${step.module} loaded with ${step.param}=${value}: it is in use (${users})`}
+    if (users)
+      return {kind: 'kept', note: `kept ${step.module} loaded with ${step.param}=${value}: it is in use (${users})`}
     if (step.before !== null) {
       const why = await cannotReload(ctx, step.module)
       if (why) return {kind: 'kept', note: `kept ${step.module} with ${step.param}=${value}: ${why}`}
     }
     const unload = await runTool(host, 'modprobe', ['-r', step.module])
-    if (unload.exitCode !== 0) return {kind: 'problem', note: `${unload.command} failed (exit ${unload.exitCode}): ${unload.output}`}
+    if (unload.exitCode !== 0)
+      return {kind: 'problem', note: `${unload.command} failed (exit ${unload.exitCode}): ${unload.output}`}
   }
   if (step.before === null) return {kind: 'reverted'}
   const load = await runTool(host, 'modprobe', [step.module, `${step.param}=${step.before}`])
-  return load.exitCode === 0 ? {kind: 'reverted'} : {kind: 'problem', note: `${load.command} failed (exit ${load.exitCode}): ${load.output}`}
+  return load.exitCode === 0
+    ? {kind: 'reverted'}
+    : {kind: 'problem', note: `${load.command} failed (exit ${load.exitCode}): ${load.output}`}
 }
 
 /**
@@ -282,7 +382,11 @@ export function rollbackMessages(report: RevertReport): string[] {
  * After a failed step: the reason and the rollback's outcome go into the run's result (the journal
  * id stays only while something is left for `kvmctl tune undo`).
  */
-export async function rollBackInto(tx: Transaction, error: unknown, result: {messages: string[]; rollbackProblems: string[]; journalId: string | null}): Promise<void> {
+export async function rollBackInto(
+  tx: Transaction,
+  error: unknown,
+  result: {messages: string[]; rollbackProblems: string[]; journalId: string | null},
+): Promise<void> {
   result.messages.push(errorLine(error))
   const report = await rollback(tx)
   result.rollbackProblems = report.problems

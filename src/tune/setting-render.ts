@@ -22,7 +22,10 @@ export function renderCmdlinePlan(plan: CmdlinePlan, c: ChalkInstance): string[]
 export function renderSettingPlan(plan: SettingPlan, c: ChalkInstance): string[] {
   const out = [c.bold('Plan'), `  ${plan.summary}`]
   if (plan.refusal) return [...out, `${statusLabel('fail', c)} ${plan.refusal}`]
-  for (const r of plan.runtime) out.push(`  ${r.path}  ${r.before === r.after ? c.dim(`${r.after} (unchanged)`) : `${r.before} -> ${c.bold(r.after)}`}`)
+  for (const r of plan.runtime)
+    out.push(
+      `  ${r.path}  ${r.before === r.after ? c.dim(`${r.after} (unchanged)`) : `${r.before} -> ${c.bold(r.after)}`}`,
+    )
   for (const cmd of plan.commands) out.push(`  run: ${cmd}`)
   if (plan.files.length > 0) out.push(c.bold('Files'), ...renderFiles(plan.files, c))
   if (plan.cmdline) out.push(...renderCmdlinePlan(plan.cmdline, c))
@@ -30,13 +33,20 @@ export function renderSettingPlan(plan: SettingPlan, c: ChalkInstance): string[]
   return out
 }
 
-const STATUS: Record<SettingResult['status'], Status> = {applied: 'pass', unchanged: 'pass', refused: 'fail', 'rolled-back': 'fail'}
+const STATUS: Record<SettingResult['status'], Status> = {
+  applied: 'pass',
+  unchanged: 'pass',
+  refused: 'fail',
+  'rolled-back': 'fail',
+}
 
 export function renderSettingResult(result: SettingResult, c: ChalkInstance): string[] {
   const out = [c.bold('Result')]
   for (const m of result.messages) out.push(`  ${m}`)
   for (const p of result.rollbackProblems) out.push(`  ${statusLabel('fail', c)} ${p}`)
-  out.push(`${statusLabel(STATUS[result.status], c)} ${result.status}${result.journalId ? ` (journal ${result.journalId}; revert with \`kvmctl tune undo\`)` : ''}`)
+  out.push(
+    `${statusLabel(STATUS[result.status], c)} ${result.status}${result.journalId ? ` (journal ${result.journalId}; revert with \`kvmctl tune undo\`)` : ''}`,
+  )
   return out
 }
 

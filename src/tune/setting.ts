@@ -91,7 +91,8 @@ export async function applySetting(
       if (change.before === change.after) continue
       await tx.change({...change, kind: 'value'}, () => writeKernelValue(ctx.host, change.path, change.after))
       const got = await readSetting(ctx, change.path)
-      if (got !== change.after) throw new OperationError(`${change.path} reads ${got ?? '(missing)'} after writing ${change.after}`)
+      if (got !== change.after)
+        throw new OperationError(`${change.path} reads ${got ?? '(missing)'} after writing ${change.after}`)
       result.verified.push(`${change.path} = ${got}`)
       result.messages.push(`${change.path}: ${change.before} -> ${got}`)
     }
@@ -99,7 +100,8 @@ export async function applySetting(
       if (f.action === 'none') continue
       await tx.writeFile(f.path, f.content!, f.meta!)
       const now = await snapshotFile(ctx.host, f.path)
-      if (!now.content?.equals(f.content!)) throw new OperationError(`${f.path} does not hold the planned content after writing it`)
+      if (!now.content?.equals(f.content!))
+        throw new OperationError(`${f.path} does not hold the planned content after writing it`)
       result.verified.push(`${f.path} holds the planned content`)
       result.messages.push(`${f.action === 'create' ? 'created' : 'updated'} ${f.path}`)
     }

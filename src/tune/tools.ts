@@ -45,7 +45,15 @@ function standIn(name: ToolName): string | undefined {
 // These change the running kernel or this machine's boot configuration whatever --root says
 // (groupadd/groupdel/usermod take --prefix, modinfo only reads; update-grub and grubby read and
 // write the live /etc/default/grub and /boot): under a root they run only as a stand-in.
-const ACTS_ON_RUNNING_KERNEL: ReadonlySet<ToolName> = new Set(['modprobe', 'mount', 'umount', 'update-grub', 'grub-mkconfig', 'grub2-mkconfig', 'grubby'])
+const ACTS_ON_RUNNING_KERNEL: ReadonlySet<ToolName> = new Set([
+  'modprobe',
+  'mount',
+  'umount',
+  'update-grub',
+  'grub-mkconfig',
+  'grub2-mkconfig',
+  'grubby',
+])
 
 function wouldReachLiveMachine(host: Host, name: ToolName): boolean {
   return host.root !== undefined && ACTS_ON_RUNNING_KERNEL.has(name) && standIn(name) === undefined

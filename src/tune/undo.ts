@@ -5,7 +5,15 @@ import {requireRoot, type TuneContext} from './context.js'
 import {rm} from 'node:fs/promises'
 
 import {fsPath, pathKind} from './files.js'
-import {BACKUP_DIR, STATE_DIR, describeChange, type JournalRun, readJournal, Transaction, writeJournal} from './journal.js'
+import {
+  BACKUP_DIR,
+  STATE_DIR,
+  describeChange,
+  type JournalRun,
+  readJournal,
+  Transaction,
+  writeJournal,
+} from './journal.js'
 import {revertRun} from './revert.js'
 
 export interface UndoResult {
@@ -38,12 +46,20 @@ export async function undoLastRun(ctx: TuneContext, opts: {dryRun: boolean; forc
     return {status: 'nothing', run: null, steps: [], kept: [], problems: [], remaining: 0}
   }
   if (opts.dryRun) {
-    const steps = [...run.steps].reverse().filter((s) => s.state !== 'reverted').map(describeChange)
+    const steps = [...run.steps]
+      .reverse()
+      .filter((s) => s.state !== 'reverted')
+      .map(describeChange)
     return {status: 'planned', run: summary(run), steps, kept: [], problems: [], remaining: journal.runs.length - 1}
   }
   requireRoot(ctx, 'kvmctl tune undo')
   const about = summary(run)
   const report = await revertRun(Transaction.resume(ctx, run), {force: opts.force ?? false})
   const done = report.problems.length === 0
-  return {status: done ? 'restored' : 'incomplete', run: about, ...report, remaining: journal.runs.length - (done ? 1 : 0)}
+  return {
+    status: done ? 'restored' : 'incomplete',
+    run: about,
+    ...report,
+    remaining: journal.runs.length - (done ? 1 : 0),
+  }
 }

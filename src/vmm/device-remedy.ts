@@ -26,11 +26,15 @@ export function needsHostFacts(device: string, failure: DeviceFailure): boolean 
 export function deviceProblem(device: string, failure: DeviceFailure, steps?: string[]): string {
   const code = failure.code ?? 'an unknown error'
   if (NOT_KVM.has(code)) {
-    const fix = device === DEFAULT_KVM_DEVICE ? 'run `kvmctl check` to see what is behind it' : `point --device at ${DEFAULT_KVM_DEVICE}, or leave --device out`
+    const fix =
+      device === DEFAULT_KVM_DEVICE
+        ? 'run `kvmctl check` to see what is behind it'
+        : `point --device at ${DEFAULT_KVM_DEVICE}, or leave --device out`
     return `${device} is not a KVM device (${failure.syscall} failed with ${code}); ${fix}`
   }
   if (device !== DEFAULT_KVM_DEVICE) {
-    if (code === 'ENOENT') return `--device ${device} does not exist; point it at the KVM device (${DEFAULT_KVM_DEVICE}), or leave --device out`
+    if (code === 'ENOENT')
+      return `--device ${device} does not exist; point it at the KVM device (${DEFAULT_KVM_DEVICE}), or leave --device out`
     return `cannot open --device ${device} (${code}); check its owner and mode with \`ls -l ${device}\`, or leave --device out to use ${DEFAULT_KVM_DEVICE}`
   }
   const what =
@@ -39,12 +43,18 @@ export function deviceProblem(device: string, failure: DeviceFailure, steps?: st
       : code === 'EACCES' || code === 'EPERM'
         ? `no access to ${device} (${code})`
         : `cannot open ${device} (${code})`
-  const fix = steps?.length ? steps.map((step) => step.replace(/\s*\n\s*/g, ' ')).join('; ') : 'run `kvmctl check` to see why and how to fix it'
+  const fix = steps?.length
+    ? steps.map((step) => step.replace(/\s*\n\s*/g, ' ')).join('; ')
+    : 'run `kvmctl check` to see why and how to fix it'
   return `${what}: ${fix}`
 }
 
 /** deviceProblem() with check's advice, asked for only when it applies. */
-export async function explainDeviceFailure(device: string, failure: DeviceFailure, advise?: DevKvmAdvisor): Promise<string> {
+export async function explainDeviceFailure(
+  device: string,
+  failure: DeviceFailure,
+  advise?: DevKvmAdvisor,
+): Promise<string> {
   const steps = advise && needsHostFacts(device, failure) ? await advise(failure.code ?? 'an unknown error') : undefined
   return deviceProblem(device, failure, steps)
 }

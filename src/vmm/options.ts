@@ -29,7 +29,9 @@ export function resolveSelftestOptions(flags: SelftestFlags, hostCpus = availabl
   let vcpus = Math.min(hostCpus, SELFTEST_DEFAULTS.maxDefaultVcpus)
   if (flags.vcpus !== undefined) {
     if (!/^\s*\d+\s*$/.test(flags.vcpus) || Number(flags.vcpus) < 1 || Number(flags.vcpus) > maxVcpus) {
-      throw new UsageError(`--vcpus ${JSON.stringify(flags.vcpus)} is not a vCPU count; use a whole number from 1 to ${maxVcpus}`)
+      throw new UsageError(
+        `--vcpus ${JSON.stringify(flags.vcpus)} is not a vCPU count; use a whole number from 1 to ${maxVcpus}`,
+      )
     }
     vcpus = Number(flags.vcpus)
   }
@@ -37,13 +39,18 @@ export function resolveSelftestOptions(flags: SelftestFlags, hostCpus = availabl
   if (flags.mem !== undefined) {
     memBytes = parseSize(flags.mem, '--mem')
     if (memBytes < minMemBytes || memBytes > maxMemBytes) {
-      throw new UsageError(`--mem ${flags.mem} is out of range; use ${formatBytes(minMemBytes)} to ${formatBytes(maxMemBytes)} (e.g. 8M)`)
+      throw new UsageError(
+        `--mem ${flags.mem} is out of range; use ${formatBytes(minMemBytes)} to ${formatBytes(maxMemBytes)} (e.g. 8M)`,
+      )
     }
     if (memBytes % memAlign !== 0) {
-      throw new UsageError(`--mem ${flags.mem} is not a multiple of 2 MiB (the probe maps 2 MiB pages); use e.g. ${Math.ceil(memBytes / memAlign) * 2}M`)
+      throw new UsageError(
+        `--mem ${flags.mem} is not a multiple of 2 MiB (the probe maps 2 MiB pages); use e.g. ${Math.ceil(memBytes / memAlign) * 2}M`,
+      )
     }
   }
-  const timeoutMs = flags.timeout === undefined ? SELFTEST_DEFAULTS.timeoutMs : parseDuration(flags.timeout, '--timeout')
+  const timeoutMs =
+    flags.timeout === undefined ? SELFTEST_DEFAULTS.timeoutMs : parseDuration(flags.timeout, '--timeout')
   if (flags.device.trim() === '') throw new UsageError('--device "" is empty; pass the KVM device path, e.g. /dev/kvm')
   return {device: flags.device, vcpus, memBytes, hugepages: flags.hugepages, timeoutMs}
 }

@@ -3,7 +3,14 @@
 import {randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 
-import {loadNative, nativeArtifact, type CpuidEntry, type MemoryBacking, type NativeVm, type RunResult} from '../native.js'
+import {
+  loadNative,
+  nativeArtifact,
+  type CpuidEntry,
+  type MemoryBacking,
+  type NativeVm,
+  type RunResult,
+} from '../native.js'
 
 export interface ProbeConfig {
   device: string

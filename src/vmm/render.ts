@@ -9,10 +9,17 @@ import type {MemoryBacking} from '../native.js'
 import type {SelftestEvents, SelftestReport} from './selftest.js'
 import {formatNs, type StageResult} from './stages.js'
 
-function headerLine(run: {device: string; vcpus: number; memBytes: number}, backing: MemoryBacking, c: ChalkInstance): string {
+function headerLine(
+  run: {device: string; vcpus: number; memBytes: number},
+  backing: MemoryBacking,
+  c: ChalkInstance,
+): string {
   const memory = backing === 'anonymous' ? 'anonymous memory' : 'hugepages'
   const vcpus = `${run.vcpus} vCPU${run.vcpus === 1 ? '' : 's'}`
-  return c.bold('kvmctl selftest') + c.dim(` — probe guest on ${run.device}, ${vcpus}, ${formatBytes(run.memBytes)} of ${memory}`)
+  return (
+    c.bold('kvmctl selftest') +
+    c.dim(` — probe guest on ${run.device}, ${vcpus}, ${formatBytes(run.memBytes)} of ${memory}`)
+  )
 }
 
 /** A stage's line, and its remedy under it as check shows one (a failed stage's only). */
@@ -41,12 +48,20 @@ function summaryLines(report: SelftestReport, c: ChalkInstance): string[] {
     failed > 0
       ? c.red.bold(`${failed} of ${ran} stages failed`)
       : c.green(`all ${ran} stages passed`) + (warned > 0 ? c.yellow(` (${warned} with a warning)`) : '')
-  return ['', c.bold('phases ') + phases.map(([name, ns]) => `${name} ${formatNs(ns)}`).join(c.dim(' · ')), c.bold('result ') + verdict]
+  return [
+    '',
+    c.bold('phases ') + phases.map(([name, ns]) => `${name} ${formatNs(ns)}`).join(c.dim(' · ')),
+    c.bold('result ') + verdict,
+  ]
 }
 
 /** The whole human report at once, lines joined with newlines (no trailing one). */
 export function renderSelftest(report: SelftestReport, c: ChalkInstance): string {
-  return [headerLine(report, report.backing, c), ...report.stages.map((s) => stageLine(s, c)), ...summaryLines(report, c)].join('\n')
+  return [
+    headerLine(report, report.backing, c),
+    ...report.stages.map((s) => stageLine(s, c)),
+    ...summaryLines(report, c),
+  ].join('\n')
 }
 
 /** Prints the stages as they finish; summary() ends it. */

@@ -8,7 +8,15 @@ import {loadNative, type MemoryBacking, type RunResult} from '../native.js'
 import {formatBytes} from '../lib/size.js'
 import {type DevKvmAdvisor, explainDeviceFailure} from './device-remedy.js'
 import {probeAbi, ProbeMachine} from './probe-machine.js'
-import {describeStop, SEGMENTS, STAGES, type SegmentId, type SelftestCosts, type StageResult, type StageVerdict} from './stages.js'
+import {
+  describeStop,
+  SEGMENTS,
+  STAGES,
+  type SegmentId,
+  type SelftestCosts,
+  type StageResult,
+  type StageVerdict,
+} from './stages.js'
 import {judgeVmTypes, VM_TYPES_STAGE} from './vm-types.js'
 
 export interface SelftestOptions {
@@ -83,7 +91,11 @@ export interface SelftestDeps {
   adviseDevKvm?: DevKvmAdvisor
 }
 
-export async function runSelftest(options: SelftestOptions, events: SelftestEvents = {}, deps: SelftestDeps = {}): Promise<SelftestReport> {
+export async function runSelftest(
+  options: SelftestOptions,
+  events: SelftestEvents = {},
+  deps: SelftestDeps = {},
+): Promise<SelftestReport> {
   const host = deps.host ?? (options.hugepages ? await Host.openLive() : undefined)
   const t0 = process.hrtime.bigint()
   const order = [...STAGES.slice(0, 6), HUGEPAGES, STAGES[6], VM_TYPES_STAGE]
@@ -125,7 +137,13 @@ export async function runSelftest(options: SelftestOptions, events: SelftestEven
       }
       if (spec === HUGEPAGES) {
         if (!options.hugepages) {
-          emit(stageResult(HUGEPAGES, {status: 'skip', detail: 'not asked: --hugepages backs guest RAM with reserved hugepages and checks it'}, 0))
+          emit(
+            stageResult(
+              HUGEPAGES,
+              {status: 'skip', detail: 'not asked: --hugepages backs guest RAM with reserved hugepages and checks it'},
+              0,
+            ),
+          )
         } else if (hugepagesResult) {
           emit(hugepagesResult)
         } else {
@@ -144,7 +162,13 @@ export async function runSelftest(options: SelftestOptions, events: SelftestEven
         if (measured) costs = measured
         emit(stageResult(stage, verdict, ns + Number(process.hrtime.bigint() - t)))
       } else if (stopped || final) {
-        emit(stageResult(stage, {status: 'skip', detail: `not run: the guest stopped in ${stopped?.segment ?? 'an earlier stage'}`}, 0))
+        emit(
+          stageResult(
+            stage,
+            {status: 'skip', detail: `not run: the guest stopped in ${stopped?.segment ?? 'an earlier stage'}`},
+            0,
+          ),
+        )
       } else {
         return
       }
@@ -205,7 +229,11 @@ export async function runSelftest(options: SelftestOptions, events: SelftestEven
 }
 
 /** A stage's result with its keys in the documented order. */
-function stageResult(stage: {id: string; title: string}, verdict: Omit<StageVerdict, 'costs'>, ns: number): StageResult {
+function stageResult(
+  stage: {id: string; title: string},
+  verdict: Omit<StageVerdict, 'costs'>,
+  ns: number,
+): StageResult {
   const {status, detail, remedy, data} = verdict
   return {id: stage.id, title: stage.title, status, detail, ns, ...(remedy ? {remedy} : {}), ...(data ? {data} : {})}
 }
@@ -223,7 +251,12 @@ function judgeSafely(judge: () => StageVerdict): StageVerdict {
   }
 }
 
-async function bootOrExplain(options: SelftestOptions, backing: MemoryBacking, hugetlbfsDir: string | undefined, advise: DevKvmAdvisor | undefined): Promise<ProbeMachine> {
+async function bootOrExplain(
+  options: SelftestOptions,
+  backing: MemoryBacking,
+  hugetlbfsDir: string | undefined,
+  advise: DevKvmAdvisor | undefined,
+): Promise<ProbeMachine> {
   try {
     const {device, vcpus, memBytes, variant} = options
     return ProbeMachine.boot({device, vcpus, memBytes, backing, variant, ...(hugetlbfsDir ? {hugetlbfsDir} : {})})
@@ -256,13 +289,26 @@ function judgeHugepages(plan: HugepagePlan, after: HugepagePool | undefined): St
   const before = pool ? {free: pool.freeBefore} : undefined
   const size = pool ? formatBytes(pool.sizeKb * 1024) : ''
   const data = {need, freeBefore: before?.free, freeDuring: during?.free, freeAfter: after?.free}
-  if (!before || !during || !after) return {status: 'fail', detail: 'could not read the hugepage pool around the run', data}
+  if (!before || !during || !after)
+    return {status: 'fail', detail: 'could not read the hugepage pool around the run', data}
   const dropped = before.free - during.free
   if (dropped !== need) {
-    return {status: 'fail', detail: `free ${size} hugepages dropped by ${dropped} while the guest ran, want ${need}: guest RAM is not on hugepages`, data}
+    return {
+      status: 'fail',
+      detail: `free ${size} hugepages dropped by ${dropped} while the guest ran, want ${need}: guest RAM is not on hugepages`,
+      data,
+    }
   }
   if (after.free !== before.free) {
-    return {status: 'fail', detail: `free ${size} hugepages are ${after.free} after teardown, was ${before.free}: pages were not given back`, data}
+    return {
+      status: 'fail',
+      detail: `free ${size} hugepages are ${after.free} after teardown, was ${before.free}: pages were not given back`,
+      data,
+    }
   }
-  return {status: 'pass', detail: `guest RAM on ${need} hugepages of ${size}${pool?.dir ? ` (hugetlbfs ${pool.dir})` : ''}: free ${before.free} → ${during.free} while running → ${after.free} after`, data}
+  return {
+    status: 'pass',
+    detail: `guest RAM on ${need} hugepages of ${size}${pool?.dir ? ` (hugetlbfs ${pool.dir})` : ''}: free ${before.free} → ${during.free} while running → ${after.free} after`,
+    data,
+  }
 }

@@ -95,7 +95,10 @@ function ladder(ctx: StageContext): StageVerdict {
   const names = ['real', 'protected', 'long']
   const reached = want.filter((code, i) => seen[i] === code).length
   if (reached < 3) {
-    return {status: 'fail', detail: `the guest reached ${names.slice(0, reached).join(' → ') || 'nothing'}; ${names[reached]} mode never reported`}
+    return {
+      status: 'fail',
+      detail: `the guest reached ${names.slice(0, reached).join(' → ') || 'nothing'}; ${names[reached]} mode never reported`,
+    }
   }
   const longNs = markTime(run, abi.MARK_LONG)! - markTime(run, abi.MARK_REAL)!
   return {status: 'pass', detail: `real → protected → long mode with paging in ${formatNs(longNs)}`}
@@ -114,14 +117,20 @@ function pio(ctx: StageContext): StageVerdict {
   for (const {size, key, sent} of echo) {
     const want = ~sent & (size === 4 ? 0xffffffff : (1 << (size * 8)) - 1)
     const got = r.get(key)
-    if (got !== want >>> 0) problems.push(`${size}-byte in returned ${got === undefined ? 'nothing' : hex(got)}, want ${hex(want)}`)
+    if (got !== want >>> 0)
+      problems.push(`${size}-byte in returned ${got === undefined ? 'nothing' : hex(got)}, want ${hex(want)}`)
   }
   const text = 'kvmctl string io'
-  if (run.stringOut.toString('latin1') !== text) problems.push(`rep outsb delivered ${JSON.stringify(run.stringOut.toString('latin1'))}`)
-  if (r.get(abi.REPORT_STRING_MATCH) !== text.length) problems.push(`rep insb: ${r.get(abi.REPORT_STRING_MATCH) ?? 0}/${text.length} bytes back`)
+  if (run.stringOut.toString('latin1') !== text)
+    problems.push(`rep outsb delivered ${JSON.stringify(run.stringOut.toString('latin1'))}`)
+  if (r.get(abi.REPORT_STRING_MATCH) !== text.length)
+    problems.push(`rep insb: ${r.get(abi.REPORT_STRING_MATCH) ?? 0}/${text.length} bytes back`)
   if (problems.length > 0) return {status: 'fail', detail: problems.join('; ')}
   const ioExits = run.events.filter((e) => e.kind === 'io').length
-  return {status: 'pass', detail: `out/in of 1, 2 and 4 bytes, ${text.length}-byte rep outsb/insb (${ioExits} I/O exits)`}
+  return {
+    status: 'pass',
+    detail: `out/in of 1, 2 and 4 bytes, ${text.length}-byte rep outsb/insb (${ioExits} I/O exits)`,
+  }
 }
 
 function mmio(ctx: StageContext): StageVerdict {
@@ -132,10 +141,15 @@ function mmio(ctx: StageContext): StageVerdict {
   const read = accesses.find((e) => !e.write && e.address === abi.PROBE_MMIO_ADDR + 4)
   const got = reportsOf(run).get(abi.REPORT_MMIO_READ)
   const want = ~0xcafef00d >>> 0
-  if (!write || write.value !== 0xcafef00d) return {status: 'fail', detail: `no 4-byte MMIO write exit at ${hex(abi.PROBE_MMIO_ADDR)}`}
+  if (!write || write.value !== 0xcafef00d)
+    return {status: 'fail', detail: `no 4-byte MMIO write exit at ${hex(abi.PROBE_MMIO_ADDR)}`}
   if (!read) return {status: 'fail', detail: `no MMIO read exit at ${hex(abi.PROBE_MMIO_ADDR + 4)}`}
-  if (got !== want) return {status: 'fail', detail: `the guest read ${got === undefined ? 'nothing' : hex(got)}, want ${hex(want)}`}
-  return {status: 'pass', detail: `write and read at unmapped ${hex(abi.PROBE_MMIO_ADDR)} exit to the VMM; the value read reached the guest`}
+  if (got !== want)
+    return {status: 'fail', detail: `the guest read ${got === undefined ? 'nothing' : hex(got)}, want ${hex(want)}`}
+  return {
+    status: 'pass',
+    detail: `write and read at unmapped ${hex(abi.PROBE_MMIO_ADDR)} exit to the VMM; the value read reached the guest`,
+  }
 }
 
 function memory(ctx: StageContext): StageVerdict {
@@ -146,16 +160,28 @@ function memory(ctx: StageContext): StageVerdict {
   const host = machine.checkPattern()
   const bytes = machine.patternQwords * 8
   const data = {bytes, seed: '0x' + machine.config.seed.toString(16), guestBad, hostBad: host.bad}
-  if (checked !== (machine.patternQwords >>> 0) || guestBad === undefined) {
+  if (checked !== machine.patternQwords >>> 0 || guestBad === undefined) {
     return {status: 'fail', detail: `the guest checked ${checked} of ${machine.patternQwords} words`, data}
   }
   if (guestBad > 0) {
-    return {status: 'fail', detail: `the guest found ${guestBad} words differing from the host's pattern (first at ${hex(abi.PROBE_PATTERN_ADDR + (r.get(abi.REPORT_MEM_FIRST_BAD) ?? 0) * 8)})`, data}
+    return {
+      status: 'fail',
+      detail: `the guest found ${guestBad} words differing from the host's pattern (first at ${hex(abi.PROBE_PATTERN_ADDR + (r.get(abi.REPORT_MEM_FIRST_BAD) ?? 0) * 8)})`,
+      data,
+    }
   }
   if (host.bad > 0) {
-    return {status: 'fail', detail: `the host found ${host.bad} words the guest did not transform (first at ${hex(abi.PROBE_PATTERN_ADDR + host.firstBad * 8)})`, data}
+    return {
+      status: 'fail',
+      detail: `the host found ${host.bad} words the guest did not transform (first at ${hex(abi.PROBE_PATTERN_ADDR + host.firstBad * 8)})`,
+      data,
+    }
   }
-  return {status: 'pass', detail: `${formatBytes(bytes)} seeded pattern verified by the guest, its transform verified by the host`, data}
+  return {
+    status: 'pass',
+    detail: `${formatBytes(bytes)} seeded pattern verified by the guest, its transform verified by the host`,
+    data,
+  }
 }
 
 interface CpuidView {
@@ -201,12 +227,16 @@ function cpuid(ctx: StageContext): StageVerdict {
     svm: extMax >= 0x80000001 && Boolean(get(abi.REPORT_CPUID_EXT1_ECX) & (1 << 2)),
     leaf1Ecx,
     // leaf 0x40000000 spells its signature in EBX, ECX, EDX order (leaf 0 uses EBX, EDX, ECX)
-    hypervisorSignature: vendorOf(get(abi.REPORT_CPUID_HV_EBX), get(abi.REPORT_CPUID_HV_EDX), get(abi.REPORT_CPUID_HV_ECX)),
+    hypervisorSignature: vendorOf(
+      get(abi.REPORT_CPUID_HV_EBX),
+      get(abi.REPORT_CPUID_HV_EDX),
+      get(abi.REPORT_CPUID_HV_ECX),
+    ),
   }
   const set = viewOfTable(ctx.machine.cpuidSet)
   // OSXSAVE (bit 27) follows the guest's CR4, so it may differ from the table legitimately.
   const dynamic = ~(1 << 27) >>> 0
-  const applied = ((seen.leaf1Ecx & dynamic) >>> 0) === ((set.leaf1Ecx & dynamic) >>> 0) && seen.vendor === set.vendor
+  const applied = (seen.leaf1Ecx & dynamic) >>> 0 === (set.leaf1Ecx & dynamic) >>> 0 && seen.vendor === set.vendor
   const nested = seen.vmx || seen.svm
   const data = {set, seen, applied, nestedVisible: nested}
   if (!seen.vendor) return {status: 'fail', detail: 'the guest reported no CPUID vendor', data}
@@ -230,8 +260,13 @@ function smp(ctx: StageContext): StageVerdict {
   const want = n * machine.config.smpAdds
   const data = {vcpus: n, counter, expected: want}
   if (missing.length > 0) return {status: 'fail', detail: `vCPU ${missing.join(', ')} did not report its index`, data}
-  if (counter !== want) return {status: 'fail', detail: `shared counter is ${counter}, want ${want}: locked adds were lost`, data}
-  return {status: 'pass', detail: `${n} vCPU${n === 1 ? '' : 's'} reported their index; ${want} locked adds, none lost`, data}
+  if (counter !== want)
+    return {status: 'fail', detail: `shared counter is ${counter}, want ${want}: locked adds were lost`, data}
+  return {
+    status: 'pass',
+    detail: `${n} vCPU${n === 1 ? '' : 's'} reported their index; ${want} locked adds, none lost`,
+    data,
+  }
 }
 
 /** CPL0 loop slower than this many times the CPL3 loop: supervisor code is emulated. */
@@ -247,7 +282,10 @@ function costs(ctx: StageContext): StageVerdict {
   const count = c3.countPort
   const pioExitNs = count.exits > 1 ? (count.lastNs - count.firstNs) / (count.exits - 1) : NaN
   if (!(cpl0NsPerIteration > 0) || !(cpl3NsPerIteration > 0) || Number.isNaN(pioExitNs)) {
-    return {status: 'fail', detail: `the guest did not report its loop marks or PIO exits (${count.exits} counted exits)`}
+    return {
+      status: 'fail',
+      detail: `the guest did not report its loop marks or PIO exits (${count.exits} counted exits)`,
+    }
   }
   const ratio = cpl0NsPerIteration / cpl3NsPerIteration
   const execution: Execution = ratio > EMULATED_RATIO ? 'emulated' : 'hardware-assisted'

@@ -15,10 +15,17 @@ export async function makeBootRoot(layout: Layout, opts: RootOptions = {}): Prom
   if (layout === 'debian-12-grub') {
     await mkdir(join(root, 'boot/grub'), {recursive: true})
     await mkdir(join(root, 'usr/sbin'), {recursive: true})
-    await writeFile(join(root, 'usr/sbin/update-grub'), '#!/bin/sh\nset -e\nexec grub-mkconfig -o /boot/grub/grub.cfg "$@"\n', {mode: 0o755})
+    await writeFile(
+      join(root, 'usr/sbin/update-grub'),
+      '#!/bin/sh\nset -e\nexec grub-mkconfig -o /boot/grub/grub.cfg "$@"\n',
+      {mode: 0o755},
+    )
   }
   if (layout === 'fedora-40-bls') await mkdir(join(root, 'boot/grub2'), {recursive: true})
-  await writeFile(join(root, 'proc/cmdline'), 'BOOT_IMAGE=/vmlinuz-6.1.0-28-amd64 root=UUID=2c1d0e3f-5a6b-4c7d-8e9f-0a1b2c3d4e5f ro quiet\n')
+  await writeFile(
+    join(root, 'proc/cmdline'),
+    'BOOT_IMAGE=/vmlinuz-6.1.0-28-amd64 root=UUID=2c1d0e3f-5a6b-4c7d-8e9f-0a1b2c3d4e5f ro quiet\n',
+  )
   return root
 }
 

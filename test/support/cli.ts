@@ -27,12 +27,24 @@ export interface CliRun {
 }
 
 export async function runCli(args: string[], options: CliOptions = {}): Promise<CliRun> {
-  const entry = options.fromSrc ? ['--import', 'tsx', join(repo, 'test', 'support', 'run-command.ts')] : [join(repo, 'bin', 'run.js')]
-  if (!options.fromSrc && !existsSync(join(repo, 'dist', 'cli.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)')
+  const entry = options.fromSrc
+    ? ['--import', 'tsx', join(repo, 'test', 'support', 'run-command.ts')]
+    : [join(repo, 'bin', 'run.js')]
+  if (!options.fromSrc && !existsSync(join(repo, 'dist', 'cli.js')))
+    throw new Error('dist/ is missing: run `npm run build` (npm test does it first)')
   const node = [process.execPath, ...entry, ...args]
-  const asUser = options.asUser === undefined ? [] : ['setpriv', `--reuid=${options.asUser}`, `--regid=${options.asUser}`, '--clear-groups']
+  const asUser =
+    options.asUser === undefined
+      ? []
+      : ['setpriv', `--reuid=${options.asUser}`, `--regid=${options.asUser}`, '--clear-groups']
   const [file, ...rest] = [...asUser, ...node]
-  const env = {KVMCTL_ROOT: undefined, FORCE_COLOR: undefined, NO_COLOR: '1', ...(asUser.length > 0 ? {HOME: '/nonexistent'} : {}), ...options.env}
+  const env = {
+    KVMCTL_ROOT: undefined,
+    FORCE_COLOR: undefined,
+    NO_COLOR: '1',
+    ...(asUser.length > 0 ? {HOME: '/nonexistent'} : {}),
+    ...options.env,
+  }
   const result = await execa(file, rest, {cwd: repo, reject: false, stripFinalNewline: false, env})
   return {exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr)}
 }
@@ -40,6 +52,8 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
 /** Whether the built CLI has this command (its oclif manifest lists it), so tests of commands that
  * land in other branches start running once they exist. */
 export function cliHasCommand(id: string): boolean {
-  const manifest = JSON.parse(readFileSync(join(repo, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
+  const manifest = JSON.parse(readFileSync(join(repo, 'oclif.manifest.json'), 'utf8')) as {
+    commands: Record<string, unknown>
+  }
   return id in manifest.commands
 }

@@ -7,7 +7,11 @@ export const MACHINE_LOCK = '/tmp/kvmctl-hugepages.lock'
 
 /** Holds the lock until release(); wrapped because a subprocess is itself a promise (thenable). */
 export async function takeMachineLock(options: {shared?: boolean} = {}): Promise<{release: () => Promise<unknown>}> {
-  const holder = execa('flock', [...(options.shared ? ['--shared'] : []), MACHINE_LOCK, 'sh', '-c', 'echo locked; exec cat'], {stdin: 'pipe', reject: false})
+  const holder = execa(
+    'flock',
+    [...(options.shared ? ['--shared'] : []), MACHINE_LOCK, 'sh', '-c', 'echo locked; exec cat'],
+    {stdin: 'pipe', reject: false},
+  )
   await new Promise<void>((resolve, reject) => {
     holder.stdout!.on('data', (d: Buffer) => d.toString().includes('locked') && resolve())
     holder.on('exit', () => reject(new Error('flock exited before taking the lock')))

@@ -23,13 +23,27 @@ import {makeHugepageRoot} from './tune-root.js'
 import {tempDir} from './temp.js'
 
 /** What no output may ever contain: JS error text, a stack frame, a JS non-value. */
-export const FORBIDDEN = ['TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'Cannot read properties', 'undefined', 'NaN', 'Infinity', '[object Object]', '    at ']
+export const FORBIDDEN = [
+  'TypeError',
+  'RangeError',
+  'SyntaxError',
+  'ReferenceError',
+  'Cannot read properties',
+  'undefined',
+  'NaN',
+  'Infinity',
+  '[object Object]',
+  '    at ',
+]
 /** The content of the file outside the root that "symlink-out" mutations point at. */
 export const OUTSIDE_MARKER = 'kvmctl-mutation-outside-root-7c1e'
 
 /** A corruption of one file or folder of a capture (path relative to the root). */
 export type FileMutation =
-  | {kind: 'empty' | 'dir' | 'symlink-out' | 'symlink-loop' | 'fifo' | 'invalid-utf8' | 'file-for-dir' | 'empty-dir'; path: string}
+  | {
+      kind: 'empty' | 'dir' | 'symlink-out' | 'symlink-loop' | 'fifo' | 'invalid-utf8' | 'file-for-dir' | 'empty-dir'
+      path: string
+    }
   | {kind: 'truncate'; path: string; keep: number}
   | {kind: 'binary'; path: string; bytes: number[]}
   | {kind: 'huge'; path: string; size: number; fill: 'digits' | 'repeat' | 'one-line' | 'newlines'}
@@ -65,11 +79,18 @@ export async function loadCorpus(): Promise<Corpus> {
   for (const name of (await readdir(join(repo, 'fixtures'))).sort()) {
     if ((await stat(join(repo, 'fixtures', name))).isDirectory()) dirs.set(name, join(repo, 'fixtures', name))
   }
-  const tuneRoot = await makeHugepageRoot({nodes: 2, mounts: 'hugetlbfs /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0\n', sysctlD: {'80-hugepages.conf': 'vm.nr_hugepages = 512\n'}})
+  const tuneRoot = await makeHugepageRoot({
+    nodes: 2,
+    mounts: 'hugetlbfs /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0\n',
+    sysctlD: {'80-hugepages.conf': 'vm.nr_hugepages = 512\n'},
+  })
   await mkdir(join(tuneRoot, 'sys/module/kvm_intel/parameters'), {recursive: true})
   await writeFile(join(tuneRoot, 'sys/module/kvm_intel/parameters/nested'), 'N\n')
   await writeFile(join(tuneRoot, 'sys/module/kvm_intel/refcnt'), '0\n')
-  await writeFile(join(tuneRoot, 'proc/cpuinfo'), 'processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Test CPU\nflags\t\t: fpu vmx\n\n')
+  await writeFile(
+    join(tuneRoot, 'proc/cpuinfo'),
+    'processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Test CPU\nflags\t\t: fpu vmx\n\n',
+  )
   await mkdir(join(tuneRoot, 'dev/hugepages'), {recursive: true})
   dirs.set(TUNE_ROOT, tuneRoot)
   const entries = new Map<string, Array<{path: string; dir: boolean}>>()
@@ -102,11 +123,57 @@ function fieldPaths(v: unknown, at: string[]): string[][] {
 }
 
 /** Values that look like numbers and are not, or are out of range: the kernel never writes them. */
-export const NUMBERISH = ['', ' ', '\n\n', '-1', '-0', '1e400', '1e3', '99999999999999999999999', '0x10', '12abc', 'abc', '1.5', '+3', '٣', '９', 'Y', 'N', '[madvise]', '[]', '2 4', '0\n1\n', '18446744073709551616', '-9223372036854775809']
+export const NUMBERISH = [
+  '',
+  ' ',
+  '\n\n',
+  '-1',
+  '-0',
+  '1e400',
+  '1e3',
+  '99999999999999999999999',
+  '0x10',
+  '12abc',
+  'abc',
+  '1.5',
+  '+3',
+  '٣',
+  '９',
+  'Y',
+  'N',
+  '[madvise]',
+  '[]',
+  '2 4',
+  '0\n1\n',
+  '18446744073709551616',
+  '-9223372036854775809',
+]
 
 /** JSON values of every type, for host.json fields. */
 export const JSON_VALUES: unknown[] = [
-  '', 'x', '\u0000', 'a\nb', '../..', '..', '/etc', 'é\u202e', 'x'.repeat(100_000), -1, 0, 1.5, 1e308, -1e308, 2 ** 53 + 1, true, false, null, [], {}, [1, 'a'], {a: 1}, ['../..'],
+  '',
+  'x',
+  '\u0000',
+  'a\nb',
+  '../..',
+  '..',
+  '/etc',
+  'é\u202e',
+  'x'.repeat(100_000),
+  -1,
+  0,
+  1.5,
+  1e308,
+  -1e308,
+  2 ** 53 + 1,
+  true,
+  false,
+  null,
+  [],
+  {},
+  [1, 'a'],
+  {a: 1},
+  ['../..'],
 ]
 
 const bytesArb = fc.array(fc.integer({min: 0, max: 255}), {minLength: 1, maxLength: 64})
@@ -117,7 +184,12 @@ export function fileMutationArb(path: string, dir: boolean): fc.Arbitrary<FileMu
     fc.constant({kind: 'symlink-out' as const, path}),
     fc.constant({kind: 'symlink-loop' as const, path}),
   ]
-  if (dir) return fc.oneof(...common, fc.constant({kind: 'file-for-dir' as const, path}), fc.constant({kind: 'empty-dir' as const, path}))
+  if (dir)
+    return fc.oneof(
+      ...common,
+      fc.constant({kind: 'file-for-dir' as const, path}),
+      fc.constant({kind: 'empty-dir' as const, path}),
+    )
   return fc.oneof(
     ...common,
     fc.constant({kind: 'empty' as const, path}),
@@ -126,7 +198,12 @@ export function fileMutationArb(path: string, dir: boolean): fc.Arbitrary<FileMu
     fc.constant({kind: 'invalid-utf8' as const, path}),
     fc.nat({max: 4096}).map((keep) => ({kind: 'truncate' as const, path, keep})),
     bytesArb.map((bytes) => ({kind: 'binary' as const, path, bytes})),
-    fc.record({size: fc.constantFrom(70_000, 1_000_000, 1_100_000, 4_000_000, 4_300_000), fill: fc.constantFrom('digits' as const, 'repeat' as const, 'one-line' as const, 'newlines' as const)}).map((h) => ({kind: 'huge' as const, path, ...h})),
+    fc
+      .record({
+        size: fc.constantFrom(70_000, 1_000_000, 1_100_000, 4_000_000, 4_300_000),
+        fill: fc.constantFrom('digits' as const, 'repeat' as const, 'one-line' as const, 'newlines' as const),
+      })
+      .map((h) => ({kind: 'huge' as const, path, ...h})),
     fc.nat({max: 4096}).map((at) => ({kind: 'nul' as const, path, at})),
     fc.constantFrom(...NUMBERISH).map((text) => ({kind: 'value' as const, path, text})),
   )
@@ -147,8 +224,20 @@ export function mutationArb(corpus: Corpus): fc.Arbitrary<Mutation> {
     const entries = corpus.entries.get(fixture)!
     const fields = corpus.fields.get(fixture)!
     return fc.oneof(
-      {weight: 3, arbitrary: fc.constantFrom(...entries).chain((e) => fileMutationArb(e.path, e.dir)).map((m) => ({fixture, target: 'file' as const, m}))},
-      {weight: 2, arbitrary: fc.constantFrom(...fields).chain(jsonMutationArb).map((m) => ({fixture, target: 'host.json' as const, m}))},
+      {
+        weight: 3,
+        arbitrary: fc
+          .constantFrom(...entries)
+          .chain((e) => fileMutationArb(e.path, e.dir))
+          .map((m) => ({fixture, target: 'file' as const, m})),
+      },
+      {
+        weight: 2,
+        arbitrary: fc
+          .constantFrom(...fields)
+          .chain(jsonMutationArb)
+          .map((m) => ({fixture, target: 'host.json' as const, m})),
+      },
     )
   })
 }
@@ -160,7 +249,8 @@ export function sweepCases(corpus: Corpus, seed: number): Mutation[] {
   const pick = <T>(arb: fc.Arbitrary<T>) => fc.sample(arb, {numRuns: 1, seed: seed + i++})[0]
   for (const [fixture, entries] of corpus.entries) {
     for (const e of entries) out.push({fixture, target: 'file', m: pick(fileMutationArb(e.path, e.dir))})
-    for (const field of corpus.fields.get(fixture)!) out.push({fixture, target: 'host.json', m: pick(jsonMutationArb(field))})
+    for (const field of corpus.fields.get(fixture)!)
+      out.push({fixture, target: 'host.json', m: pick(jsonMutationArb(field))})
   }
   return out
 }
@@ -194,13 +284,32 @@ async function mutateFile(root: string, m: FileMutation, outside: string): Promi
     case 'binary':
       return replace(Buffer.from(m.bytes))
     case 'invalid-utf8':
-      return replace(Buffer.concat([old.subarray(0, old.length >> 1), Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xa0]), old.subarray(old.length >> 1)]))
+      return replace(
+        Buffer.concat([
+          old.subarray(0, old.length >> 1),
+          Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xa0]),
+          old.subarray(old.length >> 1),
+        ]),
+      )
     case 'nul':
-      return replace(Buffer.concat([old.subarray(0, m.at % (old.length + 1)), Buffer.from([0]), old.subarray(m.at % (old.length + 1))]))
+      return replace(
+        Buffer.concat([
+          old.subarray(0, m.at % (old.length + 1)),
+          Buffer.from([0]),
+          old.subarray(m.at % (old.length + 1)),
+        ]),
+      )
     case 'value':
       return replace(m.text)
     case 'huge': {
-      const unit = m.fill === 'digits' ? '1' : m.fill === 'newlines' ? '\n' : m.fill === 'one-line' ? 'x' : old.toString('latin1') || 'y\n'
+      const unit =
+        m.fill === 'digits'
+          ? '1'
+          : m.fill === 'newlines'
+            ? '\n'
+            : m.fill === 'one-line'
+              ? 'x'
+              : old.toString('latin1') || 'y\n'
       return replace(unit.repeat(Math.ceil(m.size / unit.length)).slice(0, m.size))
     }
     case 'dir':
@@ -292,8 +401,10 @@ export async function runCase(root: string, caseDir: string): Promise<CaseResult
         out.stdout += written.stdout
         out.stderr += written.stderr
         out.exitCode = failure.exitCode
-        if (failure.exitCode === 2 && !json && !/^kvmctl: [^\n]*\n$/.test(out.stderr)) problems.push(`${name}: a usage error is not one line: ${JSON.stringify(out.stderr)}`)
-        if (/[\u0000-\u0008\u000b-\u001f\u007f\ufffd]/.test(failure.message)) problems.push(`${name}: raw bytes in the message: ${JSON.stringify(failure.message)}`)
+        if (failure.exitCode === 2 && !json && !/^kvmctl: [^\n]*\n$/.test(out.stderr))
+          problems.push(`${name}: a usage error is not one line: ${JSON.stringify(out.stderr)}`)
+        if (/[\u0000-\u0008\u000b-\u001f\u007f\ufffd]/.test(failure.message))
+          problems.push(`${name}: raw bytes in the message: ${JSON.stringify(failure.message)}`)
       }
     }
     out.ms = performance.now() - opStarted
@@ -314,7 +425,9 @@ export async function runCase(root: string, caseDir: string): Promise<CaseResult
     return 0
   })
   if (outputs.at(-1)!.exitCode === 0) {
-    await op('check --root CAPTURE', false, async (log) => ((await checkAndReport({root: captured}, log)).counts.fail > 0 ? 1 : 0))
+    await op('check --root CAPTURE', false, async (log) =>
+      (await checkAndReport({root: captured}, log)).counts.fail > 0 ? 1 : 0,
+    )
     const leaked = await grepTree(captured, OUTSIDE_MARKER)
     if (leaked.length) problems.push(`capture copied files from outside the root: ${leaked.join(', ')}`)
   }
@@ -335,7 +448,10 @@ export async function runCase(root: string, caseDir: string): Promise<CaseResult
     const text = o.stdout + o.stderr
     for (const word of [...FORBIDDEN, OUTSIDE_MARKER]) {
       const at = text.indexOf(word)
-      if (at >= 0) problems.push(`${o.op}: output contains ${JSON.stringify(word)}: …${text.slice(Math.max(0, at - 120), at + 80)}…`)
+      if (at >= 0)
+        problems.push(
+          `${o.op}: output contains ${JSON.stringify(word)}: …${text.slice(Math.max(0, at - 120), at + 80)}…`,
+        )
     }
   }
   return {outputs, problems, ms: performance.now() - started}
@@ -362,7 +478,8 @@ async function grepTree(dir: string, needle: string): Promise<string[]> {
     if (!e.isFile()) continue
     const path = join(e.parentPath ?? (e as any).path, e.name)
     const buf = await readFile(path)
-    if (buf.includes(needle) || (path.endsWith('.gz') && safeGunzip(buf).includes(needle))) hits.push(path.slice(dir.length + 1))
+    if (buf.includes(needle) || (path.endsWith('.gz') && safeGunzip(buf).includes(needle)))
+      hits.push(path.slice(dir.length + 1))
   }
   return hits
 }
@@ -388,6 +505,12 @@ export async function runMutation(corpus: Corpus, c: Mutation): Promise<CaseResu
 /** Short text for a case, for failure messages and the slowest-case line. */
 export function describeCase(c: Mutation): string {
   const m = c.m as Record<string, unknown>
-  const detail = JSON.stringify(m, (k, v) => (typeof v === 'string' && v.length > 40 ? `${v.slice(0, 40)}…(${v.length})` : Array.isArray(v) && v.length > 8 && typeof v[0] === 'number' ? `[${v.length} bytes]` : v))
+  const detail = JSON.stringify(m, (k, v) =>
+    typeof v === 'string' && v.length > 40
+      ? `${v.slice(0, 40)}…(${v.length})`
+      : Array.isArray(v) && v.length > 8 && typeof v[0] === 'number'
+        ? `[${v.length} bytes]`
+        : v,
+  )
   return `${c.fixture} ${c.target}: ${detail}`
 }

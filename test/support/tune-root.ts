@@ -62,9 +62,20 @@ export async function makeHugepageRoot(opts: RootOptions = {}): Promise<string> 
   await put(root, 'proc/sys/vm/nr_hugepages', '0\n')
   await put(root, 'proc/sys/vm/compact_memory', '')
   await put(root, 'proc/sys/kernel/osrelease', '6.1.0-test-amd64\n')
-  await put(root, 'proc/mounts', opts.mounts ?? 'sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\nudev /dev devtmpfs rw,nosuid,relatime,mode=755 0 0\n/dev/vda1 / ext4 rw,relatime 0 0\n')
+  await put(
+    root,
+    'proc/mounts',
+    opts.mounts ??
+      'sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\nudev /dev devtmpfs rw,nosuid,relatime,mode=755 0 0\n/dev/vda1 / ext4 rw,relatime 0 0\n',
+  )
   for (const kb of SIZES_KB) {
-    for (const f of ['nr_hugepages', 'free_hugepages', 'surplus_hugepages', 'resv_hugepages', 'nr_overcommit_hugepages']) {
+    for (const f of [
+      'nr_hugepages',
+      'free_hugepages',
+      'surplus_hugepages',
+      'resv_hugepages',
+      'nr_overcommit_hugepages',
+    ]) {
       await put(root, `sys/kernel/mm/hugepages/hugepages-${kb}kB/${f}`, '0\n')
     }
     for (let n = 0; n < (opts.nodes ?? 1); n++) {
@@ -78,7 +89,11 @@ export async function makeHugepageRoot(opts: RootOptions = {}): Promise<string> 
   await put(root, 'etc/group', `root:x:0:\ndaemon:x:1:\nusers:x:100:\n${kvm}`)
   await put(root, 'etc/gshadow', `root:*::\ndaemon:*::\nusers:*::\n${opts.kvmGid === null ? '' : 'kvm:!::\n'}`)
   await put(root, 'etc/passwd', 'root:x:0:0:root:/root:/bin/bash\n')
-  await put(root, 'etc/sysctl.conf', opts.sysctlConf ?? '# /etc/sysctl.conf - Configuration file for setting system variables\n#net.ipv4.ip_forward=1\n')
+  await put(
+    root,
+    'etc/sysctl.conf',
+    opts.sysctlConf ?? '# /etc/sysctl.conf - Configuration file for setting system variables\n#net.ipv4.ip_forward=1\n',
+  )
   await mkdir(join(root, 'etc/sysctl.d'), {recursive: true})
   await symlink('../sysctl.conf', join(root, 'etc/sysctl.d/99-sysctl.conf'))
   for (const [name, text] of Object.entries(opts.sysctlD ?? {})) await put(root, `etc/sysctl.d/${name}`, text)
@@ -114,7 +129,9 @@ export class FakeKernelPool extends SysfsPool {
 
   override async write(path: string, count: number): Promise<void> {
     const kb = Number(/hugepages-(\d+)kB/.exec(path)![1])
-    const nodes = (await readdir(join(this.root, 'sys/devices/system/node'))).filter((d) => /^node\d+$/.test(d)).map((d) => Number(d.slice(4)))
+    const nodes = (await readdir(join(this.root, 'sys/devices/system/node')))
+      .filter((d) => /^node\d+$/.test(d))
+      .map((d) => Number(d.slice(4)))
     const size = kb * 1024
     const nodeMatch = /node(\d+)\/hugepages/.exec(path)
     const perNode = new Map<number, number>()
@@ -180,7 +197,12 @@ export async function treeSnapshot(root: string): Promise<Map<string, string>> {
   return out
 }
 
-const STAND_INS = {KVMCTL_MOUNT: 'mount', KVMCTL_UMOUNT: 'umount', KVMCTL_MODPROBE: 'modprobe', KVMCTL_MODINFO: 'modinfo'} as const
+const STAND_INS = {
+  KVMCTL_MOUNT: 'mount',
+  KVMCTL_UMOUNT: 'umount',
+  KVMCTL_MODPROBE: 'modprobe',
+  KVMCTL_MODINFO: 'modinfo',
+} as const
 
 /** Points tuning at the stand-in tools; call restoreTools() in `after` so no other test sees them. */
 export function useStandInTools(): void {

@@ -21,13 +21,27 @@ export default class TuneHugepages extends BaseCommand {
     vms: Flags.string({description: 'number of VMs of that size', default: '1'}),
     'page-size': Flags.string({description: 'hugepage size, 2M or 1G (default: the system default size)'}),
     headroom: Flags.string({description: 'extra pages in percent (default 7.4 for 2M pages, 0 for 1G)'}),
-    node: Flags.string({description: 'reserve on this NUMA node (per-node sysfs); repeat for several nodes, --vms VMs on each', multiple: true, multipleNonGreedy: true}),
-    nodes: Flags.string({description: 'an uneven per-node split, NODE:VMS pairs: 0:4,1:2 is 4 VMs on node 0 and 2 on node 1'}),
+    node: Flags.string({
+      description: 'reserve on this NUMA node (per-node sysfs); repeat for several nodes, --vms VMs on each',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
+    nodes: Flags.string({
+      description: 'an uneven per-node split, NODE:VMS pairs: 0:4,1:2 is 4 VMs on node 0 and 2 on node 1',
+    }),
     group: Flags.string({description: 'group that may use the hugetlbfs mount (default kvm, created when missing)'}),
     'create-group': Flags.boolean({description: 'create --group with `groupadd --system` when it does not exist'}),
     mount: Flags.string({description: 'hugetlbfs mount point', default: '/dev/hugepages'}),
-    persist: Flags.boolean({description: 'write /etc/sysctl.d/40-hugepage.conf and /etc/fstab (--no-persist: runtime only)', default: true, allowNo: true}),
-    runtime: Flags.boolean({description: 'reserve the pages now too (default: yes for the default page size; other sizes are reserved at boot unless --runtime)', allowNo: true}),
+    persist: Flags.boolean({
+      description: 'write /etc/sysctl.d/40-hugepage.conf and /etc/fstab (--no-persist: runtime only)',
+      default: true,
+      allowNo: true,
+    }),
+    runtime: Flags.boolean({
+      description:
+        'reserve the pages now too (default: yes for the default page size; other sizes are reserved at boot unless --runtime)',
+      allowNo: true,
+    }),
     'allow-partial': Flags.boolean({description: 'keep (and persist) fewer pages than asked instead of rolling back'}),
     'dry-run': Flags.boolean({description: 'print the plan and change nothing (any user)', default: false}),
     root: Flags.string({description: 'operate on a host tree instead of the live machine (tests)', env: 'KVMCTL_ROOT'}),

@@ -11,7 +11,10 @@ import {emitReport, type ReportFlagValues, resolveReportFormat} from '../emit.js
 export const selftestBody: CommandBody<SelftestFlags & ReportFlagValues, SelftestReport> = async ({flags}, io) => {
   const options = resolveSelftestOptions(flags)
   // selftest proves this machine: a replay root cannot stand in for its /dev/kvm or its pool.
-  if (process.env.KVMCTL_ROOT) process.stderr.write(`kvmctl: KVMCTL_ROOT=${process.env.KVMCTL_ROOT} is ignored: selftest runs on this machine's /dev/kvm and hugepage pool\n`)
+  if (process.env.KVMCTL_ROOT)
+    process.stderr.write(
+      `kvmctl: KVMCTL_ROOT=${process.env.KVMCTL_ROOT} is ignored: selftest runs on this machine's /dev/kvm and hugepage pool\n`,
+    )
   const reportFlagValues = {...flags, json: io.json}
   // Stages show as they run only when the text goes to stdout; any other format or a file
   // gets the whole report at the end, so stdout carries nothing else.

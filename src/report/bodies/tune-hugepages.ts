@@ -3,7 +3,13 @@ import {Host} from '../../host/host.js'
 import type {CommandBody} from '../../lib/command-body.js'
 import {makeChalk} from '../../lib/style.js'
 import {liveContext, requireRoot} from '../../tune/context.js'
-import {applyHugepages, type HugepagesPlan, type HugepagesRequest, type HugepagesResult, planHugepages} from '../../tune/hugepages.js'
+import {
+  applyHugepages,
+  type HugepagesPlan,
+  type HugepagesRequest,
+  type HugepagesResult,
+  planHugepages,
+} from '../../tune/hugepages.js'
 import {type TuneJson, tuneJson} from '../../tune/json.js'
 import {acquireTuneLock} from '../../tune/lock.js'
 import {renderHugepagesPlan, renderHugepagesResult} from '../../tune/render.js'

@@ -46,7 +46,10 @@ async function runSetting<P extends SettingPlan>(
     result = await apply(ctx, planned)
   }
   io.log([...renderSettingPlan(planned, c), ...renderSettingResult(result, c)].join('\n'))
-  return {result: settingJson(false, planned, result), failed: result.status === 'refused' || result.status === 'rolled-back'}
+  return {
+    result: settingJson(false, planned, result),
+    failed: result.status === 'refused' || result.status === 'rolled-back',
+  }
 }
 
 export interface TuneKsmFlagValues extends CommonFlags {
@@ -58,7 +61,13 @@ export interface TuneKsmFlagValues extends CommonFlags {
 export const tuneKsmBody: CommandBody<TuneKsmFlagValues, SettingJson> = async ({flags}, io) => {
   const req = {on: flags.on, off: flags.off, persist: flags.persist}
   const command = `tune ksm ${flags.on ? '--on' : '--off'}${flags.persist ? '' : ' --no-persist'}`
-  return runSetting(io, flags, () => command, (ctx) => planKsm(ctx, req), (ctx, plan) => applySetting(ctx, plan, {command}))
+  return runSetting(
+    io,
+    flags,
+    () => command,
+    (ctx) => planKsm(ctx, req),
+    (ctx, plan) => applySetting(ctx, plan, {command}),
+  )
 }
 
 export interface TuneThpFlagValues extends CommonFlags {
@@ -69,7 +78,13 @@ export interface TuneThpFlagValues extends CommonFlags {
 export const tuneThpBody: CommandBody<TuneThpFlagValues, SettingJson> = async ({flags}, io) => {
   const req = {mode: flags.mode, persist: flags.persist}
   const command = `tune thp --mode ${flags.mode}${flags.persist ? '' : ' --no-persist'}`
-  return runSetting(io, flags, () => command, (ctx) => planThp(ctx, req), (ctx, plan) => applySetting(ctx, plan, {command}))
+  return runSetting(
+    io,
+    flags,
+    () => command,
+    (ctx) => planThp(ctx, req),
+    (ctx, plan) => applySetting(ctx, plan, {command}),
+  )
 }
 
 export interface TuneIommuFlagValues extends CommonFlags {
@@ -79,7 +94,13 @@ export interface TuneIommuFlagValues extends CommonFlags {
 export const tuneIommuBody: CommandBody<TuneIommuFlagValues, SettingJson> = async ({flags}, io) => {
   const req = {passthroughMode: flags['passthrough-mode']}
   const command = `tune iommu${req.passthroughMode ? ` --passthrough-mode ${req.passthroughMode}` : ''}`
-  return runSetting(io, flags, () => command, (ctx) => planIommu(ctx, req), (ctx, plan) => applySetting(ctx, plan, {command}))
+  return runSetting(
+    io,
+    flags,
+    () => command,
+    (ctx) => planIommu(ctx, req),
+    (ctx, plan) => applySetting(ctx, plan, {command}),
+  )
 }
 
 export interface TuneAccessFlagValues extends CommonFlags {
