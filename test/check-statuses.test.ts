@@ -14,6 +14,21 @@ import {remedyLines} from '../src/lib/remedy.js'
 import {makeChalk} from '../src/lib/style.js'
 import {intelHost} from './support/facts.js'
 
+/** A host summary with nothing in it: the statuses come from the checks alone. */
+const BARE_SUMMARY = {
+  source: 'replay' as const,
+  kernel: '',
+  arch: '',
+  cpu: null,
+  cpus: null,
+  memoryBytes: null,
+  os: null,
+  virtual: false,
+  hypervisor: null,
+  nested: true,
+  hugepages: {},
+}
+
 const byId = (checks: Check[], id: string) => {
   const found = checks.find((c) => c.id === id)
   if (!found) throw new Error(`no check ${id} in ${checks.map((c) => c.id).join(', ')}`)
@@ -72,19 +87,7 @@ describe('a healthy host is quiet', () => {
     it(`${name}, the user can open /dev/kvm: no warning, no failure, exit-0 verdict`, () => {
       const f = facts()
       const checks = runChecks(f)
-      const report = buildReport(f, {
-        source: 'replay',
-        kernel: '',
-        arch: '',
-        cpu: null,
-        cpus: null,
-        memoryBytes: null,
-        os: null,
-        virtual: false,
-        hypervisor: null,
-        nested: true,
-        hugepages: {},
-      })
+      const report = buildReport(f, BARE_SUMMARY)
       expect(ids(checks, 'warn'), everything(checks)).to.deep.equal([])
       expect(ids(checks, 'fail')).to.deep.equal([])
       expect(report.counts).to.include({warn: 0, fail: 0})
@@ -138,19 +141,7 @@ describe('a healthy host is quiet', () => {
 
   it('counts every status, info included, in JSON', () => {
     const f = intelHost({thp: 'never'})
-    const report = buildReport(f, {
-      source: 'replay',
-      kernel: '',
-      arch: '',
-      cpu: null,
-      cpus: null,
-      memoryBytes: null,
-      os: null,
-      virtual: false,
-      hypervisor: null,
-      nested: true,
-      hugepages: {},
-    })
+    const report = buildReport(f, BARE_SUMMARY)
     expect(report.schema).to.equal(2)
     expect(Object.keys(report.counts)).to.deep.equal(['pass', 'info', 'warn', 'fail', 'skip'])
     const total = Object.values(report.counts).reduce((a, b) => a + b, 0)
