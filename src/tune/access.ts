@@ -6,6 +6,7 @@
 import {chmod, chown} from 'node:fs/promises'
 
 import {OperationError, UsageError} from '../lib/errors.js'
+import {DEFAULT_GROUP} from '../plan/targets.js'
 import type {TuneContext} from './context.js'
 import {planFile} from './file-plan.js'
 import {createGroup} from './group.js'
@@ -16,7 +17,7 @@ import {statPath} from '../host/system.js'
 import {groupGid} from './revert.js'
 import {commandLine, runTool} from './tools.js'
 
-export const KVM_GROUP = 'kvm'
+const KVM_GROUP = DEFAULT_GROUP
 export const KVM_NODE = '/dev/kvm'
 export const UDEV_RULE = '/etc/udev/rules.d/65-kvmctl-kvm.rules'
 const UDEV_TEXT =
