@@ -5,6 +5,7 @@
 // from the command line are turned into their UTF-8 bytes (asBytes) before they go in.
 
 import {asBytes, type FstabEntry, formatFstabEntry, parseFstabLine} from '../lib/fstab.js'
+import {tmpfilesWriteLine} from '../plan/settings.js'
 
 /** Splits text into lines that keep their own terminators, so joining them restores the bytes. */
 function linesOf(text: string): string[] {
@@ -138,4 +139,24 @@ export function editModprobeOptions(text: string | undefined, module: string, pa
     return edited.join('')
   }
   return appendLine(edited.join(''), `options ${module} ${param}=${value}`)
+}
+
+// ---- /etc/tmpfiles.d ----
+
+/**
+ * Sets the systemd-tmpfiles `w PATH - - - - VALUE` line for a kernel file, keeping every other
+ * line (a second line for the same path goes); a new file starts with `header`.
+ */
+export function editTmpfilesWrite(text: string | undefined, path: string, value: string, header = ''): string {
+  const wanted = tmpfilesWriteLine(path, value)
+  let seen = false
+  const out = linesOf(text ?? '').flatMap((line) => {
+    const f = line.trim().split(/\s+/)
+    if (!/^w\+?$/.test(f[0] ?? '') || f[1] !== path) return [line]
+    if (seen) return []
+    seen = true
+    return [f.slice(6).join(' ') === value ? line : wanted + (line.endsWith('\n') ? '\n' : '')]
+  })
+  if (seen) return out.join('')
+  return appendLine(text === undefined ? header : out.join(''), wanted)
 }

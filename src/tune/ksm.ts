@@ -3,9 +3,10 @@
 // that writes the same value at boot; applied by the shared setting runner.
 import {gatherFacts} from '../host/facts.js'
 import {KSM_RUN} from '../host/paths.js'
-import {planKsmIntent, tmpfilesWriteLine, type KsmRequest} from '../plan/settings.js'
+import {planKsmIntent, type KsmRequest} from '../plan/settings.js'
 import {KSM_TMPFILES} from '../plan/targets.js'
 import type {TuneContext} from './context.js'
+import {editTmpfilesWrite} from './editors.js'
 import {planFile} from './file-plan.js'
 import {countChanges, type SettingPlan} from './setting.js'
 
@@ -14,29 +15,12 @@ export {KSM_TMPFILES} from '../plan/targets.js'
 export type {KsmRequest} from '../plan/settings.js'
 const HEADER = '# KSM for virtual machines. Written by `kvmctl tune ksm`; revert with `kvmctl tune undo`.\n'
 
-/** Sets the systemd-tmpfiles `w PATH - - - - VALUE` line for a kernel file, keeping every other line. */
-export function editTmpfilesWrite(text: string | undefined, path: string, value: string, header = HEADER): string {
-  const wanted = tmpfilesWriteLine(path, value)
-  const lines = (text ?? '').match(/[^\n]*\n|[^\n]+$/g) ?? []
-  let seen = false
-  const out = lines.flatMap((line) => {
-    const f = line.trim().split(/\s+/)
-    if (!/^w\+?$/.test(f[0] ?? '') || f[1] !== path) return [line]
-    if (seen) return []
-    seen = true
-    return [f.slice(6).join(' ') === value ? line : wanted + (line.endsWith('\n') ? '\n' : '')]
-  })
-  if (seen) return out.join('')
-  const body = text === undefined ? header : out.join('')
-  return `${body}${body === '' || body.endsWith('\n') ? '' : '\n'}${wanted}\n`
-}
-
 export async function planKsm(ctx: TuneContext, req: KsmRequest): Promise<SettingPlan> {
   const intent = planKsmIntent(await gatherFacts(ctx.host), req)
   const base = {tuner: 'ksm' as const, cmdline: null, commands: [], warnings: intent.warnings, summary: intent.summary}
   const {value} = intent
   if (intent.refusal || !value) return {...base, runtime: [], files: [], refusal: intent.refusal, changes: 0}
-  const tmpfilesEdit = (old: string | undefined) => editTmpfilesWrite(old, value.path, value.after)
+  const tmpfilesEdit = (old: string | undefined) => editTmpfilesWrite(old, value.path, value.after, HEADER)
   const plan: Omit<SettingPlan, 'changes'> = {
     ...base,
     runtime: [value],
