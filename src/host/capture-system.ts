@@ -45,7 +45,8 @@ export function captureSystemFacts(f: HostFacts): {
       if (m.fstype === 'hugetlbfs' && gid) gids.add(Number(gid))
     }
     const kept = f.groups.filter((g) => GROUP_NAMES.includes(g.name) || gids.has(g.gid))
-    // Members are user names: only their count matters to kvmctl, so they are left out.
+    // Members are user names, and /etc/passwd is never kept: a replay cannot tell who is in a group
+    // (accounts unknown, see src/host/accounts.ts), so tune access says so instead of "not a member".
     files.set(GROUP_FILE, kept.map((g) => `${g.name}:x:${g.gid}:`).join('\n') + (kept.length ? '\n' : ''))
   }
   if (f.fstab !== null) {

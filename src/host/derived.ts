@@ -199,3 +199,16 @@ export function arm64NestedOn(f: HostFacts): boolean {
 export function nestedParam(f: HostFacts, module: VendorModule): string | undefined {
   return f.moduleParams[`${module}.nested`]
 }
+
+/**
+ * Whether user is in group `name` as the accounts say (listed among its members in /etc/group, or
+ * it is the user's primary group): null when the facts do not tell (the user's account was not
+ * gathered, or a capture, which keeps no user names, was replayed).
+ */
+export function memberOf(f: HostFacts, user: string, name: string): boolean | null {
+  const account = f.accounts?.[user]
+  if (account === undefined || isUnknown(f, 'groups')) return null
+  const group = (f.groups ?? []).find((g) => g.name === name)
+  if (!group) return false
+  return group.members.includes(user) || account?.gid === group.gid
+}

@@ -109,6 +109,8 @@ export type Fact =
   | 'kvmMisc'
   | 'virtio'
   | 'groups'
+  /** The /etc/passwd lines of the users a planner named, and so their group memberships. */
+  | 'accounts'
   | 'fstab'
   | 'sysctl'
   | 'modprobe'
@@ -169,6 +171,8 @@ export interface GatherOptions {
   paths?: string[]
   /** Scan /proc for processes with /dev/kvm open (tune nested); off for check, which never needs it. */
   processes?: boolean
+  /** Users whose accounts a planner needs (tune access --user): see SystemFacts.accounts. */
+  users?: string[]
 }
 
 export async function gatherFacts(host: Host, opts: GatherOptions = {}): Promise<HostFacts> {
@@ -200,6 +204,7 @@ export async function gatherFacts(host: Host, opts: GatherOptions = {}): Promise
           .map((m) => m.target),
       ],
       withProcesses: opts.processes === true,
+      users: opts.users,
     }),
   )
   const bootRead = hostJsonRead.then((j) =>
@@ -277,6 +282,7 @@ export async function gatherFacts(host: Host, opts: GatherOptions = {}): Promise
   mark('kvmMisc', !kvmMisc && !host.covers(KVM_MISC))
   mark('virtio', virtioDevices === null && !host.covers(`${VIRTIO_DEVICES}/`))
   mark('groups', absentUnplanned(system.groups ?? undefined, GROUP_FILE) || host.unreadable.has(GROUP_FILE))
+  mark('accounts', system.accounts === null)
   mark('fstab', absentUnplanned(system.fstab ?? undefined, FSTAB))
   mark('sysctl', ![...SYSCTL_DIRS.map((d) => `${d}/`), SYSCTL_CONF].every(planned))
   mark('modprobe', !MODPROBE_DIRS.every((d) => planned(`${d}/`)))

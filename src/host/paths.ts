@@ -26,6 +26,10 @@ export const CONTAINER_MARKERS: ReadonlyArray<readonly [path: string, runtime: s
 ]
 /** Groups: the kvm group, the /dev/kvm owner, the hugetlbfs mount's group. */
 export const GROUP_FILE = '/etc/group'
+/** Group passwords and members; read only to tell whether a group kvmctl made is in use (undo). */
+export const GSHADOW_FILE = '/etc/gshadow'
+/** User accounts: read for the user tune access names, never kept by a capture (user names). */
+export const PASSWD_FILE = '/etc/passwd'
 /** ksmtuned's program and configuration: either means ksmtuned is installed. */
 export const KSMTUNED_PATHS = ['/usr/sbin/ksmtuned', '/etc/ksmtuned.conf'] as const
 /** Fedora's ksm.service (starts KSM at boot), where systemd keeps package units. */

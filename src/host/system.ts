@@ -5,6 +5,7 @@
 import {lstatSync, realpathSync} from 'node:fs'
 
 import {parseCounter} from '../lib/parse.js'
+import {type Account, type Group, parseGroups, readAccounts} from './accounts.js'
 import type {Host} from './host.js'
 import type {HostJson} from './types.js'
 import {
@@ -30,11 +31,8 @@ export interface NodePool {
   surplus: number
 }
 
-export interface Group {
-  name: string
-  gid: number
-  members: string[]
-}
+export type {Account, Group}
+export {parseGroups}
 
 /** A config file as read: its host path and text. */
 export interface ConfigFile {
@@ -73,8 +71,13 @@ export interface SystemFacts {
   numaNodes: number[] | null
   /** Hugepage pools per node and size. */
   nodePools: NodePool[]
-  /** /etc/group parsed; null when absent or not captured. */
+  /** /etc/group parsed; null when absent or not captured. A capture keeps no members (user names). */
   groups: Group[] | null
+  /**
+   * The /etc/passwd lines of the users a planner named (tune access's --user), by name: null when
+   * the user has no line; {} when none was named. null when unknown (see readAccounts).
+   */
+  accounts: Record<string, Account | null> | null
   /** /etc/fstab text; null when absent or not captured (see unknown 'fstab'). */
   fstab: string | null
   /** sysctl.d files and /etc/sysctl.conf, in the order systemd-sysctl and `sysctl --system` apply them. */
@@ -111,8 +114,11 @@ export async function readSystemFacts(
     covers: (path: string) => boolean
     /** host.json `paths` of a capture: recorded attributes win over the capture folder's own. */
     recorded?: HostJson['paths']
+    /** Users whose accounts a planner needs. */
+    users?: readonly string[]
   },
 ): Promise<SystemFacts> {
+  const accounts = readAccounts(host, opts.users ?? [])
   const [numaNodes, groupText, fstab, sysctl, modprobe, users, processes, paths, services] = await Promise.all([
     readNumaNodes(host, opts.covers),
     host.read(GROUP_FILE),
@@ -132,6 +138,7 @@ export async function readSystemFacts(
     numaNodes,
     nodePools: numaNodes ? await readNodePools(host, numaNodes) : [],
     groups: groupText === undefined ? null : parseGroups(groupText),
+    accounts: await accounts,
     fstab: fstab ?? null,
     sysctl,
     modprobe,
@@ -197,17 +204,6 @@ export async function readNodePools(host: Host, nodes: number[]): Promise<NodePo
 /** A page counter: a whole number, else 0 (an unreadable counter holds no pages we can use). */
 export function count(text: string | undefined): number {
   return parseCounter(text) ?? 0
-}
-
-export function parseGroups(text: string): Group[] {
-  const out: Group[] = []
-  for (const line of text.split('\n')) {
-    const [name, , gid, members] = line.split(':')
-    const id = parseCounter(gid)
-    if (!name || id === undefined) continue
-    out.push({name, gid: id, members: (members ?? '').split(',').filter(Boolean)})
-  }
-  return out
 }
 
 /** sysctl file lines: `key = value`, `-key = value` (errors ignored); # and ; start comments. */

@@ -65,6 +65,8 @@ export function intelHost(overrides: Overrides = {}): HostFacts {
     nodePools: [{node: 0, sizeKb: 2048, total: 512, free: 512, surplus: 0}],
     // /etc/group not read: the kvm group's gid comes from the device node's group name.
     groups: null,
+    // No user's account was asked for (check never does): membership is unknown.
+    accounts: {},
     fstab: 'hugetlbfs /dev/hugepages hugetlbfs mode=01770,gid=108,nofail 0 0\n',
     sysctl: [{path: '/etc/sysctl.d/40-hugepage.conf', settings: {'vm.nr_hugepages': '512'}}],
     modprobe: [],
