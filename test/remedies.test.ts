@@ -185,6 +185,7 @@ describe('remedies applied: every fixture, each tune remedy on a copy', function
     {argv: ['tune', 'nested'], row: /^nested\.param$/},
     {argv: ['tune', 'ksm', '--on'], row: /^hugepages\.ksm$/},
     {argv: ['tune', 'thp', '--mode', 'madvise'], row: /^hugepages\.thp$/},
+    {argv: ['tune', 'access', '--user', 'alice'], row: /^dev-kvm\.open$/},
   ]
 
   for (const name of fixtures) {

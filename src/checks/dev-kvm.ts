@@ -14,6 +14,7 @@ import {
 } from '../host/derived.js'
 import {moduleState} from '../host/module-state.js'
 import {firmwareRemedy} from './cpu.js'
+import {accessRemedy} from '../plan/access.js'
 import {loadModuleRemedy, OUTER_HOST_REMEDY} from '../plan/remedies.js'
 import {manual, notCaptured, type Check, type Remedy} from './types.js'
 
@@ -45,25 +46,8 @@ function recreateNode(f: HostFacts, backend: Backend): string[] {
  * so both commands give the same advice.
  */
 export function devKvmRemedy(f: HostFacts, errno: string): Remedy {
-  if (errno === 'EACCES' || errno === 'EPERM') {
-    const node = f.host.devices['/dev/kvm']
-    const user = f.host.user.name ?? '"$USER"'
-    const group = node?.group ?? (node && node.gid > 0 ? `the group with gid ${node.gid}` : undefined)
-    if (!group || group === 'root') {
-      return manual(
-        // The group tune creates (and undoes) for the hugetlbfs mount: one kvm group for both.
-        'give /dev/kvm to the kvm group: (getent group kvm || sudo groupadd --system kvm) && sudo chgrp kvm /dev/kvm && sudo chmod 0660 /dev/kvm',
-        'keep it across reboots with a udev rule: echo \'KERNEL=="kvm", GROUP="kvm", MODE="0660"\' | sudo tee /etc/udev/rules.d/65-kvm.rules',
-        `sudo usermod -aG kvm ${user}`,
-        'then log out and log in again (or run `newgrp kvm`) so the new group applies',
-      )
-    }
-    const name = /^[a-z_][\w-]*$/.test(group) ? group : 'kvm'
-    return manual(
-      `sudo usermod -aG ${name} ${user}`,
-      `then log out and log in again (or run \`newgrp ${name}\`) so the new group applies`,
-    )
-  }
+  // The group, the node's group and mode, the membership and a new login: tune access's own plan.
+  if (errno === 'EACCES' || errno === 'EPERM') return accessRemedy(f)
   if (errno === 'ENOENT' || errno === 'ENXIO' || errno === 'ENODEV') {
     if (firmwareDisabled(f).length > 0) return firmwareRemedy(f)
     // A backend in the kernel that did not bind: no node to pass in or recreate.

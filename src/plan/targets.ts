@@ -15,6 +15,16 @@ export const HUGETLBFS_MOUNT = DEFAULT_HUGETLBFS_MOUNT
 export const MOUNT_MODE = 0o1770
 /** The group that may use the mount (and /dev/kvm); created with `groupadd --system` when missing. */
 export const DEFAULT_GROUP = 'kvm'
+/** The udev rule `tune access` writes when /dev/kvm has another group or mode (65-: after 50-udev-default). */
+export const KVM_UDEV_RULE = '/etc/udev/rules.d/65-kvmctl-kvm.rules'
+/** The mode /dev/kvm gets: read-write for its owner and group, as distributions' udev rules give it. */
+export const KVM_NODE_MODE = 0o660
+
+/** The line of tune access's udev rule: the kvm node gets group `group` and mode 0660 whenever it appears. */
+export function kvmUdevLine(group: string): string {
+  return `KERNEL=="kvm", GROUP="${group}", MODE="0${KVM_NODE_MODE.toString(8)}"`
+}
+
 /** The systemd-tmpfiles file `tune ksm` keeps KSM's run value in across reboots. */
 export const KSM_TMPFILES = '/etc/tmpfiles.d/kvmctl-ksm.conf'
 /** Per-node hugepage pools at boot on kernels before 5.16 (no `hugepages=NODE:COUNT`). */
