@@ -1,7 +1,7 @@
 // Creating the VM group (kvm) as a journaled step, for tune hugepages and tune access alike.
+import {groupNow} from '../host/accounts.js'
 import {OperationError} from '../lib/errors.js'
 import type {Transaction} from './journal.js'
-import {groupGid} from './revert.js'
 import {runTool} from './tools.js'
 
 const NOTHING_CREATED = 'groupadd failed: nothing was created'
@@ -13,11 +13,11 @@ const NOTHING_CREATED = 'groupadd failed: nothing was created'
  */
 export async function createGroup(tx: Transaction, name: string): Promise<string | undefined> {
   const {host} = tx.ctx
-  if ((await groupGid(host, name)) !== undefined) return undefined
+  if ((await groupNow(host, name)) !== undefined) return undefined
   const args = [...(host.root ? ['--prefix', host.root] : []), '--system', name]
   const made = await tx.change(
     {kind: 'group', name},
-    async () => ({run: await runTool(host, 'groupadd', args), gid: await groupGid(host, name)}),
+    async () => ({run: await runTool(host, 'groupadd', args), gid: (await groupNow(host, name))?.gid}),
     // A failed groupadd made nothing (even when the group turned out to exist): never undo it.
     (r) => (r.run.exitCode === 0 && r.gid !== undefined ? {gid: r.gid} : {state: 'reverted', note: NOTHING_CREATED}),
   )

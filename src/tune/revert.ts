@@ -3,13 +3,13 @@
 // (the run was killed in between) is found undone and passes, and a revert is safe to repeat.
 // Nothing is removed that this run did not create or that has come into use since: such a group,
 // mount, directory or module state is left as it is, with the reason ("kept").
-import {chmod, chown, lstat, readdir, readlink} from 'node:fs/promises'
+import {chmod, chown, readdir, readlink} from 'node:fs/promises'
 import {release as osRelease} from 'node:os'
 
+import {groupNow, groupUsersNow} from '../host/accounts.js'
 import {parseMounts, selectedMode} from '../host/facts.js'
 import type {Host} from '../host/host.js'
-import {GROUP_FILE, MOUNTS} from '../host/paths.js'
-import {parseGroups, type Group} from '../host/system.js'
+import {MOUNTS} from '../host/paths.js'
 import type {TuneContext} from './context.js'
 import {
   atomicWrite,
@@ -38,18 +38,8 @@ export interface RevertReport {
   problems: string[]
 }
 
-// What undo needs to know now, read through the host at revert time (not from the plan's facts,
-// which are as old as the run being undone).
-
-/** Group `name` as /etc/group has it now (the host layer's parser), if it has a line there. */
-async function groupNow(host: Host, name: string): Promise<Group | undefined> {
-  return parseGroups((await host.read(GROUP_FILE)) ?? '').find((g) => g.name === name)
-}
-
-/** The gid of group `name` in /etc/group, if it has a line there. */
-export async function groupGid(host: Host, name: string): Promise<number | undefined> {
-  return (await groupNow(host, name))?.gid
-}
+// What undo needs to know now is read through the host at revert time (not from the plan's facts,
+// which are as old as the run being undone): groups and their users by src/host/accounts.ts.
 
 /** The filesystem type mounted last (the visible one) at `target`, from /proc/mounts. */
 async function mountedType(host: Host, target: string): Promise<string | undefined> {
@@ -67,45 +57,6 @@ async function moduleUsers(host: Host, module: string): Promise<string | undefin
     ...(holders.length > 0 ? [`held by ${holders.join(', ')}`] : []),
   ]
   return why.length > 0 ? why.join(', ') : undefined
-}
-
-const GSHADOW_FILE = '/etc/gshadow'
-
-/** Paths whose group ownership means a group is in use (devices VMs open, hugepage mounts). */
-const GROUP_USERS = [
-  '/dev/kvm',
-  '/dev/vhost-net',
-  '/dev/vhost-vsock',
-  '/dev/net/tun',
-  '/dev/sev',
-  '/dev/sev-guest',
-  '/dev/tdx_guest',
-  '/dev/hugepages',
-  '/dev/hugepages1G',
-  '/dev/vfio/vfio',
-]
-
-/** Why group `name` (gid) is in use: members, users with it as primary group, files it owns. */
-export async function groupDependents(ctx: TuneContext, name: string, gid: number): Promise<string[]> {
-  const {host} = ctx
-  const why: string[] = []
-  const members = (await groupNow(host, name))?.members ?? []
-  if (members.length > 0) why.push(`it has members (${members.join(',')}) in ${GROUP_FILE}`)
-  // gshadow (name:password:admins:members) has no gid, so it is not /etc/group's format.
-  const shadow = ((await host.read(GSHADOW_FILE)) ?? '').split('\n').find((l) => l.split(':')[0] === name)
-  const shadowMembers = shadow?.split(':')[3]?.trim()
-  if (shadowMembers) why.push(`it has members (${shadowMembers}) in ${GSHADOW_FILE}`)
-  const primary = ((await host.read('/etc/passwd')) ?? '')
-    .split('\n')
-    .filter((l) => l.split(':')[3] === String(gid))
-    .map((l) => l.split(':')[0])
-  if (primary.length > 0) why.push(`it is the primary group of ${primary.join(', ')}`)
-  const vfio = ((await host.list('/dev/vfio')) ?? []).map((n) => `/dev/vfio/${n}`)
-  for (const p of new Set([...GROUP_USERS, ...vfio])) {
-    const st = await lstat(fsPath(host, p, false)).catch(() => undefined)
-    if (st && st.gid === gid) why.push(`${p} belongs to it`)
-  }
-  return why
 }
 
 /**
@@ -160,14 +111,14 @@ async function revertChange(ctx: TuneContext, step: Step, opts: {force: boolean}
       return {kind: 'reverted'}
     case 'group': {
       // The step is journaled only when the group did not exist: if it exists now, this run made it.
-      const gid = await groupGid(host, step.name)
+      const gid = (await groupNow(host, step.name))?.gid
       if (gid === undefined) return {kind: 'reverted', note: `group ${step.name} does not exist`}
       if (step.gid !== undefined && gid !== step.gid)
         return {
           kind: 'kept',
           note: `kept group ${step.name}: it has gid ${gid} now, not the ${step.gid} kvmctl created`,
         }
-      const uses = await groupDependents(ctx, step.name, gid)
+      const uses = await groupUsersNow(host, step.name, gid)
       if (uses.length > 0) return {kind: 'kept', note: `kept group ${step.name} (gid ${gid}): ${uses.join('; ')}`}
       const r = await runTool(host, 'groupdel', [...(host.root ? ['--prefix', host.root] : []), step.name])
       return r.exitCode === 0
