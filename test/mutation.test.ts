@@ -1,7 +1,7 @@
 // No JS error ever reaches the user, and a replay never leaves its root: every file and folder of
 // every fixture and every host.json field corrupted (empty, truncated, binary, huge, wrong JSON
 // types, a folder for a file, a symlink out of the root, a FIFO), then check, check --json,
-// capture, tune hugepages and tune nested --dry-run run on it in process. `npm run mutate -- N`
+// capture, tune hugepages, tune nested and tune access --dry-run run on it in process. `npm run mutate -- N`
 // runs a long random campaign; MUTATE_SEED (and MUTATE_PATH) replay a failing one.
 import {expect} from 'chai'
 import fc from 'fast-check'

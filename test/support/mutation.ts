@@ -13,11 +13,13 @@ import {checkAndReport} from '../../src/report/check-command.js'
 import {captureHost} from '../../src/host/capture.js'
 import {Host} from '../../src/host/host.js'
 import {expectedFailure, writeFailure} from '../../src/lib/errors.js'
+import {planAccess} from '../../src/tune/access.js'
 import {liveContext} from '../../src/tune/context.js'
 import {planHugepages} from '../../src/tune/hugepages.js'
 import {tuneJson} from '../../src/tune/json.js'
 import {planNested} from '../../src/tune/nested.js'
 import {renderHugepagesPlan, renderNestedPlan} from '../../src/tune/render.js'
+import {renderSettingPlan, settingJson} from '../../src/tune/setting-render.js'
 import {repo} from './cli.js'
 import {makeHugepageRoot} from './tune-root.js'
 import {tempDir} from './temp.js'
@@ -92,6 +94,12 @@ export async function loadCorpus(): Promise<Corpus> {
     'processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Test CPU\nflags\t\t: fpu vmx\n\n',
   )
   await mkdir(join(tuneRoot, 'dev/hugepages'), {recursive: true})
+  // tune access reads alice's account and the kvm group's members.
+  await writeFile(
+    join(tuneRoot, 'etc/passwd'),
+    'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n',
+  )
+  await writeFile(join(tuneRoot, 'etc/group'), 'root:x:0:\nusers:x:100:\nkvm:x:994:alice\n')
   dirs.set(TUNE_ROOT, tuneRoot)
   const entries = new Map<string, Array<{path: string; dir: boolean}>>()
   const fields = new Map<string, string[][]>()
@@ -379,7 +387,10 @@ export interface CaseResult {
 
 const chalk = new Chalk({level: 0})
 
-/** Runs check, check --json, capture (and a replay of it), tune hugepages and tune nested --dry-run on root. */
+/**
+ * Runs check, check --json, capture (and a replay of it), tune hugepages, tune nested and tune access
+ * --dry-run on root.
+ */
 export async function runCase(root: string, caseDir: string): Promise<CaseResult> {
   const started = performance.now()
   const outputs: Output[] = []
@@ -441,6 +452,12 @@ export async function runCase(root: string, caseDir: string): Promise<CaseResult
     const plan = await planNested(liveContext(await Host.open(root)), {})
     log([...renderNestedPlan(plan, chalk), `  ${plan.explanation}`].join('\n'))
     log(JSON.stringify(tuneJson(true, plan, null), null, 2))
+    return 0
+  })
+  await op('tune access --user alice --dry-run', false, async (log) => {
+    const plan = await planAccess(liveContext(await Host.open(root)), {user: 'alice'})
+    log(renderSettingPlan(plan, chalk).join('\n'))
+    log(JSON.stringify(settingJson(true, plan, null), null, 2))
     return 0
   })
   for (const o of outputs) {
