@@ -8,7 +8,7 @@ import {memberOf} from '../host/derived.js'
 import {isUnknown, type HostFacts} from '../host/facts.js'
 import {GROUP_FILE, PASSWD_FILE} from '../host/paths.js'
 import {UsageError} from '../lib/errors.js'
-import type {Remedy} from '../lib/remedy.js'
+import {type Remedy, shellQuote as q} from '../lib/remedy.js'
 import {NotCapturedError} from './not-captured.js'
 import {DEFAULT_GROUP, KVM_NODE_MODE, KVM_UDEV_RULE, kvmUdevLine} from './targets.js'
 
@@ -106,9 +106,9 @@ export function accessIntent(f: HostFacts, user: string, sudoUser?: string): Acc
   const setNode = udevRule && here !== null
   const commands: string[] = []
   const warnings: string[] = []
-  if (gid === null) commands.push(`groupadd --system ${name}`)
-  if (member !== true) commands.push(`usermod -a -G ${name} ${user}`)
-  if (setNode) commands.push(`chgrp ${name} ${KVM_NODE}`, `chmod 0${KVM_NODE_MODE.toString(8)} ${KVM_NODE}`)
+  if (gid === null) commands.push(`groupadd --system ${q(name)}`)
+  if (member !== true) commands.push(`usermod -a -G ${q(name)} ${q(user)}`)
+  if (setNode) commands.push(`chgrp ${q(name)} ${KVM_NODE}`, `chmod 0${KVM_NODE_MODE.toString(8)} ${KVM_NODE}`)
   if (node === null) {
     const later = `udev gives it group ${DEFAULT_GROUP} when it appears`
     warnings.push(`${KVM_NODE} does not exist on this host, so its group cannot be checked; ${later}`)
@@ -147,18 +147,18 @@ export function accessIntent(f: HostFacts, user: string, sudoUser?: string): Acc
 export function accessRemedy(f: HostFacts): Remedy {
   const name = f.host.user.name
   const user = name && USER_NAME.test(name) && name !== 'root' ? name : undefined
-  const intent = accessIntent(f, user ?? '"$USER"')
-  const g = intent.group.name
+  const intent = accessIntent(f, user ?? '$USER')
+  const g = q(intent.group.name)
   const steps: string[] = []
   if (intent.group.gid === undefined) steps.push(`getent group ${g} || sudo groupadd --system ${g}`)
   if (intent.group.create) steps.push(`sudo groupadd --system ${g}`)
   if (intent.udevRule) {
     steps.push(
       `sudo chgrp ${g} ${KVM_NODE} && sudo chmod 0${KVM_NODE_MODE.toString(8)} ${KVM_NODE}`,
-      `keep it across reboots with a udev rule: echo '${kvmUdevLine(g)}' | sudo tee ${KVM_UDEV_RULE}`,
+      `keep it across reboots with a udev rule: echo '${kvmUdevLine(intent.group.name)}' | sudo tee ${KVM_UDEV_RULE}`,
     )
   }
-  if (intent.member !== true) steps.push(`sudo usermod -aG ${g} ${intent.user}`)
+  if (intent.member !== true) steps.push(`sudo usermod -aG ${g} ${user ? q(user) : '"$USER"'}`)
   steps.push(`then log out and log in again (or run \`newgrp ${g}\`) so the new group applies`)
   return {kvmctl: ['tune', 'access', ...(user ? ['--user', user] : [])], steps}
 }
