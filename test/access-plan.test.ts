@@ -220,7 +220,7 @@ describe('tune access on a replayed capture: membership is unknown, said in one 
     expect(what).not.to.match(JS_ERROR)
   }
 
-  it('the tree says "is in group kvm"; `kvmctl capture --root TREE` of it says unknown, not "not a member"', async () => {
+  it('a tree says "is in group kvm"; its `kvmctl capture --root TREE` says unknown, not "not a member"', async () => {
     const tree = await treeWithMember()
     const live = await runCli(['tune', 'access', '--user', 'alice', '--dry-run', '--root', tree])
     expect(live.exitCode, live.stdout + live.stderr).to.equal(0)
@@ -234,7 +234,7 @@ describe('tune access on a replayed capture: membership is unknown, said in one 
     expect(JSON.parse(json.stdout).error.message).to.match(/^not in this capture: \/etc\/passwd /)
   })
 
-  it('`kvmctl capture DIR` of this machine: `tune access --user nobody --dry-run --root DIR` says unknown', async () => {
+  it('`kvmctl capture DIR` of this machine: `tune access --user nobody --dry-run --root DIR` is unknown', async () => {
     const dir = join(await tempDir('kvmctl-access-capture-'), 'host')
     const capture = await runCli(['capture', dir])
     expect(capture.exitCode, capture.stdout + capture.stderr).to.equal(0)
