@@ -5,6 +5,8 @@ import {createRequire} from 'node:module'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {OperationError} from './lib/errors.js'
+
 export type StepResult = 'ok' | string
 
 /** What really opening the KVM device gave; each step "ok" or an errno name. */
@@ -155,7 +157,8 @@ const candidates = ['build/Release/kvmctl_native.node', 'build/Debug/kvmctl_nati
 let cached: NativeBinding | undefined
 let loadedFrom: string | undefined
 
-export class NativeLoadError extends Error {
+// An install problem, not a bug: one line naming each path tried and the fix, exit 1.
+export class NativeLoadError extends OperationError {
   constructor(readonly tried: string[]) {
     super(
       `the native addon is not built (tried ${tried.join('; ')}); ` +

@@ -179,6 +179,9 @@ export async function gatherFacts(host: Host, opts: GatherOptions = {}): Promise
   // host.json (or the live probe) names the kernel release, which two paths depend on; every
   // other read starts at once beside it.
   const hostJsonRead = host.facts()
+  // Its failure (a bad host.json, an addon that is not built) ends the command here, before the
+  // reads below that wait on it could fail where nothing is listening for them.
+  await hostJsonRead
   const releaseDependent = hostJsonRead.then(async (json) => {
     const release = json.uname.release
     const [configs, builtin] = await Promise.all([
