@@ -19,6 +19,7 @@ import {
   realpathSync,
   statSync,
 } from 'node:fs'
+import {machine, release, userInfo} from 'node:os'
 import {basename, dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
 import {gunzipSync} from 'node:zlib'
 
@@ -431,15 +432,15 @@ function statDevice(p: string): DeviceNode | null {
   }
 }
 
-/** The kernel log: /dev/kmsg directly (fast), else `dmesg` through execa; null when unreadable. */
+/** The kernel log: /dev/kmsg directly (fast), else `dmesg`; null when unreadable. */
 async function readKernelLog(): Promise<string | null> {
   const {readKmsg} = await import('./kmsg.js')
   try {
     return readKmsg()
   } catch {
-    const {execa} = await import('execa')
-    const run = await execa('dmesg', [], {reject: false, env: {LC_ALL: 'C'}}).catch(() => undefined)
-    return run && run.exitCode === 0 ? String(run.stdout) : null
+    const {runProcess} = await import('../lib/run-process.js')
+    const run = await runProcess('dmesg', [], {LC_ALL: 'C'})
+    return run.exitCode === 0 ? run.stdout.replace(/\n$/, '') : null
   }
 }
 
@@ -452,7 +453,6 @@ function detectContainer(): string | null {
 }
 
 async function gatherLiveFacts(): Promise<HostJson> {
-  const os = await import('node:os')
   const [{loadNative}, dmesg, container, nodes] = await Promise.all([
     import('../native.js'),
     readKernelLog(),
@@ -463,12 +463,12 @@ async function gatherLiveFacts(): Promise<HostJson> {
   const devices: Record<string, DeviceNode | null> = Object.fromEntries(DEVICE_PATHS.map((dev, i) => [dev, nodes[i]]))
   return {
     schema: 1,
-    uname: {release: os.release(), machine: os.machine()},
+    uname: {release: release(), machine: machine()},
     user: {
       uid: process.getuid?.() ?? -1,
       gid: process.getgid?.() ?? -1,
       groups: process.getgroups?.() ?? [],
-      name: os.userInfo().username,
+      name: userInfo().username,
     },
     devices,
     kvm: native.probeKvm('/dev/kvm'),

@@ -1,6 +1,6 @@
 // The kernel log read straight from /dev/kmsg and printed as `dmesg` prints it. Reading the
-// device takes about 2 ms; spawning dmesg through execa costs about 100 ms of start-up (execa's
-// import alone), which `kvmctl check` cannot afford. Callers fall back to dmesg when this fails.
+// device takes about 2 ms; spawning dmesg costs a process start, which `kvmctl check` cannot
+// afford. Callers fall back to dmesg when this fails.
 import {closeSync, constants, openSync, readSync} from 'node:fs'
 
 /** One /dev/kmsg record ("6,339,357779,-;kvm-pvm: loaded") as a dmesg line ("[    0.357779] kvm-pvm: loaded"). */

@@ -1,10 +1,10 @@
 // The external programs tuning runs (modprobe, modinfo, mount, umount, groupadd, groupdel, usermod and
-// the boot loader tools), always through
-// execa. Each path can be overridden (KVMCTL_MODPROBE, ...) so tests can point at stand-ins that
+// the boot loader tools), always through runProcess. Each path can be overridden (KVMCTL_MODPROBE, ...) so tests can point at stand-ins that
 // edit a temporary root as the real tool edits the live host; the child sees KVMCTL_ROOT then.
 import type {Host} from '../host/host.js'
 import {UsageError} from '../lib/errors.js'
 import {printable} from '../lib/printable.js'
+import {runProcess} from '../lib/run-process.js'
 
 export type ToolName =
   | 'modprobe'
@@ -90,10 +90,8 @@ export async function runTool(host: Host, name: ToolName, args: string[]): Promi
   const file = toolPath(name)
   const env: Record<string, string> = {LC_ALL: 'C'}
   if (host.root) env.KVMCTL_ROOT = host.root
-  // Loaded here, not at the top: a dry run starts no tool and need not load execa (tens of ms).
-  const {execa} = await import('execa')
-  const r = await execa(file, args, {reject: false, env, all: true})
-  const output = String(r.all ?? '').trim() || (r.failed && r.exitCode === undefined ? String(r.shortMessage) : '')
+  const r = await runProcess(file, args, env)
+  const output = r.all.trim() || (r.exitCode === undefined ? (r.failure ?? '') : '')
   return {command: [name, ...args].join(' '), exitCode: r.exitCode ?? 127, output}
 }
 
