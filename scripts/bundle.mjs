@@ -5,10 +5,11 @@
 // The fast entry is one CommonJS file, dist/fast.cjs: `kvmctl check` then loads one file instead
 // of twenty ESM chunks (each resolved, read, compiled and linked on its own), and the modules a
 // command does not run stay uncompiled behind esbuild's lazy wrappers, their node: built-ins
-// required only when they run (ESM chunks would hoist them all). execa stays outside (tune loads
-// it from node_modules when it runs a tool).
+// required only when they run (ESM chunks would hoist them all). It must hold no dynamic import():
+// it runs from a V8 code cache (bin/fast-loader.cjs), where import() has no loader to call.
 import {build} from 'esbuild'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 
 const common = {
   outdir: 'dist',
@@ -39,7 +40,6 @@ await build({
   entryPoints: {fast: 'src/fast.ts'},
   format: 'cjs',
   outExtension: {'.js': '.cjs'},
-  external: [...common.external, 'execa'],
   // The sources find their files from import.meta.url (the addon, flag-table.json).
   define: {'import.meta.url': '__kvmctlModuleUrl'},
   banner: {js: "const __kvmctlModuleUrl=require('node:url').pathToFileURL(__filename).href;"},
@@ -48,3 +48,20 @@ await build({
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'))
 const {flagTables} = await import(new URL('../dist/cli.js', import.meta.url).href)
 writeFileSync('dist/flag-table.json', JSON.stringify(flagTables(pkg.oclif.bin, pkg.version)) + '\n')
+
+// The fast entry's code cache (bin/fast-loader.cjs): one `kvmctl check` of this machine, which only
+// reads, with KVMCTL_WRITE_CODE_CACHE=1; the cache then holds every function that run compiled.
+const fastSource = readFileSync('dist/fast.cjs', 'utf8')
+const dynamicImport = /\bimport\(\s*["'`]/.exec(fastSource)
+if (dynamicImport)
+  throw new Error(`dist/fast.cjs has a dynamic import() at ${dynamicImport.index}; see src/lib/run-process.ts`)
+rmSync('dist/fast.cjs.v8cache', {force: true})
+const warm = spawnSync(process.execPath, ['bin/run.js', 'check'], {
+  env: {...process.env, KVMCTL_WRITE_CODE_CACHE: '1', NO_COLOR: '1'},
+  stdio: 'ignore',
+  timeout: 120_000,
+})
+if (!existsSync('dist/fast.cjs.v8cache'))
+  console.warn(
+    `bundle: no code cache made (kvmctl check: ${warm.error?.message ?? `exit ${warm.status}`}); the fast entry compiles on each start`,
+  )

@@ -1,0 +1,105 @@
+// The fast entry's loader (bin/fast-loader.cjs) runs dist/fast.cjs from V8's code cache. The cache
+// may only ever make a start faster: a cache for another build, a damaged or truncated one, or one
+// V8 refuses must all fall back to a normal compile with the same output. And an install whose
+// native addon is missing says so in one line (it used to print minified source and a stack).
+import {expect} from 'chai'
+import {spawnSync} from 'node:child_process'
+import {cp, mkdir, readFile, symlink, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import {FORBIDDEN} from './support/mutation.js'
+import {fixture, repo} from './support/cli.js'
+import {tempDir} from './support/temp.js'
+
+const DIST_FILES = ['fast.cjs', 'fast.cjs.v8cache', 'flag-table.json']
+
+/** A copy of the built package (bin, dist, package.json; node_modules linked), without build/. */
+async function packageCopy(): Promise<string> {
+  const dir = await tempDir('kvmctl-loader-')
+  await cp(join(repo, 'bin'), join(dir, 'bin'), {recursive: true})
+  await mkdir(join(dir, 'dist'))
+  for (const f of DIST_FILES) await cp(join(repo, 'dist', f), join(dir, 'dist', f))
+  await cp(join(repo, 'package.json'), join(dir, 'package.json'))
+  await symlink(join(repo, 'node_modules'), join(dir, 'node_modules'))
+  return dir
+}
+
+/** How the loader fared on DIST in a fresh node (as bin/run.js runs it), and whether runFast loaded. */
+function load(dist: string, nodeFlags: string[] = []): {cache: string; runFast: string} {
+  const script =
+    `const r = require(${JSON.stringify(join(repo, 'bin', 'fast-loader.cjs'))}).loadFast(${JSON.stringify(dist)});` +
+    'process.stdout.write(JSON.stringify({cache: r.cache, runFast: typeof r.exports.runFast}))'
+  const run = spawnSync(process.execPath, [...nodeFlags, '-e', script], {encoding: 'utf8'})
+  expect(run.status, run.stderr).to.equal(0)
+  return JSON.parse(run.stdout) as {cache: string; runFast: string}
+}
+
+function check(dir: string, ...args: string[]) {
+  const run = spawnSync(process.execPath, [join(dir, 'bin', 'run.js'), 'check', ...args], {
+    encoding: 'utf8',
+    env: {...process.env, NO_COLOR: '1'},
+  })
+  return {exitCode: run.status, stdout: run.stdout, stderr: run.stderr}
+}
+
+describe('fast entry loader and its code cache', function () {
+  this.timeout(60_000)
+
+  it('the build made a cache that this Node accepts', () => {
+    expect(load(join(repo, 'dist'))).to.deep.equal({cache: 'accepted', runFast: 'function'})
+  })
+
+  it('V8 refuses the cache under other flags, and the bundle still loads', () => {
+    expect(load(join(repo, 'dist'), ['--no-opt'])).to.deep.equal({cache: 'rejected', runFast: 'function'})
+  })
+
+  it('a damaged, truncated, foreign or empty cache is never used, and check prints the same', async () => {
+    const dir = await packageCopy()
+    const dist = join(dir, 'dist')
+    const cacheFile = join(dist, 'fast.cjs.v8cache')
+    const good = await readFile(cacheFile)
+    const expected = check(dir, '--root', fixture('intel-vtx'))
+    const damaged = Buffer.from(good)
+    for (let i = good.indexOf(10) + 50; i < good.length; i += 4093) damaged[i] ^= 0x5a
+    const variants: Record<string, Buffer> = {
+      damaged,
+      truncated: good.subarray(0, good.length >> 1),
+      'header only': good.subarray(0, good.indexOf(10) + 1),
+      empty: Buffer.alloc(0),
+      'another header': Buffer.concat([
+        Buffer.from('kvmctl-v8cache-2 v0.0.0 1:2 3:4\n'),
+        good.subarray(good.indexOf(10) + 1),
+      ]),
+    }
+    for (const [name, bytes] of Object.entries(variants)) {
+      await writeFile(cacheFile, bytes)
+      expect(load(dist), name).to.deep.equal({cache: 'absent', runFast: 'function'})
+      expect(check(dir, '--root', fixture('intel-vtx')), name).to.deep.equal(expected)
+    }
+  })
+
+  it('a bundle of the same length but other bytes does not run the old build from the cache', async () => {
+    const dir = await packageCopy()
+    const dist = join(dir, 'dist')
+    const source = await readFile(join(dist, 'fast.cjs'), 'utf8')
+    // One character of a string the bundle prints changes; the length stays.
+    const at = source.indexOf('internal error, a bug in kvmctl')
+    expect(at).to.be.greaterThan(0)
+    await writeFile(join(dist, 'fast.cjs'), source.slice(0, at) + 'I' + source.slice(at + 1))
+    expect(load(dist)).to.deep.equal({cache: 'absent', runFast: 'function'})
+  })
+
+  it('without the native addon, live commands say so in one line and exit 1', async () => {
+    const dir = await packageCopy()
+    for (const args of [[], ['--json']]) {
+      const run = check(dir, ...args)
+      expect(run.exitCode, run.stderr).to.equal(1)
+      const said = args.length ? (JSON.parse(run.stdout) as {error: {message: string}}).error.message : run.stderr
+      expect(said).to.match(/native addon is not built .*npm rebuild kvmctl/)
+      expect(said.trim().split('\n')).to.have.length(1)
+      for (const text of FORBIDDEN) expect(run.stdout + run.stderr, text).not.to.include(text)
+    }
+    // A replay needs no addon.
+    expect(check(dir, '--root', fixture('intel-vtx')).exitCode).to.equal(0)
+  })
+})
