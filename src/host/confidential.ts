@@ -1,7 +1,7 @@
 // Confidential guests (AMD SEV, SEV-ES, SEV-SNP; Intel TDX): the facts gathered beside the others
 // (the misc cgroup's ASID capacity, CPU 0's MSRs), the decoding of raw CPUID leaf 0x8000001F and
 // the kernel-log messages of every era. What they mean together is derived in confidential-levels.ts.
-import {execLine} from '../lib/required-text.js'
+import {matchLines} from '../lib/required-text.js'
 import type {CpuidRegisters} from '../native.js'
 import type {Host} from './host.js'
 import {readMsrs, type MsrName, type MsrProbe} from './msr.js'
@@ -72,22 +72,23 @@ export interface LogHit {
   groups: string[]
 }
 
-/** The first line matching each pattern (one pass over the log). */
+/** The first line matching each pattern. */
 export function scanLog<Id extends string>(
   dmesg: string | null,
   patterns: Record<Id, RegExp>,
 ): Partial<Record<Id, LogHit>> {
   const hits: Partial<Record<Id, LogHit>> = {}
   if (!dmesg) return hits
-  const entries = Object.entries(patterns) as Array<[Id, RegExp]>
-  for (const raw of dmesg.split('\n')) {
-    for (const [id, re] of entries) {
-      if (hits[id]) continue
-      const m = execLine(re, raw)
-      if (m) hits[id] = {line: raw.replace(/^\[[^\]]*\]\s*/, ''), groups: m.slice(1)}
-    }
+  for (const [id, re] of Object.entries(patterns) as Array<[Id, RegExp]>) {
+    const [first] = matchLines(dmesg, re, 1)
+    if (first) hits[id] = {line: withoutTimestamp(first.line), groups: first.match.slice(1)}
   }
   return hits
+}
+
+/** A dmesg line without its "[    0.357779] " timestamp. */
+export function withoutTimestamp(line: string): string {
+  return line.replace(/^\[[^\]]*\]\s*/, '')
 }
 
 export interface ConfidentialFacts {

@@ -2,7 +2,8 @@
 // match against it and `kvmctl capture` keeps only the lines it matches, so a capture holds what
 // a replay needs and nothing else.
 
-import {execLine} from '../lib/required-text.js'
+import {matchLines} from '../lib/required-text.js'
+import {withoutTimestamp} from './confidential.js'
 import {platformLogPatterns} from './platform.js'
 
 export type LogKind =
@@ -76,33 +77,33 @@ export interface LogMatch {
 /** The kernel-log lines that match a pattern of this kind, each with the first such pattern it matched. */
 export function matchKernelLog(dmesg: string | null, kind: LogKind): LogMatch[] {
   if (!dmesg) return []
-  // Many checks ask of the same log (one entry: one host per run): it is split once, and each kind
-  // is scanned once, with its own few patterns only (the checks ask for four kinds of the nine).
-  if (scanned?.dmesg !== dmesg) scanned = {dmesg, lines: dmesg.split('\n'), byKind: new Map()}
+  // Many checks ask of the same log (one entry: one host per run): each kind is scanned once, with
+  // its own few patterns only (the checks ask for four kinds of the nine).
+  if (scanned?.dmesg !== dmesg) scanned = {dmesg, byKind: new Map()}
   let matches = scanned.byKind.get(kind)
   if (!matches) {
-    const patterns = LOG_PATTERNS.filter((p) => p.kind === kind)
-    matches = []
-    for (const raw of scanned.lines) {
-      for (const pattern of patterns) {
-        const m = execLine(pattern.re, raw)
-        if (!m) continue
-        matches.push({pattern, line: raw.replace(/^\[[^\]]*\]\s*/, ''), groups: m.slice(1)})
-        break
+    // Each line once, with the first of the kind's patterns that matches it, in log order.
+    const byLine = new Map<number, LogMatch>()
+    for (const pattern of LOG_PATTERNS.filter((p) => p.kind === kind)) {
+      for (const {start, line, match} of matchLines(dmesg, pattern.re)) {
+        if (!byLine.has(start)) byLine.set(start, {pattern, line: withoutTimestamp(line), groups: match.slice(1)})
       }
     }
+    matches = [...byLine.entries()].sort(([a], [b]) => a - b).map(([, m]) => m)
     scanned.byKind.set(kind, matches)
   }
   return [...matches]
 }
 
-let scanned: {dmesg: string; lines: string[]; byKind: Map<LogKind, LogMatch[]>} | undefined
+let scanned: {dmesg: string; byKind: Map<LogKind, LogMatch[]>} | undefined
 
 /** Only the lines kvmctl understands, as dmesg printed them: what a capture may keep. */
 export function filterKernelLog(dmesg: string | null): string | null {
   if (dmesg === null) return null
-  return dmesg
-    .split('\n')
-    .filter((line) => LOG_PATTERNS.some((p) => execLine(p.re, line) !== null))
+  const kept = new Map<number, string>()
+  for (const p of LOG_PATTERNS) for (const {start, line} of matchLines(dmesg, p.re)) kept.set(start, line)
+  return [...kept.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([, line]) => line)
     .join('\n')
 }
