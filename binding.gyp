@@ -19,6 +19,7 @@
         "native/addon.cc",
         "native/errors.cc",
         "native/host_probe.cc",
+        "native/host_read.cc",
         "native/probe_vm.cc",
         "native/vm_types.cc",
         "native/kvm/memory.cc",

@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "host_probe.h"
+#include "host_read.h"
 #include "probe_vm.h"
 #include "vm_types.h"
 
@@ -10,6 +11,9 @@ namespace kvmctl {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeKvm", Napi::Function::New(env, ProbeKvm, "probeKvm"));
   exports.Set("cpuid", Napi::Function::New(env, Cpuid, "cpuid"));
+  exports.Set("readKernelLog", Napi::Function::New(env, ReadKernelLog, "readKernelLog"));
+  exports.Set("formatKernelLog", Napi::Function::New(env, FormatKernelLog, "formatKernelLog"));
+  exports.Set("gunzip", Napi::Function::New(env, Gunzip, "gunzip"));
   exports.Set("probeVmTypes", Napi::Function::New(env, ProbeVmTypes, "probeVmTypes"));
   InitProbeVm(env, exports);
   return exports;

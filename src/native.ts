@@ -134,6 +134,12 @@ export interface NativeBinding {
   probeKvm(path?: string): KvmProbe
   cpuid(): CpuidBits | null
   probeVmTypes(path?: string): VmTypesProbe
+  /** The kernel log as dmesg prints it (native/host_read.h); throws with .code when it cannot open path. */
+  readKernelLog(path?: string): string
+  /** The same formatting of raw /dev/kmsg records joined by NUL (for tests against src/host/kmsg.ts). */
+  formatKernelLog(records: string): string
+  /** gzip data decompressed; throws (.code Z_DATA_ERROR or ERR_BUFFER_TOO_LARGE) past maxBytes or on bad data. */
+  gunzip(data: Buffer, maxBytes: number): Buffer
   createVm(options: CreateVmOptions): NativeVm
   /** The numbers of native/guest/probe_abi.h (ports, marks, report keys, layout). */
   probeAbi: Record<string, number>

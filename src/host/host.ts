@@ -21,9 +21,9 @@ import {
 } from 'node:fs'
 import {machine, release, userInfo} from 'node:os'
 import {basename, dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
-import {gunzipSync} from 'node:zlib'
 
 import {UsageError} from '../lib/errors.js'
+import {gunzip} from '../lib/gunzip.js'
 import {describeValue, printable} from '../lib/printable.js'
 import {CONTAINER_MARKERS, CPUINFO, MOUNTS} from './paths.js'
 import {DEVICE_PATHS, type DeviceNode, type HostJson} from './types.js'
@@ -270,11 +270,11 @@ function readCapped(where: () => string, gz: boolean, cap: ReadCap): ReadResult 
       if (bytesRead === 0) break
       length += bytesRead
     }
-    let data = buf.subarray(0, length)
+    let data: Buffer = buf.subarray(0, length)
     if (length > cap.bytes && !gz) return tooLarge
     if (gz) {
       try {
-        data = gunzipSync(data, {maxOutputLength: cap.bytes})
+        data = gunzip(data, cap.bytes)
       } catch {
         return {ok: false, absent: false, reason: `not gzip data, or larger than ${cap.bytes} bytes once decompressed`}
       }
