@@ -9,9 +9,22 @@
 // it runs from a V8 code cache (bin/fast-loader.cjs), where import() has no loader to call.
 import {build} from 'esbuild'
 import {spawnSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
 import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+
+// chalk detects colour support on import, through node:tty, which loads Node's stream modules on
+// every start; kvmctl decides colour itself (src/lib/color.ts, a level for every Chalk it makes).
+const chalkWithoutDetection = {
+  name: 'chalk-without-detection',
+  setup(b) {
+    const stand = fileURLToPath(new URL('chalk-supports-color.mjs', import.meta.url))
+    b.onResolve({filter: /^#supports-color$/}, () => ({path: stand}))
+  },
+}
 
 const common = {
+  plugins: [chalkWithoutDetection],
   outdir: 'dist',
   bundle: true,
   platform: 'node',
@@ -49,12 +62,17 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8'))
 const {flagTables} = await import(new URL('../dist/cli.js', import.meta.url).href)
 writeFileSync('dist/flag-table.json', JSON.stringify(flagTables(pkg.oclif.bin, pkg.version)) + '\n')
 
-// The fast entry's code cache (bin/fast-loader.cjs): one `kvmctl check` of this machine, which only
-// reads, with KVMCTL_WRITE_CODE_CACHE=1; the cache then holds every function that run compiled.
+// The fast entry's build id, its last line: a hash of its content, which its code cache names
+// (bin/fast-loader.cjs), so a cache is only ever used with the bundle it was made from.
 const fastSource = readFileSync('dist/fast.cjs', 'utf8')
 const dynamicImport = /\bimport\(\s*["'`]/.exec(fastSource)
 if (dynamicImport)
   throw new Error(`dist/fast.cjs has a dynamic import() at ${dynamicImport.index}; see src/lib/run-process.ts`)
+const buildId = createHash('sha256').update(fastSource).digest('hex').slice(0, 32)
+writeFileSync('dist/fast.cjs', `${fastSource.replace(/\n?$/, '\n')}//# kvmctl-build=${buildId}\n`)
+
+// The code cache: one `kvmctl check` of this machine, which only reads, with
+// KVMCTL_WRITE_CODE_CACHE=1; the cache then holds every function that run compiled.
 rmSync('dist/fast.cjs.v8cache', {force: true})
 const warm = spawnSync(process.execPath, ['bin/run.js', 'check'], {
   env: {...process.env, KVMCTL_WRITE_CODE_CACHE: '1', NO_COLOR: '1'},

@@ -3,6 +3,8 @@
 // Keeping the body out of the class is what lets the fast entry run it without loading oclif.
 import {format} from 'node:util'
 
+import {writeOut} from './output.js'
+
 export interface CommandIO {
   /** --json was given: the caller prints `result` as JSON, and log() prints nothing. */
   json: boolean
@@ -30,11 +32,11 @@ export type CommandBody<F = never, R = unknown> = (input: CommandInput<F>, io: C
 /** stdout lines exactly as oclif's Command.log prints them; nothing with --json. */
 export function stdoutLog(json: boolean): (text: string) => void {
   return (text) => {
-    if (!json) process.stdout.write(format(text) + '\n')
+    if (!json) writeOut(format(text) + '\n')
   }
 }
 
 /** A command result as --json prints it when stdout takes no colour (BaseCommand.logJson). */
 export function writeJson(result: unknown): void {
-  process.stdout.write(JSON.stringify(result, null, 2) + '\n')
+  writeOut(JSON.stringify(result, null, 2) + '\n')
 }

@@ -2,6 +2,8 @@
 // UsageError: a bad flag value or input (exit 2). StageFailure is not an error: commands return
 // results and set exit 1 themselves when a check or stage failed.
 
+import {writeOut} from './output.js'
+
 /** Bad input: the message names the bad value and the fix. Exit code 2. */
 export class UsageError extends Error {
   readonly exitCode = 2
@@ -46,8 +48,8 @@ export function unexpectedFailure(error: unknown): {message: string; exitCode: 1
 
 /** Writes a failure as every command does: an `{error}` object on stdout with --json, else one line on stderr. */
 export function writeFailure(failure: Failure, json: boolean): void {
-  if (json) process.stdout.write(JSON.stringify({error: failure}, null, 2) + '\n')
-  else process.stderr.write(`kvmctl: ${failure.message}\n`)
+  if (json) writeOut(JSON.stringify({error: failure}, null, 2) + '\n')
+  else writeOut(`kvmctl: ${failure.message}\n`, 2)
 }
 
 /** A value from the user, quoted for a one-line message: control characters escaped, long ones cut. */

@@ -8,8 +8,9 @@ import type {Status} from './status.js'
 
 export {useColor} from './color.js'
 
-export function makeChalk(stream: NodeJS.WriteStream = process.stdout): ChalkInstance {
-  return new Chalk({level: useColor(stream) ? 1 : 0})
+/** Styles for output to fd (1 stdout): colour only when useColor says so. */
+export function makeChalk(fd = 1): ChalkInstance {
+  return new Chalk({level: useColor(fd) ? 1 : 0})
 }
 
 const LABEL: Record<Status, string> = {pass: 'PASS', info: 'INFO', warn: 'WARN', fail: 'FAIL', skip: 'SKIP'}

@@ -71,7 +71,7 @@ export class SelftestRenderer implements SelftestEvents {
   private pending = false
 
   constructor(private readonly out: NodeJS.WriteStream = process.stdout) {
-    this.c = makeChalk(out)
+    this.c = makeChalk((out as {fd?: number}).fd ?? 1)
     // Cursor movement only on a terminal; piped output gets finished lines only.
     this.live = Boolean(out.isTTY)
   }
