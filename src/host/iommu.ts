@@ -78,7 +78,8 @@ export async function gatherIommu(host: Host): Promise<IommuFacts> {
       .map((d) =>
         all || (d.driver && host.covers(`${PCI_DRIVERS}/${d.driver}/${d.address}`)) ? d : {...d, driver: undefined},
       )
-      .sort((a, b) => a.address.localeCompare(b.address))
+      // By code unit: localeCompare's first call loads ICU's collator, about 15 ms of a check.
+      .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0))
     facts.pciComplete = host.covers(`${PCI_DEVICES}/`)
   }
   if (limits !== undefined) facts.memlock = parseMemlock(limits)
