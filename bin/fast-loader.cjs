@@ -12,7 +12,7 @@
 // V8 then includes every function that command compiled.
 'use strict'
 const {readFileSync, renameSync, writeFileSync} = require('node:fs')
-const {createRequire, wrap} = require('node:module')
+const {createRequire} = require('node:module')
 const {dirname, join} = require('node:path')
 const {Script} = require('node:vm')
 
@@ -40,16 +40,19 @@ function readCache(file, buildId) {
 }
 
 /**
- * Runs dist/fast.cjs as Node would run it with require(), from the code cache when it fits.
+ * Runs dist/fast.cjs, the fast entry's module function, as require() runs a module, from the code
+ * cache when it fits.
  * Returns its exports and how the cache fared: 'accepted', 'rejected' (by V8), or 'absent'.
  */
 function loadFast(distDir) {
   const file = join(distDir, 'fast.cjs')
   const cacheFile = `${file}.v8cache`
-  const source = readFileSync(file, 'utf8')
+  // ASCII (the build checks it): latin1 makes the string without decoding UTF-8.
+  const source = readFileSync(file, 'latin1')
   const buildId = BUILD_ID.exec(source.slice(-80))?.[1]
   const cachedData = readCache(cacheFile, buildId)
-  const script = new Script(wrap(source), {filename: file, cachedData})
+  // The file is the module function (scripts/bundle.mjs), compiled as it is: no wrapper to copy it into.
+  const script = new Script(source, {filename: file, cachedData})
   const module = {exports: {}}
   script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, dirname(file))
   const cache = cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'accepted'

@@ -68,8 +68,13 @@ const fastSource = readFileSync('dist/fast.cjs', 'utf8')
 const dynamicImport = /\bimport\(\s*["'`]/.exec(fastSource)
 if (dynamicImport)
   throw new Error(`dist/fast.cjs has a dynamic import() at ${dynamicImport.index}; see src/lib/run-process.ts`)
+if (!/^[\x00-\x7f]*$/.test(fastSource))
+  throw new Error('dist/fast.cjs is not ASCII; bin/fast-loader.cjs reads it as latin1')
 const buildId = createHash('sha256').update(fastSource).digest('hex').slice(0, 32)
-writeFileSync('dist/fast.cjs', `${fastSource.replace(/\n?$/, '\n')}//# kvmctl-build=${buildId}\n`)
+// The file is the module function itself, which bin/fast-loader.cjs compiles as it is and calls:
+// wrapping 240 KB in Node's module wrapper at run time would copy it on every start.
+const wrapped = `(function (exports, require, module, __filename, __dirname) {\n${fastSource.replace(/\n?$/, '\n')}})\n`
+writeFileSync('dist/fast.cjs', `${wrapped}//# kvmctl-build=${buildId}\n`)
 
 // The code cache: one `kvmctl check` of this machine, which only reads, with
 // KVMCTL_WRITE_CODE_CACHE=1; the cache then holds every function that run compiled.

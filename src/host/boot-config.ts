@@ -99,7 +99,10 @@ function fstabHugetlbfs(text: string): string[] {
 async function ksmAtBoot(host: Host, sources: Record<string, string>): Promise<Setter | null> {
   let found: Setter | null = null
   for (const file of await dropIns(host, TMPFILES_DIRS, '.conf')) {
-    for (const line of ((await host.read(file)) ?? '').split('\n')) {
+    const text = (await host.read(file)) ?? ''
+    // Most systems have dozens of these files and none about KSM: only a file naming it is parsed.
+    if (!text.includes(KSM_RUN)) continue
+    for (const line of text.split('\n')) {
       const f = line.trim().split(/\s+/)
       if (/^w\+?$/.test(f[0] ?? '') && f[1] === KSM_RUN && f[6] !== undefined) {
         found = {value: f[6], file}

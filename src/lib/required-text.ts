@@ -75,6 +75,16 @@ function isQuantifier(c: string | undefined): boolean {
  * alternative has no literal run of 3 or more.
  */
 export function requiredTexts(re: RegExp): {texts: string[]; folded: boolean} | undefined {
+  // Patterns are module constants, asked again on every scan: worked out once each.
+  if (textsOf.has(re)) return textsOf.get(re)
+  const found = textsFromSource(re)
+  textsOf.set(re, found)
+  return found
+}
+
+const textsOf = new WeakMap<RegExp, {texts: string[]; folded: boolean} | undefined>()
+
+function textsFromSource(re: RegExp): {texts: string[]; folded: boolean} | undefined {
   const folded = re.flags.includes('i')
   const texts: string[] = []
   for (const alternative of topLevelAlternatives(re.source)) {
