@@ -18,7 +18,7 @@ import {detectBackend} from '../src/host/derived.js'
 import {remedyLines} from '../src/lib/remedy.js'
 import type {Fact} from '../src/host/facts.js'
 import {moduleFact, moduleState} from '../src/host/module-state.js'
-import {parseCpuinfo, parseKernelConfig, parseModulesBuiltin, selectedMode} from '../src/host/facts.js'
+import {kernelConfigOf, parseCpuinfo, parseKernelConfig, parseModulesBuiltin, selectedMode} from '../src/host/facts.js'
 import {intelHost} from './support/facts.js'
 
 const byId = (checks: Check[], id: string) => {
@@ -425,9 +425,13 @@ describe('checks: nested, memory, devices, firmware, config', () => {
     )
     const line = fc.array(piece, {maxLength: 6}).map((p) => p.join(''))
     fc.assert(
-      fc.property(fc.array(line, {maxLength: 8}), (lines) => {
+      fc.property(fc.array(line, {maxLength: 8}), fc.constantFrom('KVM', 'KVMKVM', 'X', 'KVM y'), (lines, name) => {
         const text = lines.join('\n')
         expect(parseKernelConfig(text)).to.deep.equal(reference(text))
+        // The lazy config finds one option by searching the text, as the whole parse has it.
+        const config = kernelConfigOf('/proc/config.gz', text)
+        expect(config.value!(name)).to.equal(reference(text)[name])
+        expect(config.options).to.deep.equal(reference(text))
       }),
       {numRuns: 3000},
     )

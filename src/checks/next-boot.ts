@@ -3,7 +3,7 @@
 // "550 pages now, 0 after a reboot: nothing persists them". Checks appear only where the boot
 // configuration is known (live, or a capture that holds it) and there is something to compare.
 import type {BootConfig, Setter} from '../host/boot-config.js'
-import type {HostFacts, Mount} from '../host/facts.js'
+import {configValue, type HostFacts, type Mount} from '../host/facts.js'
 import {KSM_RUN, THP_ENABLED} from '../host/paths.js'
 import {formatFstabEntry} from '../lib/fstab.js'
 import {cmdlineDefaultPages, valuesOf} from '../host/cmdline.js'
@@ -105,12 +105,12 @@ function thpCheck(f: HostFacts): Check[] {
   if (!boot || f.thp === null) return []
   let after: string | null = null
   let cause = ''
-  const config = f.kernelConfig?.options
   const byDefault = (mode: string) =>
     `the kernel default (CONFIG_TRANSPARENT_HUGEPAGE_${mode.toUpperCase()}) applies at boot; ` +
     'nothing persists the current mode'
-  if (config?.TRANSPARENT_HUGEPAGE_ALWAYS === 'y') [after, cause] = ['always', byDefault('always')]
-  if (config?.TRANSPARENT_HUGEPAGE_MADVISE === 'y') [after, cause] = ['madvise', byDefault('madvise')]
+  const set = (name: string) => configValue(f.kernelConfig, `TRANSPARENT_HUGEPAGE_${name}`) === 'y'
+  if (set('ALWAYS')) [after, cause] = ['always', byDefault('always')]
+  if (set('MADVISE')) [after, cause] = ['madvise', byDefault('madvise')]
   const fromCmdline = boot.cmdline ? valuesOf(boot.cmdline.text, 'transparent_hugepage').at(-1) : undefined
   if (fromCmdline) [after, cause] = [fromCmdline, `${onCmdline(boot)} has transparent_hugepage=${fromCmdline}`]
   const tuned = boot.tuned

@@ -46,7 +46,45 @@ export interface KernelConfig {
   /** The host path it was read from, e.g. /proc/config.gz. */
   source: string
   /** CONFIG_ names without the prefix; values as written ("y", "m", a number or quoted text). */
-  options: Record<string, string>
+  readonly options: Record<string, string>
+  /**
+   * One option's value as `options` has it, found without parsing the whole config: the checks ask
+   * for a dozen of its thousands (configOption uses it when present).
+   */
+  value?(name: string): string | undefined
+}
+
+/** A kernel config read from text: `options` is parsed on first use, `value` searches the text. */
+export function kernelConfigOf(source: string, text: string): KernelConfig {
+  let options: Record<string, string> | undefined
+  return {
+    source,
+    get options() {
+      return (options ??= parseKernelConfig(text))
+    },
+    value: (name) =>
+      options ? (Object.hasOwn(options, name) ? options[name] : undefined) : lastConfigValue(text, name),
+  }
+}
+
+/** The value of the last line of text that sets CONFIG_name, as parseKernelConfig would keep it. */
+function lastConfigValue(text: string, name: string): string | undefined {
+  if (!/^\w+$/.test(name)) return undefined
+  const key = `CONFIG_${name}=`
+  for (let at = text.lastIndexOf(key); at >= 0; at = at === 0 ? -1 : text.lastIndexOf(key, at - 1)) {
+    if (at > 0 && text[at - 1] !== '\n') continue
+    const newline = text.indexOf('\n', at)
+    const value = text.slice(at + key.length, newline < 0 ? text.length : newline)
+    if (!/[\r\u2028\u2029]/.test(value)) return value
+  }
+  return undefined
+}
+
+/** One option of a kernel config, as written; undefined when the config does not set it. */
+function configOption(config: KernelConfig | null | undefined, name: string): string | undefined {
+  if (!config) return undefined
+  if (config.value) return config.value(name)
+  return Object.hasOwn(config.options, name) ? config.options[name] : undefined
 }
 
 export interface HugepagePool {
@@ -306,9 +344,7 @@ export async function gatherFacts(host: Host, opts: GatherOptions = {}): Promise
     // Uncovered facts are dropped, so no check can read them by mistake.
     host: {...json, devices: named, ...(host.covers(KMSG) ? {} : {dmesg: null})},
     cpu,
-    kernelConfig: dependent.config
-      ? {source: dependent.config[0], options: parseKernelConfig(dependent.config[1]!)}
-      : null,
+    kernelConfig: dependent.config ? kernelConfigOf(dependent.config[0], dependent.config[1]!) : null,
     loadedModules: modules === undefined ? null : parseProcModules(modules),
     builtinModules: dependent.builtin === undefined ? null : parseModulesBuiltin(dependent.builtin),
     sysModules: sysModules ?? null,
@@ -405,7 +441,7 @@ export async function readHugepagePools(host: Host): Promise<HugepagePool[]> {
 /** The value of a config option as y / m / unset ("is not set" and absent are both unset). */
 export function configValue(config: KernelConfig | null, name: string): ConfigValue | undefined {
   if (!config) return undefined
-  const v = config.options[name]
+  const v = configOption(config, name)
   return v === 'y' || v === 'm' ? v : 'unset'
 }
 
