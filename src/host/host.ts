@@ -239,6 +239,10 @@ function resolveExisting(path: string, depth = 0): string {
   return join(resolveExisting(parent, depth + 1), basename(path))
 }
 
+/** The read buffer readCapped reuses, grown to the largest file read, up to SCRATCH_MAX. */
+let scratch = Buffer.allocUnsafe(64 * KiB)
+const SCRATCH_MAX = 4 * MiB
+
 /** Reads at most cap bytes (decompressed); anything else about the file makes it unreadable. */
 function readCapped(where: () => string, gz: boolean, cap: ReadCap): ReadResult {
   let fd
@@ -258,18 +262,20 @@ function readCapped(where: () => string, gz: boolean, cap: ReadCap): ReadResult 
     const limit = gz ? cap.bytes : cap.bytes + 1
     const tooLarge = {ok: false, absent: false, reason: `larger than ${cap.bytes} bytes`} as const
     if (st.size > limit) return tooLarge
-    let buf = Buffer.alloc(Math.min(limit, Math.max(st.size, 4096) + 1))
+    // One buffer for every read (a check reads over a hundred files, nearly all under a page).
+    let buf = scratch.length > st.size ? scratch : Buffer.allocUnsafe(Math.min(limit, st.size + 1))
     let length = 0
     for (;;) {
-      if (length === buf.length) {
+      if (length === Math.min(buf.length, limit)) {
         // A procfs file (size 0) longer than the first guess: grow up to the cap, never cut it.
         if (length === limit) break
-        buf = Buffer.concat([buf, Buffer.alloc(Math.min(limit, 2 * length) - length)])
+        buf = Buffer.concat([buf.subarray(0, length), Buffer.allocUnsafe(Math.min(limit, 2 * length) - length)])
       }
-      const bytesRead = readSync(fd, buf, length, buf.length - length, null)
+      const bytesRead = readSync(fd, buf, length, Math.min(buf.length, limit) - length, null)
       if (bytesRead === 0) break
       length += bytesRead
     }
+    if (buf.length > scratch.length && buf.length <= SCRATCH_MAX) scratch = buf
     let data: Buffer = buf.subarray(0, length)
     if (length > cap.bytes && !gz) return tooLarge
     if (gz) {
