@@ -11,7 +11,7 @@ import type {Check} from '../src/checks/types.js'
 import type {HostFacts} from '../src/host/facts.js'
 import {hostSummary} from '../src/host/summary.js'
 import {remedyLines} from '../src/lib/remedy.js'
-import {makeChalk} from '../src/lib/style.js'
+import {PLAIN} from '../src/lib/style.js'
 import {intelHost} from './support/facts.js'
 
 /** A host summary with nothing in it: the statuses come from the checks alone. */
@@ -101,8 +101,7 @@ describe('a healthy host is quiet', () => {
   }
 
   it('--quiet prints the verdict alone on a healthy host, and warnings with their remedies otherwise', async () => {
-    const c = makeChalk()
-    c.level = 0
+    const c = PLAIN
     const healthy = intelHost()
     const quiet = renderReport(buildReport(healthy, await hostSummary(healthy)), c, {quiet: true})
     expect(quiet).to.have.length(1)
@@ -115,8 +114,7 @@ describe('a healthy host is quiet', () => {
   })
 
   it('shows info rows, with their optional remedies, in the full table', async () => {
-    const c = makeChalk()
-    c.level = 0
+    const c = PLAIN
     const f = intelHost({hugepages: [{sizeKb: 2048, total: 0, free: 0, reserved: 0, surplus: 0}], mounts: []})
     const text = renderReport(buildReport(f, await hostSummary(f)), c).join('\n')
     expect(text).to.match(

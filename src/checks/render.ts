@@ -1,10 +1,9 @@
 // The human rendering of a `kvmctl check` report: a summary line, a table grouped by area with the
 // remedy under every non-pass, and the verdict. Kept apart so --json never loads chalk.
-import type {ChalkInstance} from 'chalk'
 
 import type {HostSummary} from '../host/summary.js'
 import {needsAction} from '../lib/status.js'
-import {padVisible, remedyRows, statusLabel} from '../lib/style.js'
+import {padVisible, remedyRows, statusLabel, type Styles} from '../lib/style.js'
 import type {CheckReport} from './report.js'
 import {AREA_TITLES, AREAS} from './types.js'
 
@@ -21,7 +20,7 @@ export function summaryLine(h: HostSummary): string {
 }
 
 /** Files that could not be used (so their facts are unknown), named once under the summary. */
-function unreadableLine(h: HostSummary, c: ChalkInstance): string[] {
+function unreadableLine(h: HostSummary, c: Styles): string[] {
   const entries = Object.entries(h.unreadable ?? {})
   if (entries.length === 0) return []
   const shown = entries.slice(0, 4).map(([path, why]) => `${path} (${why})`)
@@ -33,7 +32,7 @@ function unreadableLine(h: HostSummary, c: ChalkInstance): string[] {
  * The report as text lines. quiet keeps only failures and warnings and the verdict: a healthy
  * host prints its verdict alone.
  */
-export function renderReport(report: CheckReport, c: ChalkInstance, options: {quiet?: boolean} = {}): string[] {
+export function renderReport(report: CheckReport, c: Styles, options: {quiet?: boolean} = {}): string[] {
   const lines = options.quiet ? [] : [c.bold(summaryLine(report.host)), ...unreadableLine(report.host, c), '']
   const shown = options.quiet ? report.checks.filter((x) => needsAction(x.status)) : report.checks
   const titleWidth = Math.min(44, Math.max(...shown.map((x) => x.title.length), 0))

@@ -14,17 +14,16 @@ export interface CheckFlagValues extends ReportFlagValues {
 
 export async function checkAndReport(flags: CheckFlagValues, log: (text: string) => void): Promise<CheckReport> {
   const report = await runCheck(flags.root, flags.passthrough)
-  // The table needs chalk; JSON and the machine formats do not, so it is loaded only for text.
+  // The table and its styles are loaded for text only; JSON and the machine formats need neither.
   const wantsText = !flags.json && (flags.format ?? 'text') === 'text'
   const render = wantsText ? await Promise.all([import('../checks/render.js'), import('../lib/style.js')]) : undefined
+  const styles = render && (await render[1].makeStyles())
   await emitReport(report, flags, {
     log,
     renderText: (toTerminal) => {
-      if (!render) return ''
-      const [{renderReport}, {makeChalk}] = render
-      const chalk = makeChalk()
-      if (!toTerminal) chalk.level = 0
-      return renderReport(report, chalk, {quiet: flags.quiet}).join('\n')
+      if (!render || !styles) return ''
+      const [{renderReport}, {PLAIN}] = render
+      return renderReport(report, toTerminal ? styles : PLAIN, {quiet: flags.quiet}).join('\n')
     },
   })
   return report

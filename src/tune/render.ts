@@ -1,16 +1,15 @@
 // Human output for tune commands: the plan (runtime values, then a unified diff per file), then
 // what was applied and verified. Colours come from src/lib/style.ts and respect NO_COLOR.
-import type {ChalkInstance} from 'chalk'
 
 import {formatBytes} from '../lib/size.js'
 import type {Status} from '../lib/status.js'
-import {statusLabel} from '../lib/style.js'
+import {statusLabel, type Styles} from '../lib/style.js'
 import type {FileChange} from './file-plan.js'
 import type {HugepagesPlan, HugepagesResult} from './hugepages.js'
 import type {NestedPlan, NestedResult} from './nested.js'
 import type {UndoResult} from './undo.js'
 
-function colourDiff(diff: string, c: ChalkInstance): string[] {
+function colourDiff(diff: string, c: Styles): string[] {
   return diff
     .replace(/\n$/, '')
     .split('\n')
@@ -27,7 +26,7 @@ function colourDiff(diff: string, c: ChalkInstance): string[] {
     )
 }
 
-export function renderFiles(files: FileChange[], c: ChalkInstance): string[] {
+export function renderFiles(files: FileChange[], c: Styles): string[] {
   const out: string[] = []
   for (const f of files) {
     if (f.action === 'none') out.push(`  ${f.path}: ${c.dim('unchanged')}`)
@@ -36,7 +35,7 @@ export function renderFiles(files: FileChange[], c: ChalkInstance): string[] {
   return out
 }
 
-export function renderHugepagesPlan(plan: HugepagesPlan, c: ChalkInstance): string[] {
+export function renderHugepagesPlan(plan: HugepagesPlan, c: Styles): string[] {
   const out = [
     c.bold('Plan'),
     `  ${plan.pages} pages of ${plan.pageSize} = ${plan.vms} VM(s) × ${plan.pagesPerVm} pages (${formatBytes(plan.vmMemBytes)}) + ${plan.headroomPct} % headroom, rounded up`,
@@ -72,7 +71,7 @@ const HUGEPAGES_STATUS: Record<HugepagesResult['status'], Status> = {
   failed: 'fail',
 }
 
-export function renderHugepagesResult(result: HugepagesResult, c: ChalkInstance): string[] {
+export function renderHugepagesResult(result: HugepagesResult, c: Styles): string[] {
   const out = [c.bold('Applied')]
   for (const msg of result.messages) out.push(`  ${msg}`)
   for (const p of result.rollbackProblems) out.push(`  ${statusLabel('fail', c)} ${p}`)
@@ -82,7 +81,7 @@ export function renderHugepagesResult(result: HugepagesResult, c: ChalkInstance)
   return out
 }
 
-export function renderNestedPlan(plan: NestedPlan, c: ChalkInstance): string[] {
+export function renderNestedPlan(plan: NestedPlan, c: Styles): string[] {
   const out = [c.bold('Plan')]
   const how = plan.builtin ? ' (built in)' : plan.loaded ? ' (loaded)' : ' (not loaded)'
   const state = plan.module === null ? 'none serves /dev/kvm' : `${plan.module}${how}`
@@ -102,7 +101,7 @@ const NESTED_STATUS: Record<NestedResult['status'], Status> = {
   'rolled-back': 'fail',
 }
 
-export function renderNestedResult(plan: NestedPlan, result: NestedResult, c: ChalkInstance): string[] {
+export function renderNestedResult(plan: NestedPlan, result: NestedResult, c: Styles): string[] {
   const out = [c.bold('Result')]
   for (const msg of result.messages) out.push(`  ${msg}`)
   for (const p of result.rollbackProblems) out.push(`  ${statusLabel('fail', c)} ${p}`)
@@ -111,7 +110,7 @@ export function renderNestedResult(plan: NestedPlan, result: NestedResult, c: Ch
   return out
 }
 
-export function renderUndo(result: UndoResult, c: ChalkInstance): string[] {
+export function renderUndo(result: UndoResult, c: Styles): string[] {
   if (result.status === 'nothing') return ['nothing to undo: the tune journal is empty']
   const out = [
     `${result.status === 'planned' ? 'Would undo' : 'Undo'} ${c.bold(result.run!.command)} from ${result.run!.startedAt}${result.run!.complete ? '' : ' (interrupted run)'}`,

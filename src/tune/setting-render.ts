@@ -1,16 +1,15 @@
 // Human output and --json of the smaller tuners (ksm, thp, iommu, access): the plan (values now ->
 // wanted, file diffs, command line edits, commands), then what was applied and read back.
-import type {ChalkInstance} from 'chalk'
 
 import type {Status} from '../lib/status.js'
-import {statusLabel} from '../lib/style.js'
+import {statusLabel, type Styles} from '../lib/style.js'
 import type {CmdlinePlan} from './bootloader.js'
 import type {FileChange} from './file-plan.js'
 import {TUNE_JSON_SCHEMA} from './json.js'
 import {renderFiles} from './render.js'
 import type {SettingPlan, SettingResult} from './setting.js'
 
-export function renderCmdlinePlan(plan: CmdlinePlan, c: ChalkInstance): string[] {
+export function renderCmdlinePlan(plan: CmdlinePlan, c: Styles): string[] {
   if (plan.refusal) return []
   const out = [c.bold('Kernel command line (next boot)'), `  boot loader: ${plan.loader}; ${plan.edits.join(', ')}`]
   out.push(`  now:   ${plan.before || c.dim('(empty)')}`, `  after: ${plan.after || c.dim('(empty)')}`)
@@ -19,7 +18,7 @@ export function renderCmdlinePlan(plan: CmdlinePlan, c: ChalkInstance): string[]
   return out
 }
 
-export function renderSettingPlan(plan: SettingPlan, c: ChalkInstance): string[] {
+export function renderSettingPlan(plan: SettingPlan, c: Styles): string[] {
   const out = [c.bold('Plan'), `  ${plan.summary}`]
   if (plan.refusal) return [...out, `${statusLabel('fail', c)} ${plan.refusal}`]
   for (const r of plan.runtime)
@@ -40,7 +39,7 @@ const STATUS: Record<SettingResult['status'], Status> = {
   'rolled-back': 'fail',
 }
 
-export function renderSettingResult(result: SettingResult, c: ChalkInstance): string[] {
+export function renderSettingResult(result: SettingResult, c: Styles): string[] {
   const out = [c.bold('Result')]
   for (const m of result.messages) out.push(`  ${m}`)
   for (const p of result.rollbackProblems) out.push(`  ${statusLabel('fail', c)} ${p}`)

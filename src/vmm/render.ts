@@ -1,19 +1,14 @@
 // Human output of the selftest: a header, one line per stage, then the per-phase timings and the
 // result. Live on a terminal (a "running" line that the stage's result replaces); the same lines
 // after the fact for a file or a pipe (renderSelftest).
-import type {ChalkInstance} from 'chalk'
 
 import {formatBytes} from '../lib/size.js'
-import {makeChalk, padVisible, remedyRows, statusLabel} from '../lib/style.js'
+import {padVisible, remedyRows, statusLabel, type Styles} from '../lib/style.js'
 import type {MemoryBacking} from '../native.js'
 import type {SelftestEvents, SelftestReport} from './selftest.js'
 import {formatNs, type StageResult} from './stages.js'
 
-function headerLine(
-  run: {device: string; vcpus: number; memBytes: number},
-  backing: MemoryBacking,
-  c: ChalkInstance,
-): string {
+function headerLine(run: {device: string; vcpus: number; memBytes: number}, backing: MemoryBacking, c: Styles): string {
   const memory = backing === 'anonymous' ? 'anonymous memory' : 'hugepages'
   const vcpus = `${run.vcpus} vCPU${run.vcpus === 1 ? '' : 's'}`
   return (
@@ -23,13 +18,13 @@ function headerLine(
 }
 
 /** A stage's line, and its remedy under it as check shows one (a failed stage's only). */
-function stageLine(result: StageResult, c: ChalkInstance): string {
+function stageLine(result: StageResult, c: Styles): string {
   const time = result.ns > 0 ? c.dim(` (${formatNs(result.ns)})`) : ''
   const line = `${statusLabel(result.status, c)}  ${result.id}  ${padVisible(result.title, 12)} ${result.detail}${time}`
   return [line, ...(result.status === 'pass' ? [] : remedyRows(result.remedy, c))].join('\n')
 }
 
-function summaryLines(report: SelftestReport, c: ChalkInstance): string[] {
+function summaryLines(report: SelftestReport, c: Styles): string[] {
   const p = report.phases
   const phases = [
     ['open', p.openNs],
@@ -56,7 +51,7 @@ function summaryLines(report: SelftestReport, c: ChalkInstance): string[] {
 }
 
 /** The whole human report at once, lines joined with newlines (no trailing one). */
-export function renderSelftest(report: SelftestReport, c: ChalkInstance): string {
+export function renderSelftest(report: SelftestReport, c: Styles): string {
   return [
     headerLine(report, report.backing, c),
     ...report.stages.map((s) => stageLine(s, c)),
@@ -66,12 +61,15 @@ export function renderSelftest(report: SelftestReport, c: ChalkInstance): string
 
 /** Prints the stages as they finish; summary() ends it. */
 export class SelftestRenderer implements SelftestEvents {
-  private readonly c: ChalkInstance
+  private readonly c: Styles
   private readonly live: boolean
   private pending = false
 
-  constructor(private readonly out: NodeJS.WriteStream = process.stdout) {
-    this.c = makeChalk((out as {fd?: number}).fd ?? 1)
+  constructor(
+    styles: Styles,
+    private readonly out: NodeJS.WriteStream = process.stdout,
+  ) {
+    this.c = styles
     // Cursor movement only on a terminal; piped output gets finished lines only.
     this.live = Boolean(out.isTTY)
   }

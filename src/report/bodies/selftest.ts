@@ -2,7 +2,7 @@
 import {devKvmAdvisor} from '../../checks/run.js'
 import {Host} from '../../host/host.js'
 import type {CommandBody} from '../../lib/command-body.js'
-import {makeChalk} from '../../lib/style.js'
+import {makeStyles, PLAIN} from '../../lib/style.js'
 import {resolveSelftestOptions, type SelftestFlags} from '../../vmm/options.js'
 import {renderSelftest, SelftestRenderer} from '../../vmm/render.js'
 import {runSelftest, type SelftestReport} from '../../vmm/selftest.js'
@@ -19,18 +19,15 @@ export const selftestBody: CommandBody<SelftestFlags & ReportFlagValues, Selftes
   // Stages show as they run only when the text goes to stdout; any other format or a file
   // gets the whole report at the end, so stdout carries nothing else.
   const live = resolveReportFormat(reportFlagValues) === 'text' && !flags.output
-  const renderer = live ? new SelftestRenderer() : undefined
+  const styles = await makeStyles()
+  const renderer = live ? new SelftestRenderer(styles) : undefined
   const report = await runSelftest(options, renderer, {adviseDevKvm: devKvmAdvisor(Host.openLive())})
   if (renderer) {
     renderer.summary(report)
   } else {
     await emitReport(report, reportFlagValues, {
       log: io.log,
-      renderText: (toTerminal) => {
-        const chalk = makeChalk()
-        if (!toTerminal) chalk.level = 0
-        return renderSelftest(report, chalk)
-      },
+      renderText: (toTerminal) => renderSelftest(report, toTerminal ? styles : PLAIN),
     })
   }
   return {result: report, failed: !report.ok}

@@ -1,7 +1,7 @@
 // `kvmctl tune hugepages`: plan (every value validated, exit 2), then apply under the tune lock.
 import {Host} from '../../host/host.js'
 import type {CommandBody} from '../../lib/command-body.js'
-import {makeChalk} from '../../lib/style.js'
+import {makeStyles} from '../../lib/style.js'
 import {liveContext, requireRoot} from '../../tune/context.js'
 import {
   applyHugepages,
@@ -34,7 +34,7 @@ export interface TuneHugepagesFlagValues {
 }
 
 export const tuneHugepagesBody: CommandBody<TuneHugepagesFlagValues, TuneHugepagesJson> = async ({flags}, io) => {
-  const c = makeChalk()
+  const c = await makeStyles()
   const ctx = liveContext(await Host.open(flags.root))
   const req: HugepagesRequest = {
     vmMem: flags['vm-mem'],

@@ -1,7 +1,7 @@
 // `kvmctl tune nested`: plan, then reload the vendor module under the tune lock when it changes.
 import {Host} from '../../host/host.js'
 import type {CommandBody} from '../../lib/command-body.js'
-import {makeChalk} from '../../lib/style.js'
+import {makeStyles} from '../../lib/style.js'
 import {liveContext} from '../../tune/context.js'
 import {type TuneJson, tuneJson} from '../../tune/json.js'
 import {acquireTuneLock} from '../../tune/lock.js'
@@ -18,7 +18,7 @@ export interface TuneNestedFlagValues {
 }
 
 export const tuneNestedBody: CommandBody<TuneNestedFlagValues, TuneNestedJson> = async ({flags}, io) => {
-  const c = makeChalk()
+  const c = await makeStyles()
   const ctx = liveContext(await Host.open(flags.root))
   const req = {disable: flags.disable, persistOnly: flags['persist-only']}
   let plan = await planNested(ctx, req)

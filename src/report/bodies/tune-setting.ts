@@ -3,7 +3,7 @@
 // print the result. A refusal is the same answer with or without --dry-run: exit 1.
 import {Host} from '../../host/host.js'
 import type {CommandBody, CommandIO} from '../../lib/command-body.js'
-import {makeChalk} from '../../lib/style.js'
+import {makeStyles} from '../../lib/style.js'
 import {type AccessPlan, accessSteps, planAccess} from '../../tune/access.js'
 import {liveContext, requireRoot, type TuneContext} from '../../tune/context.js'
 import {planIommu} from '../../tune/iommu.js'
@@ -25,7 +25,7 @@ async function runSetting<P extends SettingPlan>(
   plan: (ctx: TuneContext) => Promise<P>,
   apply: (ctx: TuneContext, plan: P) => Promise<SettingResult>,
 ): Promise<{result: SettingJson; failed: boolean}> {
-  const c = makeChalk()
+  const c = await makeStyles()
   const ctx = liveContext(await Host.open(flags.root))
   let planned = await plan(ctx)
   if (flags['dry-run']) {

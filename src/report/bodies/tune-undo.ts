@@ -1,7 +1,7 @@
 // `kvmctl tune undo`: revert the newest journaled run under the tune lock.
 import {Host} from '../../host/host.js'
 import type {CommandBody} from '../../lib/command-body.js'
-import {makeChalk} from '../../lib/style.js'
+import {makeStyles} from '../../lib/style.js'
 import {liveContext, requireRoot} from '../../tune/context.js'
 import {TUNE_JSON_SCHEMA} from '../../tune/json.js'
 import {acquireTuneLock} from '../../tune/lock.js'
@@ -30,6 +30,6 @@ export const tuneUndoBody: CommandBody<TuneUndoFlagValues, TuneUndoJson> = async
       await lock.release()
     }
   }
-  io.log(renderUndo(result, makeChalk()).join('\n'))
+  io.log(renderUndo(result, await makeStyles()).join('\n'))
   return {result: {schema: TUNE_JSON_SCHEMA, ...result}, failed: result.status === 'incomplete'}
 }
