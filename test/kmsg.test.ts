@@ -13,6 +13,16 @@ function formatInTypeScript(records: string[]): string {
   return records.flatMap((r) => formatKmsgRecord(r) ?? []).join('\n')
 }
 
+/** The log as read(), or the test skipped where /dev/kmsg is unreadable (kernel.dmesg_restrict). */
+function logOrSkip(context: Mocha.Context, read: () => string): string {
+  try {
+    return read()
+  } catch (error) {
+    context.test!.title += ` (skipped: /dev/kmsg unreadable here, ${(error as NodeJS.ErrnoException).code})`
+    return context.skip()
+  }
+}
+
 describe('kernel log from /dev/kmsg', () => {
   it('formats records as dmesg prints them', () => {
     expect(formatKmsgRecord('6,339,357779,-;kvm-pvm: loaded (native=1)\n')).to.equal(
@@ -54,13 +64,7 @@ describe('kernel log from /dev/kmsg', () => {
   })
 
   it('the native reader gives what the TypeScript reader gives on this machine', function () {
-    let log: string
-    try {
-      log = readKmsgRecords()
-    } catch (error) {
-      this.test!.title += ` (skipped: /dev/kmsg unreadable here, ${(error as NodeJS.ErrnoException).code})`
-      return this.skip()
-    }
+    const log = logOrSkip(this, readKmsgRecords)
     // Records logged between the two reads are the only difference there may be.
     const native = loadNative().readKernelLog()
     expect(native.startsWith(log)).to.equal(true)
@@ -74,13 +78,7 @@ describe('kernel log from /dev/kmsg', () => {
   })
 
   it('reads the same first lines as dmesg on this machine', async function () {
-    let log: string
-    try {
-      log = readKmsg()
-    } catch (error) {
-      this.test!.title += ` (skipped: /dev/kmsg unreadable here, ${(error as NodeJS.ErrnoException).code})`
-      return this.skip()
-    }
+    const log = logOrSkip(this, readKmsg)
     const dmesg = await execa('dmesg', [], {reject: false})
     if (dmesg.exitCode !== 0) return this.skip()
     expect(log.split('\n').slice(0, 50)).to.deep.equal(String(dmesg.stdout).split('\n').slice(0, 50))
