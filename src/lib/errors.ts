@@ -47,9 +47,9 @@ export function unexpectedFailure(error: unknown): {message: string; exitCode: 1
 }
 
 /** Writes a failure as every command does: an `{error}` object on stdout with --json, else one line on stderr. */
-export function writeFailure(failure: Failure, json: boolean): void {
-  if (json) writeOut(JSON.stringify({error: failure}, null, 2) + '\n')
-  else writeOut(`kvmctl: ${failure.message}\n`, 2)
+export function writeFailure(failure: Failure, json: boolean, write: typeof writeOut = writeOut): void {
+  if (json) write(JSON.stringify({error: failure}, null, 2) + '\n', 1)
+  else write(`kvmctl: ${failure.message}\n`, 2)
 }
 
 /** A value from the user, quoted for a one-line message: control characters escaped, long ones cut. */

@@ -408,9 +408,7 @@ export async function runCase(root: string, caseDir: string): Promise<CaseResult
         problems.push(`${name}: a JS error reached the user: ${(error as Error)?.stack ?? String(error)}`)
         out.exitCode = 1
       } else {
-        const written = captureWrites(() => writeFailure(failure, json))
-        out.stdout += written.stdout
-        out.stderr += written.stderr
+        writeFailure(failure, json, (text, fd = 1) => (fd === 1 ? (out.stdout += text) : (out.stderr += text)))
         out.exitCode = failure.exitCode
         if (failure.exitCode === 2 && !json && !/^kvmctl: [^\n]*\n$/.test(out.stderr))
           problems.push(`${name}: a usage error is not one line: ${JSON.stringify(out.stderr)}`)
@@ -472,21 +470,6 @@ export async function runCase(root: string, caseDir: string): Promise<CaseResult
     }
   }
   return {outputs, problems, ms: performance.now() - started}
-}
-
-/** What a synchronous writer wrote to stdout and stderr. */
-function captureWrites(write: () => void): {stdout: string; stderr: string} {
-  const got = {stdout: '', stderr: ''}
-  const [out, err] = [process.stdout.write, process.stderr.write]
-  process.stdout.write = ((chunk: string) => ((got.stdout += chunk), true)) as typeof process.stdout.write
-  process.stderr.write = ((chunk: string) => ((got.stderr += chunk), true)) as typeof process.stderr.write
-  try {
-    write()
-  } finally {
-    process.stdout.write = out
-    process.stderr.write = err
-  }
-  return got
 }
 
 async function grepTree(dir: string, needle: string): Promise<string[]> {
