@@ -5,7 +5,7 @@ import {Command} from '@oclif/core/command'
 import * as Errors from '@oclif/core/errors'
 import * as Flags from '@oclif/core/flags'
 
-import type {CommandBody} from './command-body.js'
+import {type CommandBody, writeJson} from './command-body.js'
 import {expectedFailure, type Failure, unexpectedFailure, writeFailure} from './errors.js'
 import {checkGivenValues, type CommandTable, flagTableOf, missingArgMessage, missingFlagMessage} from './flag-table.js'
 import {useColor} from './color.js'
@@ -49,7 +49,7 @@ export abstract class BaseCommand extends Command {
   /** Colourised JSON only on a colour terminal; piped JSON is printed as is (and faster). */
   protected override logJson(json: unknown): void {
     if (useColor()) super.logJson(json)
-    else process.stdout.write(JSON.stringify(json, null, 2) + '\n')
+    else writeJson(json)
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
