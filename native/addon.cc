@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readKernelLog", Napi::Function::New(env, ReadKernelLog, "readKernelLog"));
   exports.Set("formatKernelLog", Napi::Function::New(env, FormatKernelLog, "formatKernelLog"));
   exports.Set("gunzip", Napi::Function::New(env, Gunzip, "gunzip"));
+  exports.Set("readTextFile", Napi::Function::New(env, ReadTextFile, "readTextFile"));
   exports.Set("probeVmTypes", Napi::Function::New(env, ProbeVmTypes, "probeVmTypes"));
   InitProbeVm(env, exports);
   return exports;

@@ -1,9 +1,11 @@
 #include "host_read.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>  // Node's own zlib: the node binary exports it to addons
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -110,6 +112,58 @@ Napi::Value FormatKernelLog(const Napi::CallbackInfo& info) {
     start = end + 1;
   }
   return Latin1String(env, out);
+}
+
+Napi::Value ReadTextFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber())
+    throw Napi::TypeError::New(env, "readTextFile(path: string, capBytes: number)");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  double cap = info[1].As<Napi::Number>().DoubleValue();
+  auto outcome = [&](const char* key, Napi::Value value) {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set(key, value);
+    return out;
+  };
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return outcome("code", Napi::String::New(env, ErrnoName(errno)));
+  struct stat st {};
+  std::string text;
+  Napi::Value result;
+  if (fstat(fd, &st) != 0) {
+    result = outcome("readCode", Napi::String::New(env, ErrnoName(errno)));
+  } else if (!S_ISREG(st.st_mode)) {
+    result = outcome("notFile", Napi::String::New(env, S_ISDIR(st.st_mode) ? "folder" : "other"));
+  } else if (static_cast<double>(st.st_size) > cap + 1) {
+    result = outcome("tooLarge", Napi::Boolean::New(env, true));
+  } else {
+    // procfs reports size 0 and sysfs 4096 whatever the content: read up to cap + 1 to know.
+    size_t limit = static_cast<size_t>(cap) + 1;
+    text.resize(std::min(limit, static_cast<size_t>(st.st_size) + 4096));
+    size_t length = 0;
+    for (;;) {
+      if (length == text.size()) {
+        if (length == limit) break;
+        text.resize(std::min(limit, 2 * length));
+      }
+      ssize_t n = read(fd, &text[length], text.size() - length);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        result = outcome("readCode", Napi::String::New(env, ErrnoName(errno)));
+        break;
+      }
+      if (n == 0) break;
+      length += static_cast<size_t>(n);
+    }
+    text.resize(length);
+    if (result.IsEmpty()) {
+      if (static_cast<double>(length) > cap) result = outcome("tooLarge", Napi::Boolean::New(env, true));
+      else if (text.find('\0') != std::string::npos) result = outcome("nul", Napi::Boolean::New(env, true));
+      else result = Napi::String::New(env, text);
+    }
+  }
+  close(fd);
+  return result;
 }
 
 Napi::Value Gunzip(const Napi::CallbackInfo& info) {

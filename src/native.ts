@@ -130,6 +130,10 @@ export interface NativeVm {
   close(): number
 }
 
+/** Why readTextFile gave no text. */
+export type NativeReadRefusal =
+  {code: string} | {readCode: string} | {notFile: 'folder' | 'other'} | {tooLarge: true} | {nul: true}
+
 export interface NativeBinding {
   probeKvm(path?: string): KvmProbe
   cpuid(): CpuidBits | null
@@ -140,6 +144,8 @@ export interface NativeBinding {
   formatKernelLog(records: string): string
   /** gzip data decompressed; throws (.code Z_DATA_ERROR or ERR_BUFFER_TOO_LARGE) past maxBytes or on bad data. */
   gunzip(data: Buffer, maxBytes: number): Buffer
+  /** A file's text as readCapped reads it, in one call (native/host_read.h), or why not. */
+  readTextFile(path: string, capBytes: number): string | NativeReadRefusal
   createVm(options: CreateVmOptions): NativeVm
   /** The numbers of native/guest/probe_abi.h (ports, marks, report keys, layout). */
   probeAbi: Record<string, number>

@@ -24,6 +24,7 @@ import {basename, dirname, isAbsolute, join, relative, resolve, sep} from 'node:
 
 import {UsageError} from '../lib/errors.js'
 import {gunzip} from '../lib/gunzip.js'
+import {loadNative, type NativeBinding} from '../native.js'
 import {describeValue, printable} from '../lib/printable.js'
 import {CONTAINER_MARKERS, CPUINFO, MOUNTS} from './paths.js'
 import {DEVICE_PATHS, type DeviceNode, type HostJson} from './types.js'
@@ -131,7 +132,10 @@ export class Host {
    * (recorded in `unreadable`), never a silently wrong value. ".gz" files are decompressed.
    */
   async readResult(p: string, cap: ReadCap = capFor(p)): Promise<ReadResult> {
-    const result = readCapped(() => this.path(p), p.endsWith('.gz'), cap)
+    const gz = p.endsWith('.gz')
+    // The live host's files in one native call each (a check reads over a hundred); a replay's,
+    // which may be anything a capture was corrupted into, and .gz files take the path below.
+    const result = (this.root === undefined && !gz && readLiveText(p, cap)) || readCapped(() => this.path(p), gz, cap)
     if (!result.ok && !result.absent) this.unreadable.set(p, result.reason)
     return result
   }
@@ -239,12 +243,33 @@ function resolveExisting(path: string, depth = 0): string {
   return join(resolveExisting(parent, depth + 1), basename(path))
 }
 
+/** A live file read by the native addon, with readCapped's outcomes; undefined without the addon. */
+export function readLiveText(p: string, cap: ReadCap): ReadResult | undefined {
+  let native: NativeBinding
+  try {
+    native = loadNative()
+  } catch {
+    return undefined
+  }
+  const r = native.readTextFile(p, cap.bytes)
+  if (typeof r === 'string') {
+    if (hasMoreLines(r, cap.lines)) return {ok: false, absent: false, reason: `more than ${cap.lines} lines`}
+    return {ok: true, text: r}
+  }
+  if ('code' in r) return {ok: false, absent: r.code === 'ENOENT' || r.code === 'ENOTDIR', reason: r.code}
+  if ('readCode' in r) return {ok: false, absent: false, reason: r.readCode}
+  if ('notFile' in r)
+    return {ok: false, absent: false, reason: r.notFile === 'folder' ? 'a folder, not a file' : 'not a regular file'}
+  if ('tooLarge' in r) return {ok: false, absent: false, reason: `larger than ${cap.bytes} bytes`}
+  return {ok: false, absent: false, reason: 'binary content (NUL bytes)'}
+}
+
 /** The read buffer readCapped reuses, grown to the largest file read, up to SCRATCH_MAX. */
 let scratch = Buffer.allocUnsafe(64 * KiB)
 const SCRATCH_MAX = 4 * MiB
 
 /** Reads at most cap bytes (decompressed); anything else about the file makes it unreadable. */
-function readCapped(where: () => string, gz: boolean, cap: ReadCap): ReadResult {
+export function readCapped(where: () => string, gz: boolean, cap: ReadCap): ReadResult {
   let fd
   try {
     // O_NONBLOCK: a FIFO planted in a capture must not hang the read.
