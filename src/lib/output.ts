@@ -7,6 +7,8 @@ import {createRequire} from 'node:module'
 
 /** Writes all of text to fd (1 stdout, 2 stderr); a reader that went away (EPIPE) ends it quietly. */
 export function writeOut(text: string, fd: 1 | 2 = 1): void {
+  const stream = () => (fd === 1 ? process.stdout : process.stderr)
+  if (streamed.has(fd)) return void stream().write(text)
   const bytes = Buffer.from(text, 'utf8')
   for (let done = 0; done < bytes.length;) {
     try {
@@ -14,12 +16,17 @@ export function writeOut(text: string, fd: 1 | 2 = 1): void {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
       if (code === 'EPIPE') return
-      // A non-blocking descriptor a parent handed over: the stream waits for it to drain.
-      if (code === 'EAGAIN') return void (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(done))
-      throw error
+      if (code !== 'EAGAIN') throw error
+      // A non-blocking descriptor a parent handed over: the stream waits for it to drain, and
+      // takes every later write too, so nothing overtakes what it still holds.
+      streamed.add(fd)
+      return void stream().write(bytes.subarray(done))
     }
   }
 }
+
+/** The descriptors that were found full and non-blocking once: written through their stream from then on. */
+const streamed = new Set<number>()
 
 /**
  * Whether fd is a terminal. A pipe, socket or file is not one, which fstat tells without loading
