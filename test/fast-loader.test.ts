@@ -106,6 +106,33 @@ describe('fast entry loader and its code cache', function () {
     expect(run.stderr).to.equal('')
   })
 
+  it('output to a full non-blocking pipe arrives whole (EAGAIN hands the rest to the stream)', () => {
+    // A one-page pipe, non-blocking, read only after the writer has filled it.
+    const reader = [
+      'import os, fcntl, subprocess, sys, time',
+      'r, w = os.pipe()',
+      'fcntl.fcntl(w, 1031, 4096)',
+      'fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)',
+      'p = subprocess.Popen(sys.argv[1:], stdout=w)',
+      'os.close(w)',
+      'time.sleep(0.5)',
+      'out = b""',
+      'while True:',
+      '    chunk = os.read(r, 65536)',
+      '    if not chunk: break',
+      '    out += chunk',
+      'sys.stdout.buffer.write(out)',
+      'sys.exit(p.wait())',
+    ].join('\n')
+    const args = [join(repo, 'bin', 'run.js'), 'check', '--root', fixture('intel-vtx'), '--json']
+    const direct = spawnSync(process.execPath, args, {encoding: 'utf8'})
+    expect(direct.stdout.length).to.be.above(4096)
+    const piped = spawnSync('python3', ['-c', reader, process.execPath, ...args], {encoding: 'utf8'})
+    expect(piped.stderr).to.equal('')
+    expect(piped.status).to.equal(direct.status)
+    expect(piped.stdout).to.equal(direct.stdout)
+  })
+
   it('without the native addon, live commands say so in one line and exit 1', async () => {
     const dir = await packageCopy()
     for (const args of [[], ['--json']]) {
