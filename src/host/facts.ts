@@ -57,13 +57,18 @@ export interface KernelConfig {
 /** A kernel config read from text: `options` is parsed on first use, `value` searches the text. */
 export function kernelConfigOf(source: string, text: string): KernelConfig {
   let options: Record<string, string> | undefined
+  // The checks ask a handful of options again and again (each module's state asks its own).
+  const found = new Map<string, string | undefined>()
+  const search = (name: string) => {
+    if (!found.has(name)) found.set(name, lastConfigValue(text, name))
+    return found.get(name)
+  }
   return {
     source,
     get options() {
       return (options ??= parseKernelConfig(text))
     },
-    value: (name) =>
-      options ? (Object.hasOwn(options, name) ? options[name] : undefined) : lastConfigValue(text, name),
+    value: (name) => (options ? (Object.hasOwn(options, name) ? options[name] : undefined) : search(name)),
   }
 }
 
