@@ -73,6 +73,40 @@ bool AppendRecord(std::string_view record, std::string& out) {
   return true;
 }
 
+// gzip data decompressed into out, at most max_bytes of it, as Node's gunzipSync reads it; on
+// failure returns the error code ("Z_DATA_ERROR", "ERR_BUFFER_TOO_LARGE", "Z_MEM_ERROR").
+const char* GunzipBytes(const uint8_t* data, size_t size, double max_bytes, std::string& out) {
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return "Z_MEM_ERROR";
+  z.next_in = const_cast<Bytef*>(data);
+  z.avail_in = static_cast<uInt>(size);
+  char chunk[64 * 1024];
+  const char* error = nullptr;
+  // Concatenated gzip members are one file, as gunzip and Node's gunzipSync read them.
+  while (true) {
+    z.next_out = reinterpret_cast<Bytef*>(chunk);
+    z.avail_out = sizeof chunk;
+    int status = inflate(&z, Z_NO_FLUSH);
+    out.append(chunk, sizeof chunk - z.avail_out);
+    if (static_cast<double>(out.size()) > max_bytes) {
+      error = "ERR_BUFFER_TOO_LARGE";
+      break;
+    }
+    if (status == Z_STREAM_END) {
+      // As Node's zlib: trailing zero bytes are padding; anything else must be another member.
+      if (z.avail_in == 0 || z.next_in[0] == 0x00) break;
+      inflateReset(&z);
+      continue;
+    }
+    if (status != Z_OK || (z.avail_in == 0 && z.avail_out != 0)) {
+      error = "Z_DATA_ERROR";
+      break;
+    }
+  }
+  inflateEnd(&z);
+  return error;
+}
+
 }  // namespace
 
 Napi::Value ReadKernelLog(const Napi::CallbackInfo& info) {
@@ -116,10 +150,12 @@ Napi::Value FormatKernelLog(const Napi::CallbackInfo& info) {
 
 Napi::Value ReadTextFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber())
-    throw Napi::TypeError::New(env, "readTextFile(path: string, capBytes: number)");
+  if (info.Length() < 4 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber())
+    throw Napi::TypeError::New(env, "readTextFile(path: string, capBytes: number, capLines: number, gz: boolean)");
   std::string path = info[0].As<Napi::String>().Utf8Value();
   double cap = info[1].As<Napi::Number>().DoubleValue();
+  double cap_lines = info[2].As<Napi::Number>().DoubleValue();
+  bool gz = info[3].ToBoolean().Value();
   auto outcome = [&](const char* key, Napi::Value value) {
     Napi::Object out = Napi::Object::New(env);
     out.Set(key, value);
@@ -134,11 +170,12 @@ Napi::Value ReadTextFile(const Napi::CallbackInfo& info) {
     result = outcome("readCode", Napi::String::New(env, ErrnoName(errno)));
   } else if (!S_ISREG(st.st_mode)) {
     result = outcome("notFile", Napi::String::New(env, S_ISDIR(st.st_mode) ? "folder" : "other"));
-  } else if (static_cast<double>(st.st_size) > cap + 1) {
+  } else if (static_cast<double>(st.st_size) > (gz ? cap : cap + 1)) {
     result = outcome("tooLarge", Napi::Boolean::New(env, true));
   } else {
-    // procfs reports size 0 and sysfs 4096 whatever the content: read up to cap + 1 to know.
-    size_t limit = static_cast<size_t>(cap) + 1;
+    // procfs reports size 0 and sysfs 4096 whatever the content: read up to cap + 1 to know
+    // (a gzip file up to cap: its decompressed size is what is capped).
+    size_t limit = static_cast<size_t>(cap) + (gz ? 0 : 1);
     text.resize(std::min(limit, static_cast<size_t>(st.st_size) + 4096));
     size_t length = 0;
     for (;;) {
@@ -156,9 +193,19 @@ Napi::Value ReadTextFile(const Napi::CallbackInfo& info) {
       length += static_cast<size_t>(n);
     }
     text.resize(length);
+    std::string plain;
+    if (result.IsEmpty() && gz) {
+      if (GunzipBytes(reinterpret_cast<const uint8_t*>(text.data()), text.size(), cap, plain))
+        result = outcome("gzip", Napi::Boolean::New(env, true));
+      else
+        text.swap(plain);
+    }
     if (result.IsEmpty()) {
-      if (static_cast<double>(length) > cap) result = outcome("tooLarge", Napi::Boolean::New(env, true));
+      // UTF-8 decoding neither makes nor drops a newline: the bytes' count is the text's.
+      auto lines = static_cast<double>(std::count(text.begin(), text.end(), '\n'));
+      if (!gz && static_cast<double>(length) > cap) result = outcome("tooLarge", Napi::Boolean::New(env, true));
       else if (text.find('\0') != std::string::npos) result = outcome("nul", Napi::Boolean::New(env, true));
+      else if (lines > cap_lines) result = outcome("tooManyLines", Napi::Boolean::New(env, true));
       else result = Napi::String::New(env, text);
     }
   }
@@ -172,41 +219,15 @@ Napi::Value Gunzip(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "gunzip(data: Buffer, maxBytes: number)");
   auto input = info[0].As<Napi::Buffer<uint8_t>>();
   double max_bytes = info[1].As<Napi::Number>().DoubleValue();
-  auto fail = [&](const char* code, const std::string& message) {
+  std::string out;
+  if (const char* code = GunzipBytes(input.Data(), input.Length(), max_bytes, out)) {
+    std::string message = std::string(code) == "ERR_BUFFER_TOO_LARGE"
+                              ? "gunzip: larger than " + std::to_string(static_cast<uint64_t>(max_bytes))
+                              : "gunzip: not gzip data, or cut short";
     Napi::Error error = Napi::Error::New(env, message);
     error.Set("code", Napi::String::New(env, code));
-    return error;
-  };
-  z_stream z{};
-  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) throw fail("Z_MEM_ERROR", "gunzip: cannot start zlib");
-  z.next_in = input.Data();
-  z.avail_in = static_cast<uInt>(input.Length());
-  std::string out;
-  char chunk[64 * 1024];
-  int status = Z_OK;
-  // Concatenated gzip members are one file, as gunzip and Node's gunzipSync read them.
-  while (true) {
-    z.next_out = reinterpret_cast<Bytef*>(chunk);
-    z.avail_out = sizeof chunk;
-    status = inflate(&z, Z_NO_FLUSH);
-    out.append(chunk, sizeof chunk - z.avail_out);
-    if (static_cast<double>(out.size()) > max_bytes) {
-      inflateEnd(&z);
-      throw fail("ERR_BUFFER_TOO_LARGE", "gunzip: larger than " + std::to_string(static_cast<uint64_t>(max_bytes)));
-    }
-    if (status == Z_STREAM_END) {
-      // As Node's zlib: trailing zero bytes are padding; anything else must be another member.
-      if (z.avail_in == 0 || z.next_in[0] == 0x00) break;
-      inflateReset(&z);
-      continue;
-    }
-    if (status != Z_OK || (z.avail_in == 0 && z.avail_out != 0)) {
-      inflateEnd(&z);
-      throw fail("Z_DATA_ERROR", status == Z_OK || status == Z_BUF_ERROR ? "gunzip: unexpected end of file"
-                                                                         : "gunzip: not gzip data");
-    }
+    throw error;
   }
-  inflateEnd(&z);
   return Napi::Buffer<char>::Copy(env, out.data(), out.size());
 }
 

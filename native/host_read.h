@@ -15,10 +15,11 @@ Napi::Value ReadKernelLog(const Napi::CallbackInfo& info);
 // formatKernelLog(records): the same formatting of raw records ("6,339,357779,-;text") joined by NUL.
 Napi::Value FormatKernelLog(const Napi::CallbackInfo& info);
 
-// readTextFile(path, capBytes): a file's UTF-8 text, read as src/host/host.ts's readCapped reads it
-// (O_NONBLOCK, regular files only, at most capBytes), in one call instead of five fs calls and a
-// buffer per file; else {code} (the open's errno name), {readCode} (fstat's or read's),
-// {notFile: "folder" | "other"}, {tooLarge} or {nul} (binary content).
+// readTextFile(path, capBytes, capLines, gz): a file's UTF-8 text, read as src/host/host.ts's
+// readCapped reads it (O_NONBLOCK, regular files only, at most capBytes and capLines, gunzipped
+// when gz), in one call instead of five fs calls and a buffer per file; else {code} (the open's
+// errno name), {readCode} (fstat's or read's), {notFile: "folder" | "other"}, {tooLarge}, {gzip}
+// (not gzip data, or past the cap once decompressed), {nul} (binary content) or {tooManyLines}.
 Napi::Value ReadTextFile(const Napi::CallbackInfo& info);
 
 // gunzip(data: Buffer, maxBytes): the decompressed bytes of one or more gzip members. Throws an

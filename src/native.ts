@@ -132,7 +132,13 @@ export interface NativeVm {
 
 /** Why readTextFile gave no text. */
 export type NativeReadRefusal =
-  {code: string} | {readCode: string} | {notFile: 'folder' | 'other'} | {tooLarge: true} | {nul: true}
+  | {code: string}
+  | {readCode: string}
+  | {notFile: 'folder' | 'other'}
+  | {tooLarge: true}
+  | {gzip: true}
+  | {nul: true}
+  | {tooManyLines: true}
 
 export interface NativeBinding {
   probeKvm(path?: string): KvmProbe
@@ -145,7 +151,7 @@ export interface NativeBinding {
   /** gzip data decompressed; throws (.code Z_DATA_ERROR or ERR_BUFFER_TOO_LARGE) past maxBytes or on bad data. */
   gunzip(data: Buffer, maxBytes: number): Buffer
   /** A file's text as readCapped reads it, in one call (native/host_read.h), or why not. */
-  readTextFile(path: string, capBytes: number): string | NativeReadRefusal
+  readTextFile(path: string, capBytes: number, capLines: number, gz: boolean): string | NativeReadRefusal
   createVm(options: CreateVmOptions): NativeVm
   /** The numbers of native/guest/probe_abi.h (ports, marks, report keys, layout). */
   probeAbi: Record<string, number>

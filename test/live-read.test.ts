@@ -6,12 +6,15 @@ import fc from 'fast-check'
 import {execFileSync} from 'node:child_process'
 import {mkdir, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
+import {gzipSync} from 'node:zlib'
 
 import {READ_CAPS, readCapped, readLiveText, type ReadCap} from '../src/host/host.js'
 import {tempDir} from './support/temp.js'
 
-const same = (path: string, cap: ReadCap) =>
-  expect(readLiveText(path, cap), path).to.deep.equal(readCapped(() => path, false, cap))
+const same = (path: string, cap: ReadCap, gz = false) =>
+  expect(readLiveText(path, cap, gz), `${path} ${JSON.stringify(cap)} gz=${gz}`).to.deep.equal(
+    readCapped(() => path, gz, cap),
+  )
 
 describe('live reads through the native addon, as readCapped reads', () => {
   it('the same outcome for every kind of file', async () => {
@@ -52,7 +55,30 @@ describe('live reads through the native addon, as readCapped reads', () => {
       '/proc/kallsyms',
       '/sys/kernel/mm/transparent_hugepage/enabled',
     ]
-    for (const path of [...paths, ...kernel]) for (const c of [cap, READ_CAPS.value, READ_CAPS.text]) same(path, c)
+    for (const path of [...paths, ...kernel])
+      for (const c of [cap, READ_CAPS.value, READ_CAPS.text]) for (const gz of [false, true]) same(path, c, gz)
+  })
+
+  it('the same outcome for gzip files: whole, cut short, past the cap, padded, or not gzip', async () => {
+    const dir = await tempDir('kvmctl-live-read-')
+    const config = Buffer.from('CONFIG_KVM=y\n# CONFIG_X is not set\n'.repeat(40))
+    const files: Record<string, Buffer> = {
+      whole: gzipSync(config),
+      'cut-short': gzipSync(config).subarray(0, 30),
+      'two-members': Buffer.concat([gzipSync('a\n'), gzipSync('b\n')]),
+      padded: Buffer.concat([gzipSync(config), Buffer.alloc(8)]),
+      'trailing-junk': Buffer.concat([gzipSync(config), Buffer.from('junk')]),
+      'not-gzip': config,
+      'nul-inside': gzipSync(Buffer.from('a\0b')),
+      empty: Buffer.alloc(0),
+    }
+    for (const [name, content] of Object.entries(files)) {
+      await writeFile(join(dir, name), content)
+      for (const c of [{bytes: 100, lines: 4}, {bytes: 5000, lines: 30}, {bytes: 5000, lines: 100}, READ_CAPS.text])
+        same(join(dir, name), c, true)
+    }
+    // The machine's own kernel config, where it has one.
+    for (const c of [READ_CAPS.text, {bytes: 100, lines: 4}]) same('/proc/config.gz', c, true)
   })
 
   it('the same outcome for any content and cap', async () => {
@@ -63,10 +89,11 @@ describe('live reads through the native addon, as readCapped reads', () => {
         fc.uint8Array({maxLength: 300}),
         fc.integer({min: 0, max: 320}),
         fc.integer({min: 0, max: 40}),
-        async (bytes, capBytes, lines) => {
+        fc.boolean(),
+        async (bytes, capBytes, lines, compress) => {
           const path = join(dir, `f${n++}`)
-          await writeFile(path, bytes)
-          same(path, {bytes: capBytes, lines})
+          await writeFile(path, compress ? gzipSync(bytes) : bytes)
+          same(path, {bytes: capBytes, lines}, compress)
         },
       ),
       {numRuns: 500},

@@ -134,8 +134,8 @@ export class Host {
   async readResult(p: string, cap: ReadCap = capFor(p)): Promise<ReadResult> {
     const gz = p.endsWith('.gz')
     // The live host's files in one native call each (a check reads over a hundred); a replay's,
-    // which may be anything a capture was corrupted into, and .gz files take the path below.
-    const result = (this.root === undefined && !gz && readLiveText(p, cap)) || readCapped(() => this.path(p), gz, cap)
+    // which may be anything a capture was corrupted into, take readCapped.
+    const result = (this.root === undefined && readLiveText(p, cap, gz)) || readCapped(() => this.path(p), gz, cap)
     if (!result.ok && !result.absent) this.unreadable.set(p, result.reason)
     return result
   }
@@ -244,18 +244,18 @@ function resolveExisting(path: string, depth = 0): string {
 }
 
 /** A live file read by the native addon, with readCapped's outcomes; undefined without the addon. */
-export function readLiveText(p: string, cap: ReadCap): ReadResult | undefined {
+export function readLiveText(p: string, cap: ReadCap, gz = false): ReadResult | undefined {
   let native: NativeBinding
   try {
     native = loadNative()
   } catch {
     return undefined
   }
-  const r = native.readTextFile(p, cap.bytes)
-  if (typeof r === 'string') {
-    if (hasMoreLines(r, cap.lines)) return {ok: false, absent: false, reason: `more than ${cap.lines} lines`}
-    return {ok: true, text: r}
-  }
+  const r = native.readTextFile(p, cap.bytes, cap.lines, gz)
+  if (typeof r === 'string') return {ok: true, text: r}
+  if ('tooManyLines' in r) return {ok: false, absent: false, reason: `more than ${cap.lines} lines`}
+  if ('gzip' in r)
+    return {ok: false, absent: false, reason: `not gzip data, or larger than ${cap.bytes} bytes once decompressed`}
   if ('code' in r) return {ok: false, absent: r.code === 'ENOENT' || r.code === 'ENOTDIR', reason: r.code}
   if ('readCode' in r) return {ok: false, absent: false, reason: r.readCode}
   if ('notFile' in r)
