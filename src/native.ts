@@ -185,6 +185,22 @@ export class NativeLoadError extends OperationError {
   }
 }
 
+/**
+ * The addon, or undefined when it is not built: for readers that have a TypeScript way of their
+ * own (the kernel log, gunzip, file reads). Asked once per file read, so a failed load is kept.
+ */
+export function nativeIfBuilt(): NativeBinding | undefined {
+  if (cached || notBuilt) return cached
+  try {
+    return loadNative()
+  } catch {
+    notBuilt = true
+    return undefined
+  }
+}
+
+let notBuilt = false
+
 export function loadNative(): NativeBinding {
   if (cached) return cached
   const require = createRequire(import.meta.url)

@@ -3,14 +3,14 @@
 // and `tune nested` on a built-in kvm_intel write exactly the expected parameters, leave every
 // other byte, and `tune undo` restores the tree byte for byte. (`tune iommu`: tune-settings.test.ts.)
 import {expect} from 'chai'
-import {mkdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {applyHugepages, planHugepages} from '../src/tune/hugepages.js'
 import {applyNested, planNested} from '../src/tune/nested.js'
 import {undoLastRun} from '../src/tune/undo.js'
-import {LAYOUTS, type Layout, makeBootRoot, restoreBootTools, useBootStandIns} from './support/boot-roots.js'
-import {contentView, restoreTools, testContext, treeSnapshot, useStandInTools} from './support/tune-root.js'
+import {LAYOUTS, type Layout, makeBootRoot, withAllStandIns} from './support/boot-roots.js'
+import {contentView, testContext, treeSnapshot} from './support/tune-root.js'
 
 const roots: string[] = []
 const text = (entry: string) => Buffer.from(entry.split(' ').at(-1)!, 'base64').toString()
@@ -31,15 +31,7 @@ function changedFiles(
 }
 
 describe('boot-time tuning on real boot loader layouts', () => {
-  before(() => {
-    useStandInTools()
-    useBootStandIns()
-  })
-  after(async () => {
-    restoreTools()
-    restoreBootTools()
-    for (const r of roots) await rm(r, {recursive: true, force: true})
-  })
+  withAllStandIns(roots)
 
   const newRoot = async (layout: Layout) => {
     const root = await makeBootRoot(layout, {memTotalMiB: 16384})

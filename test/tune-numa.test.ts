@@ -5,14 +5,14 @@
 // `tune undo` gives the tree back byte for byte. Bad node values are one line, exit 2.
 import {expect} from 'chai'
 import {execFileSync} from 'node:child_process'
-import {cp, mkdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {cp, mkdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {applyHugepages, planHugepages} from '../src/tune/hugepages.js'
 import {undoLastRun} from '../src/tune/undo.js'
-import {restoreBootTools, useBootStandIns} from './support/boot-roots.js'
+import {withAllStandIns} from './support/boot-roots.js'
 import {fixture, runCli} from './support/cli.js'
-import {exactTree, FakeKernelPool, restoreTools, TEST_BIN, testContext, useStandInTools} from './support/tune-root.js'
+import {exactTree, FakeKernelPool, TEST_BIN, testContext} from './support/tune-root.js'
 import {tempDir} from './support/temp.js'
 
 const roots: string[] = []
@@ -44,15 +44,7 @@ const STAND_IN_VIEWS = new Set(['/proc/sys/vm/compact_memory', '/proc/meminfo'])
 const view = async (root: string) => new Map([...(await exactTree(root))].filter(([p]) => !STAND_IN_VIEWS.has(p)))
 
 describe('tune hugepages per NUMA node (two-node fixture)', () => {
-  before(() => {
-    useStandInTools()
-    useBootStandIns()
-  })
-  after(async () => {
-    restoreTools()
-    restoreBootTools()
-    for (const r of roots) await rm(r, {recursive: true, force: true})
-  })
+  withAllStandIns(roots)
 
   it('--nodes 0:1,1:2 reserves 550 and 1100 pages, persists hugepages=0:550,1:1100, and undo restores the tree', async () => {
     const root = await twoNodeRoot()

@@ -24,7 +24,7 @@ import {basename, dirname, isAbsolute, join, relative, resolve, sep} from 'node:
 
 import {UsageError} from '../lib/errors.js'
 import {gunzip} from '../lib/gunzip.js'
-import {loadNative, type NativeBinding} from '../native.js'
+import {nativeIfBuilt} from '../native.js'
 import {describeValue, printable} from '../lib/printable.js'
 import {CONTAINER_MARKERS, CPUINFO, MOUNTS} from './paths.js'
 import {DEVICE_PATHS, type DeviceNode, type HostJson} from './types.js'
@@ -245,12 +245,8 @@ function resolveExisting(path: string, depth = 0): string {
 
 /** A live file read by the native addon, with readCapped's outcomes; undefined without the addon. */
 export function readLiveText(p: string, cap: ReadCap, gz = false): ReadResult | undefined {
-  let native: NativeBinding
-  try {
-    native = loadNative()
-  } catch {
-    return undefined
-  }
+  const native = nativeIfBuilt()
+  if (!native) return undefined
   const r = native.readTextFile(p, cap.bytes, cap.lines, gz)
   if (typeof r === 'string') return {ok: true, text: r}
   if ('tooManyLines' in r) return {ok: false, absent: false, reason: `more than ${cap.lines} lines`}

@@ -3,7 +3,7 @@
 // afford. Callers fall back to dmesg when this fails.
 import {closeSync, constants, openSync, readSync} from 'node:fs'
 
-import {loadNative, type NativeBinding} from '../native.js'
+import {nativeIfBuilt} from '../native.js'
 
 /** One /dev/kmsg record ("6,339,357779,-;kvm-pvm: loaded") as a dmesg line ("[    0.357779] kvm-pvm: loaded"). */
 export function formatKmsgRecord(record: string): string | undefined {
@@ -26,13 +26,7 @@ export function formatKmsgRecord(record: string): string | undefined {
  * instead of 5 here); by readKmsgRecords when the addon is not built.
  */
 export function readKmsg(path = '/dev/kmsg'): string {
-  let native: NativeBinding
-  try {
-    native = loadNative()
-  } catch {
-    return readKmsgRecords(path)
-  }
-  return native.readKernelLog(path)
+  return nativeIfBuilt()?.readKernelLog(path) ?? readKmsgRecords(path)
 }
 
 /** The kernel log read record by record in TypeScript: the reference the native reader is tested against. */

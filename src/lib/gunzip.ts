@@ -3,16 +3,11 @@
 // `kvmctl check` here; through node:zlib otherwise (a replay on a machine without the addon).
 import {createRequire} from 'node:module'
 
-import {loadNative} from '../native.js'
+import {nativeIfBuilt} from '../native.js'
 
 /** The decompressed bytes; throws on data that is not gzip or that decompresses past maxBytes. */
 export function gunzip(data: Buffer, maxBytes: number): Buffer {
-  let native: ReturnType<typeof loadNative> | undefined
-  try {
-    native = loadNative()
-  } catch {
-    native = undefined
-  }
+  const native = nativeIfBuilt()
   if (native) return native.gunzip(data, maxBytes)
   const zlib = createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib')
   return zlib.gunzipSync(data, {maxOutputLength: maxBytes})

@@ -1,9 +1,9 @@
 // Temporary tune roots with a real boot loader layout (test/boot-layouts, sources cited in its
 // README.md) over the realistic /proc, /sys and /etc of makeHugepageRoot.
-import {cp, mkdir, writeFile} from 'node:fs/promises'
+import {cp, mkdir, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {makeHugepageRoot, type RootOptions, TEST_BIN} from './tune-root.js'
+import {makeHugepageRoot, restoreTools, type RootOptions, TEST_BIN, useStandInTools} from './tune-root.js'
 
 export type Layout = 'debian-12-grub' | 'fedora-40-bls' | 'debian-12-systemd-boot'
 
@@ -43,4 +43,17 @@ export function useBootStandIns(): void {
 
 export function restoreBootTools(): void {
   for (const env of Object.keys(BOOT_TOOLS)) delete process.env[env]
+}
+
+/** A suite's hooks: every tool (boot loader ones too) a stand-in while it runs; then its roots removed. */
+export function withAllStandIns(roots: string[]): void {
+  before(() => {
+    useStandInTools()
+    useBootStandIns()
+  })
+  after(async () => {
+    restoreTools()
+    restoreBootTools()
+    for (const r of roots) await rm(r, {recursive: true, force: true})
+  })
 }
